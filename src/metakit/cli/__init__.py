@@ -1,0 +1,13 @@
+"""The ``metakit`` command: one sub-command module per job, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args_is_help=True,
+                  add_completion=False)
+
+
+def main() -> None:
+    """Entry point of the ``metakit`` console script."""
+    app()
