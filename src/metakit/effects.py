@@ -48,6 +48,7 @@ __all__ = [
 BINARY_MEASURES = ("OR", "RR", "RD", "PETO", "AS")
 CONTINUOUS_MEASURES = ("MD", "SMD", "ROM")
 RATIO_MEASURES = frozenset({"OR", "RR", "PETO", "ROM"})
+ADD_TO = ("only0", "all", "if0all", "none")
 
 MEASURE_NAMES = {
     "OR": "log odds ratio",
@@ -82,7 +83,7 @@ def binary_effects(
     e2: Any,
     n2: Any,
     cc: float | None = None,
-    add_to: Literal["only0", "all", "none"] = "only0",
+    add_to: Literal["only0", "all", "if0all", "none"] = "only0",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Effect sizes and variances from 2x2 tables, vectorised over any leading shape.
 
@@ -112,7 +113,7 @@ def binary_effects(
     cc
         Continuity correction; None uses metafor's default (0.5; 0 for AS).
     add_to
-        Which tables get the correction: "only0", "all" or "none".
+        Which tables get the correction: "only0", "all", "if0all" or "none".
 
     Returns
     -------
@@ -127,15 +128,19 @@ def binary_effects(
     """
     if measure not in BINARY_MEASURES:
         raise ValueError(f"unknown binary measure {measure!r}; use one of {BINARY_MEASURES}")
-    if add_to not in ("only0", "all", "none"):
-        raise ValueError(f"add_to must be 'only0', 'all' or 'none', not {add_to!r}")
+    if add_to not in ADD_TO:
+        raise ValueError(f"add_to must be one of {ADD_TO}, not {add_to!r}")
     cc = default_cc(measure) if cc is None else float(cc)
     if cc < 0:
         raise ValueError("cc must be >= 0")
     e1, n1, e2, n2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (e1, n1, e2, n2)))
     a, b, c, d = e1, n1 - e1, e2, n2 - e2
+    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     if add_to == "only0":
-        add = np.where((a == 0) | (b == 0) | (c == 0) | (d == 0), cc, 0.0)
+        add = np.where(zero, cc, 0.0)
+    elif add_to == "if0all":
+        # metafor's "if0all": every table of a meta-analysis (last axis) that has a zero cell.
+        add = np.broadcast_to(np.where(zero.any(axis=-1, keepdims=True), cc, 0.0), a.shape)
     elif add_to == "all":
         add = np.full(a.shape, cc)
     else:
@@ -171,8 +176,10 @@ def binary_effects(
 def hedges_j(df: Any) -> np.ndarray:
     """Exact small-sample bias correction of Cohen's d (Hedges 1981, J Educ Stat 6:107, eq. 6e).
 
-    J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), computed on the log scale so that it
-    stays exact for large m (where J -> 1 - 3/(4m - 1)). ``df`` is m = n1 + n2 - 2.
+    J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)). The gamma ratio is evaluated as a
+    Pochhammer symbol, which stays accurate for large m where a difference of log-gammas
+    loses digits (at m = 1e6 that difference is off by 3e-10; J -> 1 - 3/(4m - 1)).
+    ``df`` is m = n1 + n2 - 2 (> 1).
 
     Examples
     --------
@@ -181,7 +188,7 @@ def hedges_j(df: Any) -> np.ndarray:
     """
     m = np.asarray(df, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+        return special.poch((m - 1) / 2, 0.5) / np.sqrt(m / 2)
 
 
 def continuous_effects(
@@ -292,7 +299,7 @@ def generic_effects(
     --------
     >>> yi, vi = generic_effects([0.5], ci_lb=[0.3], ci_ub=[0.9], scale="ratio")
     >>> round(float(yi[0]), 6), round(float(np.sqrt(vi[0])), 6)
-    (-0.693147, 0.280277)
+    (-0.693147, 0.280263)
     """
     if scale not in ("identity", "log", "ratio"):
         raise ValueError(f"scale must be 'identity', 'log' or 'ratio', not {scale!r}")
@@ -527,7 +534,7 @@ def effect_sizes(
     scale: Literal["identity", "log", "ratio"] = "identity",
     ci_level: float = 0.95,
     cc: float | None = None,
-    add_to: Literal["only0", "all", "none"] = "only0",
+    add_to: Literal["only0", "all", "if0all", "none"] = "only0",
     drop00: bool | None = None,
     vtype: Literal["metafor", "unbiased", "revman"] = "metafor",
     smd: Literal["hedges", "cohen"] = "hedges",
@@ -561,7 +568,8 @@ def effect_sizes(
         Continuity correction. None gives metafor's default: 0.5, or 0 for "AS".
     add_to
         Which studies get ``cc`` in all four cells: "only0" (those with a zero cell,
-        metafor's and RevMan's default), "all", or "none".
+        metafor's and RevMan's default), "all", "if0all" (all studies if any has a zero
+        cell), or "none".
     drop00
         Exclude studies with no events, or only events, in both arms. None gives the
         per-measure default: True for OR, RR and PETO (the ratio is undefined; as RevMan
@@ -604,8 +612,8 @@ def effect_sizes(
             f"unknown measure {measure!r}; use one of "
             f"{', '.join(BINARY_MEASURES + CONTINUOUS_MEASURES + ('GEN',))}"
         )
-    if add_to not in ("only0", "all", "none"):
-        raise ValueError(f"add_to must be 'only0', 'all' or 'none', not {add_to!r}")
+    if add_to not in ADD_TO:
+        raise ValueError(f"add_to must be one of {ADD_TO}, not {add_to!r}")
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     if len(data) == 0:
@@ -625,16 +633,23 @@ def effect_sizes(
         if cc_used < 0:
             raise ValueError("cc must be >= 0")
         e1, n1, e2, n2 = _binary_columns(data, labels, events, totals)
-        yi, vi = binary_effects(measure, e1, n1, e2, n2, cc=cc_used, add_to=add_to)
         arms = pd.DataFrame({"e1": e1, "n1": n1, "e2": e2, "n2": n2})
         if drop00 is None:
             drop00 = measure in ("OR", "RR", "PETO")
-        double = ((e1 == 0) & (e2 == 0)) | ((e1 == n1) & (e2 == n2))
         if drop00:
-            drop |= double
-        zero_cell = (e1 == 0) | (e2 == 0) | (e1 == n1) | (e2 == n2)
-        corrected = {"only0": zero_cell, "all": np.ones_like(zero_cell), "none": np.zeros_like(zero_cell)}
-        n_corrected = int((corrected[add_to] & ~drop).sum()) if cc_used > 0 else 0
+            drop = ((e1 == 0) & (e2 == 0)) | ((e1 == n1) & (e2 == n2))
+        # Dropped studies enter the kernel as NaN so that they neither get nor trigger
+        # a correction ("if0all"), as in metafor, which drops them before correcting.
+        e1k, e2k = np.where(drop, np.nan, e1), np.where(drop, np.nan, e2)
+        yi, vi = binary_effects(measure, e1k, n1, e2k, n2, cc=cc_used, add_to=add_to)
+        zero_cell = ~drop & ((e1 == 0) | (e2 == 0) | (e1 == n1) | (e2 == n2))
+        corrected = {
+            "only0": zero_cell,
+            "all": ~drop,
+            "if0all": ~drop & zero_cell.any(),
+            "none": np.zeros_like(zero_cell),
+        }
+        n_corrected = int(corrected[add_to].sum()) if cc_used > 0 else 0
         notes.update(cc=cc_used, add_to=add_to, drop00=bool(drop00), n_corrected=n_corrected)
         dropped00 = [lab for lab, x in zip(labels, drop, strict=True) if x]
         if dropped00:
@@ -809,8 +824,9 @@ def _methods_text(
     parts = []
     if measure in BINARY_MEASURES:
         parts.append(f"Effect sizes were computed as {name}s ({measure}) from arm-level event counts.")
-        if notes["cc"] > 0 and notes["add_to"] != "none":
-            where = ("studies with a zero cell" if notes["add_to"] == "only0" else "all studies")
+        if notes["n_corrected"] > 0:
+            where = {"only0": "studies with a zero cell", "all": "all studies",
+                     "if0all": "all studies (as at least one had a zero cell)"}[notes["add_to"]]
             parts.append(
                 f"A continuity correction of {notes['cc']:g} was added to each cell of {where} "
                 f"({notes['n_corrected']} of {len(labels)} studies)."
