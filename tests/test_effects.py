@@ -506,3 +506,31 @@ def test_bad_arguments_are_value_errors():
         effect_sizes(_binary(), "OR", add_to="some")
     with pytest.raises(ValueError, match="needs one of"):
         effect_sizes(_gen(), "GEN")
+
+
+def test_methods_text_says_what_was_done():
+    df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [0, 3, 0], "n_t": [10, 10, 10],
+                       "e_c": [0, 4, 2], "n_c": [10, 10, 10]})
+    with pytest.warns(MetakitWarning, match="1 study with no events"):
+        es = effect_sizes(df, "OR")
+    text = es.methods["text"]
+    assert "log odds ratios" in text
+    assert "continuity correction of 0.5" in text and "(1 of 3 studies)" in text
+    assert "1 study with no events (or only events) in both arms was excluded" in text
+    assert es.methods["drop00"] is True and es.methods["n_corrected"] == 1
+    smd = effect_sizes(normand_frame(), "SMD", vtype="revman")
+    assert "RevMan 5" in smd.methods["text"] and smd.methods["vtype"] == "revman"
+    none = effect_sizes(bcg_frame(), "RR", add_to="none")
+    assert "No continuity correction" in none.methods["text"]
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    import metakit._validate
+    import metakit.conversions
+    import metakit.effects
+
+    for module in (metakit.effects, metakit.conversions, metakit._validate):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

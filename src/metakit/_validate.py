@@ -64,14 +64,18 @@ def numeric_column(
     raw = data[column]
     if pd.api.types.is_bool_dtype(raw):
         raise DataError("must be a number, not a true/false value", study=labels[0], column=column)
-    as_text = raw.astype("string").str.strip()
-    coerced = pd.to_numeric(as_text.where(as_text != ""), errors="coerce")
-    values = coerced.to_numpy(dtype=float, na_value=np.nan)
-    present = raw.notna().to_numpy() & (as_text.fillna("") != "").to_numpy()
-    bad_text = present & np.isnan(values)
-    if bad_text.any():
-        i = int(np.flatnonzero(bad_text)[0])
-        raise DataError(f"not a number: {raw.iloc[i]!r}", study=labels[i], column=column)
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.to_numpy(dtype=float, na_value=np.nan)
+        present = ~np.isnan(values)
+    else:
+        as_text = raw.astype("string").str.strip()
+        coerced = pd.to_numeric(as_text.where(as_text != ""), errors="coerce")
+        values = coerced.to_numpy(dtype=float, na_value=np.nan)
+        present = raw.notna().to_numpy() & (as_text.fillna("") != "").to_numpy()
+        bad_text = present & np.isnan(values)
+        if bad_text.any():
+            i = int(np.flatnonzero(bad_text)[0])
+            raise DataError(f"not a number: {raw.iloc[i]!r}", study=labels[i], column=column)
     if not allow_missing:
         check_rule(~present, labels, column, "missing value")
     check_rule(np.isinf(values), labels, column, "must be finite")

@@ -291,7 +291,8 @@ def generic_effects(
       SE = |yi| / Phi^{-1}(1 - p/2).
 
     ``scale="ratio"`` means the estimate and CI are ratios (OR, RR, HR) on their natural
-    scale; they are log-transformed first. ``scale="log"`` and ``"identity"`` take them as
+    scale; they are log-transformed first (a variance or SE must already be on the log
+    scale). ``scale="log"`` and ``"identity"`` take them as
     they are (``"log"`` only marks a log ratio for display). Elements with no usable
     source are NaN.
 
@@ -561,7 +562,8 @@ def effect_sizes(
         one it has, in that order.
     scale
         Generic only: "ratio" when estimate and CI are ratios (OR 0.5 [0.3, 0.9]); they
-        are log-transformed. "log" when they are already log ratios. "identity" otherwise.
+        are log-transformed (a variance or SE column must be on the log scale). "log" when
+        they are already log ratios. "identity" otherwise.
     ci_level
         Generic only: level of the reported CIs.
     cc
@@ -654,7 +656,7 @@ def effect_sizes(
         dropped00 = [lab for lab, x in zip(labels, drop, strict=True) if x]
         if dropped00:
             warnings.warn(
-                f"{len(dropped00)} stud{'y' if len(dropped00) == 1 else 'ies'} with no events "
+                f"{_studies(len(dropped00))} with no events "
                 f"(or only events) in both arms excluded from {measure}: {', '.join(dropped00)}",
                 MetakitWarning,
                 stacklevel=2,
@@ -674,7 +676,7 @@ def effect_sizes(
     if not_estimable.any():
         names = [lab for lab, x in zip(labels, not_estimable, strict=True) if x]
         warnings.warn(
-            f"{len(names)} stud{'y' if len(names) == 1 else 'ies'} with an effect or variance that "
+            f"{_studies(len(names))} with an effect or variance that "
             f"cannot be estimated ({measure}, add_to={add_to!r}) excluded: {', '.join(names)}",
             MetakitWarning,
             stacklevel=2,
@@ -810,6 +812,10 @@ def _generic(
     return yi, vi, sources
 
 
+def _studies(n: int) -> str:
+    return f"{n} study" if n == 1 else f"{n} studies"
+
+
 def _methods_text(
     measure: str,
     notes: dict[str, Any],
@@ -835,8 +841,8 @@ def _methods_text(
             parts.append("No continuity correction was applied.")
         n00 = int(drop.sum())
         if n00:
-            parts.append(f"{n00} stud{'y' if n00 == 1 else 'ies'} with no events (or only events) "
-                         "in both arms were excluded.")
+            parts.append(f"{_studies(n00)} with no events (or only events) in both arms "
+                         f"{'was' if n00 == 1 else 'were'} excluded.")
     elif measure in CONTINUOUS_MEASURES:
         if measure == "SMD":
             kind = "Hedges' g" if notes["smd"] == "hedges" else "Cohen's d"
@@ -860,7 +866,7 @@ def _methods_text(
                      f"({src}).")
     n_bad = int(not_estimable.sum())
     if n_bad:
-        parts.append(f"{n_bad} stud{'y' if n_bad == 1 else 'ies'} whose effect could not be "
-                     "estimated were excluded.")
+        parts.append(f"{_studies(n_bad)} whose effect could not be estimated "
+                     f"{'was' if n_bad == 1 else 'were'} excluded.")
     parts.append(f"(metakit {__version__})")
     return " ".join(parts)
