@@ -380,6 +380,8 @@ def test_effect_sizes_object_api():
     assert isinstance(es, EffectSizes) and len(es) == es.k == 13
     with pytest.raises(dataclasses.FrozenInstanceError):
         es.measure = "OR"
+    with pytest.raises(ValueError, match="read-only"):
+        es.yi[0] = 1.0
     frame = es.to_frame()
     assert list(frame.columns) == ["study", "yi", "vi", "sei", "ci_lb", "ci_ub",
                                    "e1", "n1", "e2", "n2", "year", "ablat"]
@@ -506,6 +508,10 @@ def test_bad_arguments_are_value_errors():
         effect_sizes(_binary(), "OR", add_to="some")
     with pytest.raises(ValueError, match="needs one of"):
         effect_sizes(_gen(), "GEN")
+    with pytest.raises(ValueError, match="vtype"):
+        effect_sizes(_cont(), "SMD", vtype="LS")
+    with pytest.raises(ValueError, match="smd"):
+        effect_sizes(_cont(), "SMD", smd="glass")
 
 
 def test_methods_text_says_what_was_done():

@@ -370,6 +370,13 @@ class EffectSizes:
     methods: dict = field(default_factory=dict)
     keep: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Results are values: the arrays cannot be changed in place either.
+        for name in ("yi", "vi"):
+            arr = np.array(getattr(self, name), dtype=float)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
     @property
     def is_ratio(self) -> bool:
         """True when yi is a log ratio (OR, RR, PETO, ROM, or GEN from a ratio scale)."""
@@ -465,7 +472,7 @@ class EffectSizes:
         ----------
         mask_or_labels
             A boolean mask of length k, a sequence of integer positions, or a sequence of
-            study labels (every study with a listed label is kept).
+            study labels (every study with a listed label is kept, in the original order).
 
         Examples
         --------
@@ -506,7 +513,8 @@ class EffectSizes:
             return arr % self.k
         labels = np.asarray(self.study, dtype=object)
         wanted = [str(x) for x in arr]
-        missing = [w for w in wanted if w not in set(self.study)]
+        known = set(self.study)
+        missing = [w for w in wanted if w not in known]
         if missing:
             raise DataError("no such study among the effect sizes", study=missing[0])
         return np.flatnonzero(np.isin(labels, wanted))
@@ -616,6 +624,10 @@ def effect_sizes(
         )
     if add_to not in ADD_TO:
         raise ValueError(f"add_to must be one of {ADD_TO}, not {add_to!r}")
+    if vtype not in ("metafor", "unbiased", "revman"):
+        raise ValueError(f"vtype must be 'metafor', 'unbiased' or 'revman', not {vtype!r}")
+    if smd not in ("hedges", "cohen"):
+        raise ValueError(f"smd must be 'hedges' or 'cohen', not {smd!r}")
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     if len(data) == 0:
