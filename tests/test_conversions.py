@@ -161,10 +161,11 @@ def test_sd_from_se():
 
 
 def test_sd_from_ci_t_and_z():
-    # Handbook 6.5.2.2: with N = 25 per group, 3.92 is replaced by 2 x t(0.975, 24) = 2 x 2.0639 = 4.128
+    # Handbook 6.5.2.2 (5.1: 7.7.3.2): with N = 25, 3.92 is replaced by 2 x t(0.975, 24) = 2 x 2.0639 = 4.128
     # (t table: t(0.975, 24) = 2.064). CI 10 to 14: SD = sqrt(25) * 4 / 4.128 = 4.845
     sd_t = float(sd_from_ci(10.0, 14.0, 25))
-    assert abs(5 * 4 / sd_t - 4.128) < 5e-4
+    divisor = 5 * 4 / sd_t
+    assert round(divisor / 2, 4) == 2.0639 and round(divisor, 3) == 4.128
     # large-sample z version: SD = sqrt(N) (ub - lb)/3.92 (3.92 = 2 x 1.959964)
     close(sd_from_ci(10.0, 14.0, 25, dist="z"), 5 * 4 / (2 * 1.959963984540054))
     # 90% CI uses 3.29 = 2 x 1.644854 (Handbook)
