@@ -1,0 +1,249 @@
+"""Array plumbing shared by the batched estimators.
+
+Every estimator works on ``n`` meta-analyses of up to ``k`` studies each, held as
+``(n, k)`` arrays with a mask for ragged ``k``. Optionally the studies of each
+meta-analysis are split into strata (subgroups with their own mean but a common tau²).
+
+All inverse-variance quantities of the normal-normal model come from weighted power
+sums ("moments") S_ab = sum_i w_i^a z_ib with w = 1/(v + tau²), a = 1, 2, 3 and
+z = (1, y, y², v): the weighted mean, Cochran's Q, y'PPy, tr(P) and tr(PP) are short
+closed forms in them (for X = stratum indicators, P = W - W X (X'WX)^-1 X'W is block
+diagonal). One matrix product per tau² value gives all of them, for every meta-analysis
+at once.
+
+For a batch of one (a single fit) the moments are returned as Python floats and the
+same formulas run on floats, which avoids NumPy's per-call overhead on tiny arrays;
+the code path is the same, only the number type differs.
+
+Masked cells hold ``y = 0``, ``v = inf`` (so every weight there is 0) and zero rows in
+the moment basis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Flattened, masked data of ``n`` meta-analyses.
+
+    Attributes
+    ----------
+    y
+        Estimates minus ``center`` (n, k); 0 where masked.
+    v
+        Sampling variances (n, k); inf where masked.
+    Z
+        Moment basis (n, k, 4): columns 1, y, y², v; 0 where masked.
+    ZG
+        Per-stratum moment basis (n, S, k, 4), or None without strata.
+    center
+        The unweighted mean subtracted from ``y`` for numerical stability (n,).
+    k, p
+        Studies and fixed parameters (non-empty strata) per meta-analysis, float (n,).
+    shape
+        The caller's batch shape, restored on output.
+    scalar
+        True for a single meta-analysis without strata: moments come back as floats.
+    """
+
+    y: np.ndarray
+    v: np.ndarray
+    Z: np.ndarray
+    ZG: np.ndarray | None
+    center: np.ndarray
+    k: object
+    p: object
+    shape: tuple[int, ...]
+    scalar: bool
+
+    @property
+    def n(self) -> int:
+        """Number of meta-analyses."""
+        return self.y.shape[0]
+
+    def restore(self, a) -> np.ndarray:
+        """Give a per-meta-analysis result the caller's batch shape."""
+        return np.asarray(a, dtype=np.asarray(a).dtype).reshape(self.shape)
+
+    def take(self, rows: np.ndarray, kmax: int) -> "Batch":
+        """A sub-batch of the given rows, trimmed to ``kmax`` study slots."""
+        k = np.asarray(self.k)[rows]
+        p = np.asarray(self.p)[rows]
+        return Batch(y=self.y[rows, :kmax], v=self.v[rows, :kmax], Z=self.Z[rows, :kmax],
+                     ZG=None if self.ZG is None else self.ZG[rows][:, :, :kmax],
+                     center=self.center[rows], k=k, p=p, shape=(len(rows),), scalar=False)
+
+
+def make_batch(yi, vi, mask=None, strata=None) -> Batch:
+    """Validate and flatten ``(..., k)`` arrays into a :class:`Batch`.
+
+    Parameters
+    ----------
+    yi, vi
+        Arrays of the same shape ``(..., k)``.
+    mask
+        Boolean array broadcastable to that shape; True where a study is present.
+        Cells that are NaN must be masked out.
+    strata
+        Integer array ``(..., k)`` of stratum codes ``0..S-1`` (masked cells ignored).
+    """
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    if y.shape != v.shape:
+        raise ValueError(f"yi has shape {y.shape} but vi has shape {v.shape}")
+    if y.ndim == 0:
+        raise ValueError("yi must have at least one dimension (the studies)")
+    shape = y.shape[:-1]
+    kk = y.shape[-1]
+    y2 = y.reshape(-1, kk)
+    v2 = v.reshape(-1, kk)
+    if mask is None:
+        if not (np.isfinite(y2).all() and np.isfinite(v2).all()):
+            raise ValueError("yi and vi must be finite wherever mask is True")
+        if (v2 < 0).any():
+            raise ValueError("vi must be >= 0 wherever mask is True")
+        m2 = None
+        k = np.full(y2.shape[0], float(kk))
+    else:
+        m2 = np.broadcast_to(np.asarray(mask, dtype=bool), y.shape).reshape(-1, kk)
+        if (m2 & ~(np.isfinite(y2) & np.isfinite(v2))).any():
+            raise ValueError("yi and vi must be finite wherever mask is True")
+        if (m2 & (v2 < 0)).any():
+            raise ValueError("vi must be >= 0 wherever mask is True")
+        k = m2.sum(axis=-1).astype(float)
+    n = y2.shape[0]
+    if m2 is None:
+        center = y2.mean(axis=-1)
+        yc = y2 - center[:, None]
+        vv = v2
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            center = np.where(k > 0, np.where(m2, y2, 0.0).sum(axis=-1) / np.maximum(k, 1), 0.0)
+        yc = np.where(m2, y2 - center[:, None], 0.0)
+        vv = np.where(m2, v2, np.inf)
+    Z = np.empty((n, kk, 4))
+    Z[..., 0] = 1.0 if m2 is None else m2
+    Z[..., 1] = yc
+    Z[..., 2] = yc * yc
+    Z[..., 3] = v2 if m2 is None else np.where(m2, v2, 0.0)
+    ZG = None
+    if strata is None:
+        p = np.minimum(k, 1.0)
+    else:
+        s = np.broadcast_to(np.asarray(strata), y.shape).reshape(-1, kk)
+        if not np.issubdtype(s.dtype, np.integer):
+            raise ValueError("strata must hold integer codes")
+        present = np.ones(s.shape, dtype=bool) if m2 is None else m2
+        n_strata = int(s[present].max()) + 1 if present.any() else 1
+        G = ((s[..., None] == np.arange(n_strata)) & present[..., None]).astype(float)
+        ZG = np.einsum("nks,nkj->nskj", G, Z)
+        p = (G.sum(axis=1) > 0).sum(axis=-1).astype(float)
+    scalar = n == 1 and ZG is None
+    if scalar:
+        k, p = float(k[0]), float(p[0])
+    return Batch(y=yc, v=vv, Z=Z, ZG=ZG, center=center, k=k, p=p, shape=shape, scalar=scalar)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Inverse-variance summaries at one tau², per meta-analysis (floats or (n,) arrays).
+
+    ``mu`` is per stratum ((n, S) with strata) and relative to ``Batch.center``;
+    ``swv`` is sum(w v) and ``vbar`` the sum over strata of sum(w v)/sum(w) (with unit
+    weights: the mean sampling variance of each stratum, needed by the HE estimator).
+    """
+
+    sw: object
+    sw2: object
+    mu: object
+    Q: object
+    yPPy: object
+    trP: object
+    trPP: object
+    swv: object
+    vbar: object
+
+
+def moments(b: Batch, t2, unit: bool = False):
+    """Power sums S[a][j] = sum w^(a+1) z_j at tau² (floats for a scalar batch).
+
+    With ``unit=True`` the weights are the mask (unweighted sums, a = 0 only).
+    """
+    if unit:
+        if b.ZG is not None:
+            return b.ZG.sum(axis=-2)[..., None, :]
+        s = b.Z.sum(axis=-2)
+        return [s[0].tolist()] if b.scalar else s[:, None, None, :]
+    if b.scalar:
+        w = 1.0 / (b.v[0] + t2)
+        w2 = w * w
+        z = b.Z[0]
+        return [np.dot(w, z).tolist(), np.dot(w2, z).tolist(), np.dot(w2 * w, z).tolist()]
+    w = 1.0 / (b.v + np.asarray(t2)[:, None])
+    W = np.empty((b.n, 3, w.shape[-1]))
+    W[:, 0] = w
+    np.multiply(w, w, out=W[:, 1])
+    np.multiply(W[:, 1], w, out=W[:, 2])
+    if b.ZG is not None:
+        return np.matmul(W[:, None], b.ZG)
+    return np.matmul(W, b.Z)[:, None]
+
+
+def stats(b: Batch, t2, unit: bool = False) -> Stats:
+    """:class:`Stats` at tau² (see the module docstring for the formulas)."""
+    S = moments(b, t2, unit)
+    if b.scalar:
+        s10, s11, s12, s1v = S[0]
+        mu = s11 / s10
+        if unit:
+            s20 = s30 = s21 = s22 = 0.0
+        else:
+            s20, s21, s22, _ = S[1]
+            s30 = S[2][0]
+        r = s20 / s10
+        return Stats(sw=s10, sw2=s20, mu=mu, Q=s12 - s11 * mu,
+                     yPPy=s22 - 2.0 * mu * s21 + mu * mu * s20, trP=s10 - r,
+                     trPP=s20 - 2.0 * s30 / s10 + r * r, swv=s1v, vbar=s1v / s10)
+    S = np.asarray(S)
+    s10, s11, s12, s1v = (S[..., 0, j] for j in range(4))
+    if unit:
+        s20 = s21 = s22 = s30 = np.zeros_like(s10)
+    else:
+        s20, s21, s22 = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
+        s30 = S[..., 2, 0]
+    safe = np.where(s10 > 0, s10, np.inf)
+    mu = s11 / safe
+    r = s20 / safe
+    parts = (s10, s20, s12 - s11 * mu, s22 - 2.0 * mu * s21 + mu * mu * s20, s10 - r,
+             s20 - 2.0 * s30 / safe + r * r, s1v, s1v / safe)
+    sw, sw2, Q, ypp, trp, trpp, swv, vbar = (x.sum(axis=-1) for x in parts)
+    return Stats(sw=sw, sw2=sw2, mu=mu if b.ZG is not None else mu[:, 0], Q=Q, yPPy=ypp,
+                 trP=trp, trPP=trpp, swv=swv, vbar=vbar)
+
+
+def where(cond, a, b):
+    """``np.where`` that also takes Python bools and floats."""
+    if isinstance(cond, (bool, np.bool_)):
+        return a if cond else b
+    return np.where(cond, a, b)
+
+
+def maximum(a, b):
+    """``np.maximum`` that keeps Python floats as floats."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a if a >= b else b
+    return np.maximum(a, b)
+
+
+def every(cond) -> bool:
+    """True if a Python bool or every element of an array is true."""
+    return bool(cond) if isinstance(cond, (bool, np.bool_)) else bool(np.all(cond))
+
+
+def lnot(x):
+    """Logical not of a Python bool or a boolean array."""
+    return (not x) if isinstance(x, (bool, np.bool_)) else ~x

@@ -1,0 +1,563 @@
+"""Pairwise meta-analysis: common- and random-effects models on effect sizes.
+
+:func:`meta` pools an :class:`~metakit.effects.EffectSizes` by inverse variance,
+Mantel-Haenszel (OR, RR, RD) or Peto, computes both the common-effect and the
+random-effects summary, heterogeneity, and a prediction interval, and returns a
+:class:`MetaResult`. With ``by=`` it runs a subgroup analysis
+(:class:`~metakit.subgroups.SubgroupResult`).
+
+Conventions (``convention=``):
+
+``"metafor"`` (default)
+    Inverse variance, REML tau², Wald z CIs, z-based prediction interval; Mantel-Haenszel
+    (when asked for) pools the raw counts; I² of a random-effects model from tau².
+``"revman"``
+    RevMan 5 (Deeks & Higgins, "Statistical algorithms in Review Manager 5", 2010):
+    Mantel-Haenszel for OR, RR and RD, with 0.5 added to every cell of a study with a
+    zero cell; the random-effects model takes the DerSimonian-Laird tau² computed from
+    the heterogeneity statistic around the Mantel-Haenszel estimate; I² = (Q - df)/Q;
+    prediction interval with t(k - 2) (Higgins et al. 2009).
+
+Cochran's Q for Mantel-Haenszel and Peto fits is the inverse-variance weighted sum of
+squares of the study estimates around the pooled MH/Peto estimate (as metafor and RevMan).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from metakit._batch import make_batch, maximum, stats, where
+from metakit.batch import pool, prediction_interval
+from metakit.errors import DataError, MetakitWarning
+from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
+from metakit.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, \
+    transform_ci
+from metakit.mantel_haenszel import mantel_haenszel, peto
+from metakit.tau2 import METHOD_NAMES, resolve
+
+METHODS = {"inverse": "Inverse variance", "MH": "Mantel-Haenszel", "Peto": "Peto"}
+CI_NAMES = {"z": "Wald z", "hk": "Hartung-Knapp", "hk-adhoc": "Hartung-Knapp (ad hoc correction)"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a fit was asked to do; recorded on every result."""
+
+    measure: str
+    model: str
+    method: str
+    tau2: str
+    ci: str
+    pi: str
+    level: float
+    convention: str
+    tol: float
+    maxiter: int
+    fallback: str | None
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One summary estimate (common-effect or random-effects) on the analysis scale.
+
+    ``stat`` is a z statistic, or a t statistic on ``df`` degrees of freedom under
+    Hartung-Knapp; ``weights`` are percentages summing to 100.
+    """
+
+    model: str
+    estimate: float
+    se: float
+    ci_lb: float
+    ci_ub: float
+    stat: float
+    df: float
+    pval: float
+    weights: np.ndarray = field(repr=False)
+
+    @property
+    def stat_name(self) -> str:
+        """``"z"`` or ``"t"``."""
+        return "z" if math.isnan(self.df) else "t"
+
+
+def _rows_for_fit(es, settings: Settings):
+    """The (yi, vi) a fit uses and the arm counts for MH/Peto (raw or corrected)."""
+    yi, vi = np.asarray(es.yi, float), np.asarray(es.vi, float)
+    arms = None
+    if settings.method in ("MH", "Peto"):
+        if es.arms is None or not {"e1", "n1", "e2", "n2"} <= set(es.arms.columns):
+            raise DataError(f"the {METHODS[settings.method]} method needs arm-level events and "
+                            f"totals; these effect sizes have none", column="arms")
+        a = {c: es.arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")}
+        if settings.method == "Peto":
+            # Peto's own per-study estimates (O - E)/V with variance 1/V feed Q.
+            _, _, o_e, v = peto(a["e1"], a["n1"], a["e2"], a["n2"])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                yi, vi = o_e / v, 1.0 / v
+            keep = v > 0
+            if not keep.all():
+                dropped = [s for s, k in zip(es.study, keep) if not k]
+                raise DataError("Peto's method needs at least one event in each study "
+                                f"(V > 0); remove or exclude {', '.join(dropped)}",
+                                study=dropped[0], column="events")
+        elif settings.convention == "revman":
+            zero = (a["e1"] == 0) | (a["e2"] == 0) | (a["e1"] == a["n1"]) | (a["e2"] == a["n2"])
+            add = np.where(zero, 0.5, 0.0)
+            a = {"e1": a["e1"] + add, "n1": a["n1"] + 2 * add,
+                 "e2": a["e2"] + add, "n2": a["n2"] + 2 * add}
+        arms = a
+    return yi, vi, arms
+
+
+def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
+    """Fit common and random models for each row of ``(n, k)`` arrays.
+
+    The kernel behind :func:`meta` and subgroup analyses: one call fits every
+    subgroup of an analysis. Returns floats (one row) or arrays keyed by name, and
+    the weights of both models as ``(n, k)`` arrays.
+    """
+    b = make_batch(y, v, mask)
+    zero = 0.0 if b.scalar else np.zeros(b.n)
+    st0 = stats(b, zero)
+    Q, df, pQ, s2 = cochran_q(b, st0)
+    w_fe = 1.0 / b.v
+    if s.method == "inverse":
+        common = pool(b, zero, "z", s.level, st=st0)
+        wc = w_fe
+    else:
+        present = mask if mask is not None else np.ones(b.y.shape, dtype=bool)
+        a = {key: np.where(present, arms[key], 0.0) for key in arms}
+        if s.method == "MH":
+            est, var = mantel_haenszel(s.measure, a["e1"], a["n1"], a["e2"], a["n2"], present)
+            wc = _mh_weights(s.measure, a, present)
+        else:
+            est, var, _, wc = peto(a["e1"], a["n1"], a["e2"], a["n2"], present)
+        if b.scalar:
+            est, var = float(est[0]), float(var[0])
+        se = np.sqrt(var)
+        z = est / se
+        crit = special.ndtri(1 - (1 - s.level) / 2)
+        common = {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
+                  "stat": z, "pval": 2 * special.ndtr(-abs(z)), "df": zero * float("nan")}
+        # Q about the MH/Peto estimate: sum w (y - est)² = Q_IV + sum(w) (mu_IV - est)².
+        gap = st0.mu + (b.center[0] if b.scalar else b.center) - est
+        Q = where(df > 0, Q + st0.sw * gap * gap, 0.0)
+        pQ = where(df > 0, special.chdtrc(maximum(df, 1.0), Q), 1.0)
+    if tau2_fixed is not None:
+        t2, conv = tau2_fixed, True
+    elif s.method != "inverse" and s.tau2 == "DL":
+        t2, conv = where(df > 0, maximum(0.0, (Q - df) / st0.trP), 0.0), True
+    else:
+        t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback)
+    random = pool(b, t2, s.ci, s.level)
+    pi_lb, pi_ub = prediction_interval(random["estimate"], random["se"], t2, b.k, s.ci, s.pi,
+                                       s.level)
+    use_q = s.model == "common" or s.convention == "revman"
+    i2, h2 = i2_h2(Q, df, s2, t2, random=not use_q)
+    return {"common": common, "random": random, "w_common": wc,
+            "w_random": 1.0 / (b.v + (t2 if b.scalar else np.asarray(t2)[:, None])),
+            "tau2": t2, "converged": conv, "Q": Q, "df": df, "pQ": pQ, "s2": s2, "I2": i2,
+            "H2": h2, "pi_lb": pi_lb, "pi_ub": pi_ub, "k": b.k}
+
+
+def _mh_weights(measure: str, a: dict, m: np.ndarray) -> np.ndarray:
+    """Mantel-Haenszel study weights (before normalising)."""
+    n1, n2, e1, e2 = a["n1"], a["n2"], a["e1"], a["e2"]
+    N = n1 + n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "OR":
+            w = (n1 - e1) * e2 / N
+        elif measure == "RR":
+            w = e2 * n1 / N
+        else:
+            w = n1 * n2 / N
+    return np.where(m > 0, w, 0.0)
+
+
+def _at(x, i: int) -> float:
+    """Element ``i`` of a per-row result (a float when the batch had one row)."""
+    return float(x) if np.ndim(x) == 0 else float(x[i])
+
+
+def _pooled(model: str, d: dict, i: int, w: np.ndarray, mask) -> Pooled:
+    ww = w[i] if mask is None else w[i][mask[i]]
+    tot = ww.sum()
+    pct = 100.0 * ww / tot if tot > 0 else np.full(ww.shape, np.nan)
+    return Pooled(model=model, estimate=_at(d["estimate"], i), se=_at(d["se"], i),
+                  ci_lb=_at(d["ci_lb"], i), ci_ub=_at(d["ci_ub"], i), stat=_at(d["stat"], i),
+                  df=_at(d["df"], i), pval=_at(d["pval"], i), weights=pct)
+
+
+def result_from_row(es, s: Settings, out: dict, i: int, mask: np.ndarray, yi, vi,
+                    notes=()) -> MetaResult:
+    """Wrap row ``i`` of :func:`fit_rows` output in a :class:`MetaResult`."""
+    df = int(_at(out["df"], i))
+    t2 = _at(out["tau2"], i) if s.model == "random" else 0.0
+    het = Heterogeneity(Q=_at(out["Q"], i), df=df, p_Q=_at(out["pQ"], i), I2=_at(out["I2"], i),
+                        H2=_at(out["H2"], i), tau2=t2, tau=math.sqrt(t2), s2=_at(out["s2"], i))
+    return MetaResult(
+        effects=es, settings=s, yi=np.asarray(yi, float), vi=np.asarray(vi, float),
+        common=_pooled("common", out["common"], i, out["w_common"], mask),
+        random=_pooled("random", out["random"], i, out["w_random"], mask),
+        heterogeneity=het, tau2_random=_at(out["tau2"], i),
+        pi_lb=_at(out["pi_lb"], i), pi_ub=_at(out["pi_ub"], i), notes=tuple(notes))
+
+
+@dataclass(frozen=True)
+class MetaResult:
+    """A pairwise meta-analysis: both summary models, heterogeneity, prediction interval.
+
+    The model named in ``settings.model`` is the primary one: :attr:`estimate`,
+    :attr:`ci_lb`, :attr:`pval` and friends refer to it. Estimates are on the analysis
+    scale (log for ratio measures); :meth:`summary`, :meth:`to_frame` and
+    :meth:`predict` back-transform ratio measures.
+    """
+
+    effects: object
+    settings: Settings
+    yi: np.ndarray = field(repr=False)
+    vi: np.ndarray = field(repr=False)
+    common: Pooled
+    random: Pooled
+    heterogeneity: Heterogeneity
+    tau2_random: float
+    pi_lb: float
+    pi_ub: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def pooled(self) -> Pooled:
+        """The summary of the primary model."""
+        return self.random if self.settings.model == "random" else self.common
+
+    @property
+    def estimate(self) -> float:
+        """Primary summary estimate (analysis scale)."""
+        return self.pooled.estimate
+
+    @property
+    def se(self) -> float:
+        """Its standard error (Hartung-Knapp adjusted where asked)."""
+        return self.pooled.se
+
+    @property
+    def ci_lb(self) -> float:
+        """Lower confidence bound (analysis scale)."""
+        return self.pooled.ci_lb
+
+    @property
+    def ci_ub(self) -> float:
+        """Upper confidence bound (analysis scale)."""
+        return self.pooled.ci_ub
+
+    @property
+    def pval(self) -> float:
+        """p-value of the test of no effect."""
+        return self.pooled.pval
+
+    @property
+    def tau2(self) -> float:
+        """tau² of the primary model (0 for a common-effect model)."""
+        return self.heterogeneity.tau2
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.study)
+
+    @property
+    def study(self) -> tuple[str, ...]:
+        """Study labels."""
+        return tuple(self.effects.study)
+
+    @property
+    def measure(self) -> str:
+        """Effect measure (``"PETO"`` for Peto fits)."""
+        return "PETO" if self.settings.method == "Peto" else self.settings.measure
+
+    @property
+    def is_ratio(self) -> bool:
+        """True if estimates are log ratios (shown exponentiated)."""
+        return self.measure in ("OR", "RR", "PETO", "ROM") or (
+            self.measure == "GEN" and bool(getattr(self.effects, "is_ratio", False)))
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Study weights (percent) of the primary model."""
+        return self.pooled.weights
+
+    def transform(self, x):
+        """Back-transform from the analysis scale (exp for ratio measures)."""
+        return np.exp(x) if self.is_ratio else x
+
+    @cached_property
+    def _confint(self) -> HeterogeneityCI | None:
+        if self.k < 2:
+            return None
+        b = make_batch(self.yi[None, :], self.vi[None, :])
+        lo, hi = q_profile(b, self.settings.level)
+        return transform_ci(self.tau2_random if self.settings.model == "random" else 0.0,
+                            float(lo), float(hi), self.heterogeneity.s2,
+                            self.settings.level)
+
+    def confint(self) -> HeterogeneityCI:
+        """Q-profile confidence intervals for tau², tau, I² and H² (Viechtbauer 2007).
+
+        Raises
+        ------
+        ValueError
+            With a single study (no heterogeneity to estimate).
+        """
+        if self._confint is None:
+            raise ValueError("heterogeneity CIs need at least two studies")
+        return self._confint
+
+    def predict(self, transform: bool = True) -> dict:
+        """Pooled estimate with CI and prediction interval, back-transformed by default."""
+        f = self.transform if transform else (lambda x: x)
+        p = self.pooled
+        return {"pred": float(f(p.estimate)), "ci_lb": float(f(p.ci_lb)),
+                "ci_ub": float(f(p.ci_ub)), "pi_lb": float(f(self.pi_lb)),
+                "pi_ub": float(f(self.pi_ub)), "pi_method": self.pi_description}
+
+    @property
+    def pi_description(self) -> str:
+        """How the prediction interval was computed."""
+        if self.settings.model != "random":
+            return "none (common-effect model)"
+        if self.settings.pi == "t":
+            return "t distribution with k - 2 df (Higgins et al. 2009)"
+        if self.settings.ci == "z":
+            return "standard normal (metafor)"
+        return "t distribution with k - 1 df (Hartung-Knapp, metafor)"
+
+    @property
+    def methods_text(self) -> str:
+        """One sentence for a methods section."""
+        s = self.settings
+        name = MEASURE_NAMES.get(self.measure, self.measure)
+        text = f"{name}s were pooled with a {s.model}-effects model ({METHODS[s.method]}"
+        if s.model == "random":
+            if s.method != "inverse" and s.tau2 == "DL":
+                text += "; DerSimonian-Laird tau² from the Mantel-Haenszel heterogeneity statistic"
+            else:
+                text += f"; tau² by {METHOD_NAMES.get(s.tau2, s.tau2)}"
+            text += f"; {CI_NAMES[s.ci]} confidence intervals"
+        text += f"). metakit {_version()}."
+        return text
+
+    def _row_labels(self):
+        ratio = self.is_ratio
+        crit = special.ndtri(1 - (1 - self.settings.level) / 2)
+        se = np.sqrt(self.vi)
+        lb, ub = self.yi - crit * se, self.yi + crit * se
+        if ratio:
+            return np.exp(self.yi), np.exp(lb), np.exp(ub)
+        return self.yi, lb, ub
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study and one per summary model, on the reporting scale.
+
+        Columns: study, estimate, ci_lb, ci_ub, weight_common, weight_random (percent),
+        yi, vi (analysis scale).
+        """
+        est, lb, ub = self._row_labels()
+        rows = pd.DataFrame({"study": list(self.study), "estimate": est, "ci_lb": lb,
+                             "ci_ub": ub, "weight_common": self.common.weights,
+                             "weight_random": self.random.weights, "yi": self.yi, "vi": self.vi})
+        tot = []
+        for p in (self.common, self.random):
+            tot.append({"study": f"Total ({p.model})", "estimate": float(self.transform(p.estimate)),
+                        "ci_lb": float(self.transform(p.ci_lb)),
+                        "ci_ub": float(self.transform(p.ci_ub)),
+                        "weight_common": 100.0 if p.model == "common" else np.nan,
+                        "weight_random": 100.0 if p.model == "random" else np.nan,
+                        "yi": p.estimate, "vi": p.se ** 2})
+        return pd.concat([rows, pd.DataFrame(tot)], ignore_index=True)
+
+    def to_dict(self) -> dict:
+        """Everything as plain Python values (JSON-serialisable)."""
+        def pooled(p: Pooled) -> dict:
+            return {"estimate": p.estimate, "se": p.se, "ci_lb": p.ci_lb, "ci_ub": p.ci_ub,
+                    "stat": p.stat, "stat_name": p.stat_name,
+                    "df": None if math.isnan(p.df) else p.df, "pval": p.pval,
+                    "weights": p.weights.tolist()}
+        ci = self._confint
+        s = self.settings
+        return {
+            "measure": self.measure, "k": self.k, "study": list(self.study),
+            "yi": self.yi.tolist(), "vi": self.vi.tolist(),
+            "model": s.model, "method": METHODS[s.method],
+            "tau2_method": s.tau2 if s.model == "random" else None,
+            "ci_method": s.ci, "pi_method": self.pi_description, "level": s.level,
+            "convention": s.convention,
+            "continuity_correction": getattr(self.effects, "methods", {}).get("text"),
+            "common": pooled(self.common), "random": pooled(self.random),
+            "heterogeneity": self.heterogeneity.to_dict(),
+            "heterogeneity_ci": None if ci is None else ci.to_dict(),
+            "prediction_interval": [self.pi_lb, self.pi_ub],
+            "back_transformed": self.predict() if self.is_ratio else None,
+            "notes": list(self.notes), "software": f"metakit {_version()}",
+        }
+
+    def heterogeneity_line(self) -> str:
+        """RevMan's heterogeneity line, e.g. ``Heterogeneity: Tau² = 0.31; Chi² = ...``."""
+        h = self.heterogeneity
+        if self.k < 2:
+            return "Heterogeneity: Not applicable"
+        q_i2 = 0.0 if h.Q <= 0 else max(0.0, 100.0 * (h.Q - h.df) / h.Q)
+        i2 = q_i2 if self.settings.model == "common" or self.settings.convention == "revman" else h.I2
+        tau = f"Tau² = {fmt_num(self.tau2)}; " if self.settings.model == "random" else ""
+        return (f"Heterogeneity: {tau}Chi² = {fmt_num(h.Q)}, df = {h.df} (P {fmt_p(h.p_Q)}); "
+                f"I² = {fmt_pct(i2)}")
+
+    def overall_line(self) -> str:
+        """RevMan's test line, e.g. ``Test for overall effect: Z = 3.97 (P < 0.0001)``."""
+        p = self.pooled
+        if p.stat_name == "t":
+            return (f"Test for overall effect: t = {fmt_num(abs(p.stat))}, df = {p.df:.0f} "
+                    f"(P {fmt_p(p.pval)})")
+        return f"Test for overall effect: Z = {fmt_num(abs(p.stat))} (P {fmt_p(p.pval)})"
+
+    def summary(self) -> str:
+        """A RevMan-style text summary: studies, total, heterogeneity and test lines."""
+        s = self.settings
+        name = MEASURE_NAMES.get(self.measure, self.measure)
+        est, lb, ub = self._row_labels()
+        w = self.weights
+        width = max([len("Study or Subgroup")] + [len(x) for x in self.study])
+        head = (f"{name} ({self.measure}), {METHODS[s.method]}, "
+                f"{'Random' if s.model == 'random' else 'Fixed'}, {int(s.level * 100)}% CI")
+        lines = [head, f"{'Study or Subgroup':<{width}}  {'Weight':>7}  {self.measure} [95% CI]"]
+        for lab, e, lo, hi, wt in zip(self.study, est, lb, ub, w):
+            lines.append(f"{lab:<{width}}  {fmt_weight(wt):>7}  {fmt_ci(e, lo, hi)}")
+        p = self.pooled
+        tot = fmt_ci(float(self.transform(p.estimate)), float(self.transform(p.ci_lb)),
+                     float(self.transform(p.ci_ub)))
+        lines.append(f"{'Total (95% CI)':<{width}}  {'100.0%':>7}  {tot}")
+        lines.append(self.heterogeneity_line())
+        lines.append(self.overall_line())
+        if s.model == "random" and self.k >= 2 and math.isfinite(self.pi_lb):
+            lines.append(f"Prediction interval: [{fmt_num(float(self.transform(self.pi_lb)))}, "
+                         f"{fmt_num(float(self.transform(self.pi_ub)))}] ({self.pi_description})")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _version() -> str:
+    from metakit import __version__
+    return __version__
+
+
+def _resolve_settings(es, model, method, tau2, ci, pi, level, convention, tol, maxiter,
+                      fallback) -> Settings:
+    if convention not in ("metafor", "revman"):
+        raise ValueError(f"convention must be 'metafor' or 'revman', got {convention!r}")
+    if model not in ("random", "common"):
+        raise ValueError(f"model must be 'random' or 'common', got {model!r}")
+    measure = es.measure
+    binary = measure in ("OR", "RR", "RD")
+    if method is None:
+        method = "MH" if convention == "revman" and binary else "inverse"
+    aliases = {"iv": "inverse", "inverse": "inverse", "mh": "MH", "peto": "Peto"}
+    if method.lower() not in aliases:
+        raise ValueError(f"method must be 'inverse', 'MH' or 'Peto', got {method!r}")
+    method = aliases[method.lower()]
+    if method == "MH" and not binary:
+        raise ValueError(f"Mantel-Haenszel pools OR, RR or RD, not {measure}")
+    if method == "Peto" and measure not in ("OR", "PETO"):
+        raise ValueError(f"Peto's method pools odds ratios, not {measure}")
+    if tau2 is None:
+        tau2 = "DL" if convention == "revman" else "REML"
+    if pi is None:
+        pi = "t" if convention == "revman" else "z"
+    if ci not in CI_NAMES:
+        raise ValueError(f"ci must be one of {', '.join(CI_NAMES)}, got {ci!r}")
+    return Settings(measure=measure, model=model, method=method, tau2=tau2, ci=ci, pi=pi,
+                    level=level, convention=convention, tol=tol, maxiter=maxiter,
+                    fallback=fallback)
+
+
+def meta(es, *, model: str = "random", method: str | None = None, tau2: str | None = None,
+         ci: str = "z", pi: str | None = None, by: str | None = None, common_tau2: bool = False,
+         level: float = 0.95, convention: str = "metafor", tol: float = 1e-10,
+         maxiter: int = 200, fallback: str | None = None):
+    """Meta-analyse effect sizes.
+
+    Parameters
+    ----------
+    es
+        :class:`~metakit.effects.EffectSizes` from :func:`metakit.effect_sizes`.
+    model
+        Primary model: ``"random"`` (default) or ``"common"``. Both are always computed.
+    method
+        ``"inverse"`` (variance), ``"MH"`` (Mantel-Haenszel; OR, RR, RD) or ``"Peto"``.
+        Default: inverse variance, or MH for binary data under ``convention="revman"``.
+    tau2
+        tau² estimator: DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM. Default REML
+        (DL under ``convention="revman"``).
+    ci
+        ``"z"``, ``"hk"`` (Hartung-Knapp) or ``"hk-adhoc"`` (ad hoc variance correction).
+    pi
+        Prediction interval: ``"z"`` (metafor) or ``"t"`` (t(k-2), Higgins 2009).
+    by
+        Column of ``es.data`` naming subgroups: returns a
+        :class:`~metakit.subgroups.SubgroupResult`.
+    common_tau2
+        With ``by``: one tau² across subgroups instead of one per subgroup.
+    level
+        Confidence level.
+    convention
+        ``"metafor"`` or ``"revman"`` (see the module docstring).
+    tol, maxiter, fallback
+        Iteration controls of the tau² estimator; ``fallback`` names an estimator to use
+        (with a warning) if the chosen one does not converge.
+
+    Returns
+    -------
+    MetaResult or SubgroupResult
+
+    Examples
+    --------
+    >>> import pandas as pd, metakit as mk
+    >>> df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
+    ...                    "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
+    >>> fit = mk.meta(mk.effect_sizes(df, "RR"), tau2="DL")
+    >>> fit.k
+    3
+    """
+    s = _resolve_settings(es, model, method, tau2, ci, pi, level, convention, tol, maxiter,
+                          fallback)
+    if by is not None:
+        from metakit.subgroups import subgroup_analysis
+        return subgroup_analysis(es, s, by, common_tau2)
+    if common_tau2:
+        raise ValueError("common_tau2 applies to subgroup analyses; pass by= as well")
+    return fit_one(es, s)
+
+
+def fit_one(es, s: Settings, notes=()) -> MetaResult:
+    """Fit one meta-analysis with resolved settings (used by :func:`meta` and subgroups)."""
+    k = len(es.yi)
+    if k == 0:
+        raise DataError("no studies to pool (k = 0)", column="yi")
+    yi, vi, arms = _rows_for_fit(es, s)
+    notes = list(notes)
+    if k == 1:
+        msg = (f"only one study ({es.study[0]}): the summary is that study's own estimate; "
+               "heterogeneity and tau² are not estimable (tau² set to 0)")
+        warnings.warn(msg, MetakitWarning, stacklevel=3)
+        notes.append("Note: " + msg)
+    arms2 = None if arms is None else {key: val[None, :] for key, val in arms.items()}
+    out = fit_rows(yi[None, :], vi[None, :], None, arms2, s)
+    return result_from_row(es, s, out, 0, None, yi, vi, notes)

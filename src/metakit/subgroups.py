@@ -1,0 +1,173 @@
+"""Subgroup analysis: a summary per subgroup and the test for subgroup differences.
+
+Each subgroup is pooled with the settings of the overall analysis; all subgroups are
+fitted in one batched call. With ``common_tau2=True`` one tau² is estimated from all
+studies with a separate mean per subgroup (the mixed-effects model with subgroup
+indicators as moderators, as metafor's ``rma(mods = ~ factor(g) - 1)``) and used in
+every subgroup; otherwise each subgroup has its own tau² (RevMan, meta's default).
+
+The test for subgroup differences (Borenstein et al. 2009, ch. 19; Deeks, Higgins &
+Altman, Cochrane Handbook 10.11.3) treats the subgroup summaries as studies of a
+common-effect meta-analysis: Q_b = sum w_g (mu_g - mu_bar)², w_g = 1/SE_g², on
+G - 1 df, with I² = (Q_b - df)/Q_b.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from metakit._batch import make_batch
+from metakit.errors import DataError
+from metakit.formatting import fmt_num, fmt_p, fmt_pct
+from metakit.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, \
+    result_from_row
+from metakit.tau2 import resolve
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    """Test for subgroup differences."""
+
+    Q: float
+    df: int
+    pval: float
+    I2: float
+    model: str
+
+    def line(self) -> str:
+        """RevMan's line: ``Test for subgroup differences: Chi² = ..., df = ... (P = ...), I² = ...%``."""
+        return (f"Test for subgroup differences: Chi² = {fmt_num(self.Q)}, df = {self.df} "
+                f"(P {fmt_p(self.pval)}), I² = {fmt_pct(self.I2)}")
+
+
+@dataclass(frozen=True)
+class SubgroupResult:
+    """Subgroup meta-analysis: per-subgroup fits, the overall fit and the test.
+
+    Attributes
+    ----------
+    by
+        The column that defined the subgroups.
+    groups
+        Subgroup labels, in order of first appearance.
+    subgroups
+        One :class:`~metakit.pairwise.MetaResult` per subgroup.
+    overall
+        All studies pooled together, ignoring subgroups.
+    test
+        The test for subgroup differences.
+    common_tau2
+        Whether one tau² was shared by all subgroups.
+    """
+
+    by: str
+    groups: tuple[str, ...]
+    subgroups: tuple[MetaResult, ...]
+    overall: MetaResult
+    test: SubgroupTest
+    common_tau2: bool
+
+    @property
+    def settings(self) -> Settings:
+        """Settings of the analysis."""
+        return self.overall.settings
+
+    def __getitem__(self, group: str) -> MetaResult:
+        return self.subgroups[self.groups.index(group)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-study and per-summary rows of every subgroup, then the overall summaries."""
+        parts = []
+        for g, fit in zip(self.groups, self.subgroups):
+            f = fit.to_frame()
+            f.insert(0, "subgroup", g)
+            parts.append(f)
+        tot = self.overall.to_frame()
+        tot = tot[tot["study"].str.startswith("Total")].copy()
+        tot.insert(0, "subgroup", "Overall")
+        return pd.concat(parts + [tot], ignore_index=True)
+
+    def to_dict(self) -> dict:
+        """Plain-value dictionary: each subgroup's fit, the overall fit and the test."""
+        return {"by": self.by, "common_tau2": self.common_tau2,
+                "subgroups": {g: f.to_dict() for g, f in zip(self.groups, self.subgroups)},
+                "overall": self.overall.to_dict(), "test": asdict(self.test)}
+
+    def summary(self) -> str:
+        """RevMan-style summary: each subgroup's block, the total, and the test."""
+        blocks = []
+        for g, fit in zip(self.groups, self.subgroups):
+            blocks.append(f"{self.by} = {g}\n" + "\n".join(
+                "  " + line for line in fit.summary().splitlines()[1:]))
+        head = self.overall.summary().splitlines()[0]
+        over = self.overall.summary().splitlines()
+        total = [ln for ln in over if ln.startswith(("Total", "Heterogeneity", "Test", "Prediction"))]
+        return "\n".join([head] + blocks + ["Overall"] + ["  " + t for t in total]
+                         + [self.test.line()])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False) -> SubgroupResult:
+    """Fit ``es`` by the subgroups in column ``by`` of ``es.data`` (see module docstring)."""
+    if by not in es.data.columns:
+        raise DataError(f"no such column for subgroups; columns are {', '.join(map(str, es.data.columns))}",
+                        column=by)
+    labels = es.data[by]
+    if labels.isna().any():
+        study = es.study[int(np.flatnonzero(labels.isna().to_numpy())[0])]
+        raise DataError("subgroup label is missing", study=study, column=by)
+    labels = labels.astype(str).to_numpy()
+    groups = tuple(pd.unique(labels))
+    codes = np.array([groups.index(x) for x in labels])
+    yi, vi, arms = _rows_for_fit(es, s)
+    G, kmax = len(groups), int(np.bincount(codes).max())
+    Y, V, M = np.zeros((G, kmax)), np.ones((G, kmax)), np.zeros((G, kmax), dtype=bool)
+    slot = np.zeros(len(codes), dtype=int)
+    for g in range(G):
+        idx = np.flatnonzero(codes == g)
+        slot[idx] = np.arange(idx.size)
+    Y[codes, slot], V[codes, slot], M[codes, slot] = yi, vi, True
+    A = None
+    if arms is not None:
+        A = {}
+        for key, val in arms.items():
+            arr = np.zeros((G, kmax))
+            arr[codes, slot] = val
+            A[key] = arr
+    tau2_fixed = None
+    if common_tau2 and s.model == "random":
+        b = make_batch(yi[None, :], vi[None, :], strata=codes[None, :])
+        t2, _, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback)
+        tau2_fixed = np.full(G, t2[0])
+    out = fit_rows(Y, V, M, A, s, tau2_fixed=tau2_fixed)
+    fits = []
+    for g in range(G):
+        sel = codes == g
+        notes = ["Note: one study in this subgroup; its summary is that study's estimate"] \
+            if sel.sum() == 1 else []
+        fits.append(result_from_row(es.subset(sel), s, out, g, M, yi[sel], vi[sel], notes))
+    overall = fit_one(es, s)
+    test = _difference_test(fits, s.model)
+    return SubgroupResult(by=by, groups=groups, subgroups=tuple(fits), overall=overall,
+                          test=test, common_tau2=bool(common_tau2))
+
+
+def _difference_test(fits, model: str) -> SubgroupTest:
+    est = np.array([f.pooled.estimate for f in fits])
+    se = np.array([f.pooled.se for f in fits])
+    ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
+    w = 1.0 / se[ok] ** 2
+    df = int(ok.sum()) - 1
+    if df < 1:
+        return SubgroupTest(Q=0.0, df=0, pval=math.nan, I2=0.0, model=model)
+    mu = (w * est[ok]).sum() / w.sum()
+    Q = float((w * (est[ok] - mu) ** 2).sum())
+    i2 = max(0.0, 100.0 * (Q - df) / Q) if Q > 0 else 0.0
+    return SubgroupTest(Q=Q, df=df, pval=float(special.chdtrc(df, Q)), I2=i2, model=model)

@@ -1,0 +1,323 @@
+"""Between-study variance (tau²) estimators, vectorised over a batch axis.
+
+All estimators take ``yi`` and ``vi`` shaped ``(..., k)`` with an optional mask for
+ragged ``k`` and return one tau² per meta-analysis. Optional ``strata`` give each
+subgroup its own mean and a common tau² (the model with subgroup indicators as
+moderators), which is what a subgroup analysis with a common tau² needs.
+
+Estimators (notation: w = 1/v, Q the weighted residual sum of squares, P the
+projection W - W X (X'WX)^-1 X'W, p the number of fixed parameters):
+
+``DL``
+    DerSimonian & Laird (1986), Control Clin Trials 7:177:
+    tau² = (Q - (k - p)) / tr(P).
+``HE``
+    Hedges (1983) / Hedges & Olkin (1985): unweighted method of moments,
+    tau² = (RSS_u - tr(P_u V)) / (k - p).
+``HS`` / ``HSk``
+    Hunter & Schmidt (2004): tau² = (Q - k) / sum(w); HSk multiplies Q by
+    k / (k - p) (Viechtbauer 2005, J Educ Behav Stat 30:261).
+``SJ``
+    Sidik & Jonkman (2005), J Biopharm Stat 15:823: from tau0² = sum((y - ybar)²)/k,
+    tau² = tau0² Q(tau0²) / (k - p) with weights 1/(v + tau0²).
+``ML`` / ``REML``
+    Maximum likelihood and restricted maximum likelihood (Viechtbauer 2005), by
+    Fisher scoring from the HE estimate with step halving at the boundary:
+    ML step (y'PPy - sum w)/sum w², REML step (y'PPy - tr P)/tr(PP).
+``PM`` / ``EB``
+    Paule & Mandel (1982), J Res Natl Bur Stand 87:377: the root of the
+    generalised Q, Q(tau²) = k - p. The empirical Bayes estimator of Morris (1983),
+    JASA 78:47 (as in Berkey et al. 1995) solves the same equation
+    (Viechtbauer et al. 2015, Res Synth Methods 6:306), so both use one root finder.
+``PMM``
+    Median-unbiased Paule-Mandel (Viechtbauer 2021): Q(tau²) = chi²_{0.5, k-p}.
+
+Estimates below zero are truncated at 0, as metafor does. Iterative estimators
+that do not converge raise :class:`~metakit.errors.ConvergenceError` unless a
+``fallback`` estimator is named, which is then used for those meta-analyses and
+reported in a :class:`~metakit.errors.MetakitWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from metakit._batch import Batch, every, lnot, make_batch, maximum, stats, where
+from metakit.errors import ConvergenceError, MetakitWarning
+
+METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
+ITERATIVE = ("ML", "REML", "EB", "PM", "PMM")
+
+METHOD_NAMES = {
+    "DL": "DerSimonian-Laird",
+    "HE": "Hedges",
+    "HS": "Hunter-Schmidt",
+    "HSk": "Hunter-Schmidt (small-sample corrected)",
+    "SJ": "Sidik-Jonkman",
+    "ML": "maximum likelihood",
+    "REML": "restricted maximum likelihood",
+    "EB": "empirical Bayes",
+    "PM": "Paule-Mandel",
+    "PMM": "median-unbiased Paule-Mandel",
+}
+
+
+@dataclass(frozen=True)
+class Tau2Estimate:
+    """tau² for each meta-analysis of a batch.
+
+    Attributes
+    ----------
+    tau2
+        The estimates, shaped like the batch (truncated at 0).
+    converged
+        False where an iterative estimator did not converge (and no fallback was used).
+    iterations
+        Iterations used (0 for closed-form estimators).
+    method
+        The estimator asked for.
+    fallback_used
+        True where the fallback estimator replaced a non-converged estimate.
+    """
+
+    tau2: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    method: str
+    fallback_used: np.ndarray
+
+
+def estimate_tau2(yi, vi, mask=None, method: str = "REML", *, strata=None,
+                  tol: float = 1e-10, maxiter: int = 200,
+                  fallback: str | None = None) -> Tau2Estimate:
+    """Estimate tau² for one or many meta-analyses.
+
+    Parameters
+    ----------
+    yi, vi
+        Effect sizes and sampling variances, shaped ``(..., k)``.
+    mask
+        True where a study is present (for ragged ``k``); default all present.
+    method
+        One of ``DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM``.
+    strata
+        Optional integer codes ``(..., k)``: a separate mean per stratum, common tau².
+    tol
+        Convergence tolerance on tau², relative to max(1, tau²).
+    maxiter
+        Maximum iterations of the iterative estimators.
+    fallback
+        Estimator used where an iterative one fails to converge; None raises instead.
+
+    Returns
+    -------
+    Tau2Estimate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([-0.89, -1.59, -1.35, -1.44, -0.22, -0.79, -1.62, 0.01, -0.47, -1.37, -0.34, 0.45, -0.02])
+    >>> v = np.array([0.326, 0.195, 0.415, 0.020, 0.051, 0.007, 0.223, 0.004, 0.056, 0.073, 0.012, 0.533, 0.071])
+    >>> round(float(estimate_tau2(y, v, method="DL").tau2), 3)
+    0.306
+    """
+    b = make_batch(yi, vi, mask, strata)
+    t2, conv, its, used = resolve(b, method, tol, maxiter, fallback)
+    return Tau2Estimate(tau2=b.restore(t2), converged=b.restore(conv),
+                        iterations=b.restore(its), method=method, fallback_used=b.restore(used))
+
+
+def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | None):
+    """Estimate tau² on a batch, applying the non-convergence rule.
+
+    Returns ``(tau2, converged, iterations, fallback_used)`` as ``(n,)`` arrays.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown tau² estimator {method!r}; choose one of {', '.join(METHODS)}")
+    t2, conv, its = _estimate(b, method, tol, maxiter)
+    if every(conv):
+        return t2, conv, its, lnot(conv)
+    bad = np.flatnonzero(lnot(np.atleast_1d(conv)))
+    if fallback is None:
+        raise ConvergenceError(
+            f"the {METHOD_NAMES[method]} ({method}) estimator of tau² did not converge in "
+            f"{maxiter} iterations for {bad.size} meta-analysis(es); pass fallback='DL' (or "
+            f"another estimator) to use it instead, or raise maxiter")
+    if fallback not in METHODS or fallback == method:
+        raise ValueError(f"fallback must be another tau² estimator, got {fallback!r}")
+    t2_fb, conv_fb, _ = _estimate(b, fallback, tol, maxiter)
+    warnings.warn(
+        f"the {method} estimator of tau² did not converge for {bad.size} meta-analysis(es); "
+        f"the {fallback} estimate was used for those, as requested by fallback={fallback!r}",
+        MetakitWarning, stacklevel=3)
+    return where(conv, t2, t2_fb), conv | conv_fb, its, lnot(conv)
+
+
+def _estimate(b: Batch, method: str, tol: float, maxiter: int):
+    df = b.k - b.p
+    if method in ("ML", "REML"):
+        t2, ok, its = _fisher_scoring(b, method, tol, maxiter)
+    elif method in ("PM", "EB", "PMM"):
+        target = df if method != "PMM" else special.chdtri(maximum(df, 1.0), 0.5)
+        t2, ok, its = solve_generalised_q(b, target, tol, maxiter)
+    else:
+        ok, its = where(df >= 0, True, True), where(df >= 0, 0, 0)
+        if method == "DL":
+            st = stats(b, _zero(b))
+            t2 = _div(st.Q - df, st.trP)
+        elif method == "HE":
+            t2 = _he(b)
+        elif method in ("HS", "HSk"):
+            st = stats(b, _zero(b))
+            Q = st.Q if method == "HS" else _div(st.Q * b.k, df)
+            t2 = _div(Q - b.k, st.sw)
+        else:
+            t2 = _sj(b)
+    return _finish(t2, df), ok, its
+
+
+def _zero(b: Batch):
+    return 0.0 if b.scalar else np.zeros(b.n)
+
+
+def _div(a, c):
+    """a / c, with NaN where c is 0 (no residual df); floats stay floats."""
+    if isinstance(c, float):
+        return a / c if c != 0 else float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a / c
+
+
+def _finish(t2, df):
+    """Truncate at zero; tau² is 0 without residual df or where it is not finite."""
+    if isinstance(t2, float):
+        return t2 if (df > 0 and t2 > 0) else 0.0
+    t2 = np.where(np.isfinite(t2), np.maximum(t2, 0.0), 0.0)
+    return np.where(df > 0, t2, 0.0)
+
+
+def _he(b: Batch):
+    """Hedges' unweighted moment estimator: (RSS_u - tr(P_u V)) / (k - p)."""
+    u = stats(b, None, unit=True)
+    return _div(u.Q - (u.swv - u.vbar), b.k - b.p)
+
+
+def _sj(b: Batch):
+    """Sidik-Jonkman: one weighted step from tau0² = sum((y - ybar)²)/k (all studies)."""
+    if b.scalar:
+        s = b.Z[0].sum(axis=0)
+        ss = float(s[2] - s[1] * s[1] / s[0])
+    else:
+        s = b.Z.sum(axis=-2)
+        ss = s[:, 2] - s[:, 1] ** 2 / np.maximum(s[:, 0], 1.0)
+    tau0 = _div(ss, b.k)
+    st = stats(b, tau0)
+    return _div(tau0 * st.Q, b.k - b.p)
+
+
+def upper_bound(b: Batch):
+    """A tau² above every root of the REML, ML and generalised-Q equations.
+
+    At tau² >= max(v), with R the range of the estimates, y'PPy <= k R²/tau⁴ and
+    tr(P) >= (k - p)/(2 tau²), so the REML score is negative beyond 2 k R²/(k - p);
+    the ML score and Q(tau²) - target are handled by the same bound for the targets used.
+    """
+    if b.scalar:
+        present = b.Z[0, :, 0] > 0
+        y, v = b.y[0][present], b.Z[0, present, 3]
+        rng = float(y.max() - y.min())
+        df = b.k - b.p
+        return max(float(v.max()), 2.0 * b.k * rng * rng / df if df > 0 else 0.0) * (1 + 1e-9) + 1e-300
+    present = b.Z[..., 0] > 0
+    big = np.where(present, b.y, -np.inf).max(axis=-1)
+    small = np.where(present, b.y, np.inf).min(axis=-1)
+    rng = np.where(np.isfinite(big - small), big - small, 0.0)
+    df = np.maximum(b.k - b.p, 1.0)
+    return np.maximum(b.Z[..., 3].max(axis=-1), 2.0 * b.k * rng * rng / df) * (1 + 1e-9) + 1e-300
+
+
+def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
+    """Solve fun(x) = 0 inside [lo, hi] for every active row.
+
+    ``fun(x)`` returns ``(f, step)``: f > 0 means the root lies above x, and ``step``
+    is the proposed increment (Fisher scoring or Newton). A step that leaves the
+    bracket is replaced by bisection, so the iteration always converges.
+    Returns ``(x, converged, iterations)``.
+    """
+    conv = lnot(active)
+    its = where(active, 0, 0)
+    for _ in range(maxiter):
+        if not (active if isinstance(active, bool) else active.any()):
+            break
+        f, step = fun(x)
+        up = f > 0
+        lo = where(active & up, x, lo)
+        hi = where(active & lnot(up), x, hi)
+        new = x + step
+        inside = (new > lo) & (new < hi)
+        new = where(inside, new, 0.5 * (lo + hi))
+        new = where(active, new, x)
+        done = (abs(new - x) < tol * maximum(1.0, new)) | (hi - lo < tol * maximum(1.0, hi))
+        x = new
+        its = its + active
+        conv = conv | (active & done)
+        active = active & lnot(done)
+    return x, conv, its
+
+
+def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int):
+    """ML or REML: Fisher scoring from the HE estimate, safeguarded by a bracket.
+
+    Where the score at tau² = 0 is not positive, 0 is the constrained maximum and the
+    estimate is 0 (as metafor's check against the likelihood at 0). Otherwise the root
+    of the score lies in (0, :func:`upper_bound`); Fisher steps
+    (ML: (y'PPy - sum w)/sum w²; REML: (y'PPy - tr P)/tr(PP)) that would leave the
+    bracket, including steps below 0, are replaced by bisection.
+    """
+    def fun(x):
+        st = stats(b, x)
+        score = st.yPPy - (st.sw if method == "ML" else st.trP)
+        return score, score / (st.sw2 if method == "ML" else st.trPP)
+
+    df = b.k - b.p
+    score0, _ = fun(_zero(b))
+    hi = upper_bound(b)
+    start = _he(b)
+    start = where(start == start, start, 0.0)
+    x0 = where(start > 0, where(start < hi, start, 0.5 * hi), 0.0)
+    active = (df > 0) & (score0 > 0)
+    return _bracketed(fun, where(active, x0, 0.0), 0.0 * x0, hi, active, tol, maxiter)
+
+
+def generalised_q(b: Batch, t2):
+    """Generalised Q statistic at tau² and its derivative with respect to tau²."""
+    st = stats(b, t2)
+    return st.Q, -st.yPPy
+
+
+def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200):
+    """Solve Q(tau²) = target for tau² >= 0, per meta-analysis.
+
+    Q(tau²) = sum (y - mu(tau²))² / (v + tau²) decreases in tau² with derivative
+    -y'PPy; Newton steps run inside the bracket [0, :func:`upper_bound`] (Q < SS/tau²
+    there) with bisection as the safeguard. Where Q(0) <= target the solution is 0.
+
+    Returns ``(tau2, converged, iterations)``; tau² is NaN where the target is not
+    positive (no residual df).
+    """
+    def fun(x):
+        st = stats(b, x)
+        f = st.Q - target
+        return f, _div(f, st.yPPy)
+
+    valid = target > 0
+    q0, _ = fun(_zero(b))
+    hi = upper_bound(b)
+    hi = maximum(hi, where(valid, _div(stats(b, None, unit=True).Q, where(valid, target, 1.0)), 0.0) * (1 + 1e-9))
+    active = valid & (q0 > 0)
+    x, conv, its = _bracketed(fun, 0.0 * hi, 0.0 * hi, hi, active, tol, maxiter)
+    return where(valid, x, float("nan")), conv, its
