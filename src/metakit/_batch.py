@@ -154,7 +154,8 @@ class Stats:
 
     ``mu`` is per stratum ((n, S) with strata) and relative to ``Batch.center``;
     ``swv`` is sum(w v) and ``vbar`` the sum over strata of sum(w v)/sum(w) (with unit
-    weights: the mean sampling variance of each stratum, needed by the HE estimator).
+    weights: the mean sampling variance of each stratum, needed by the HE estimator);
+    ``yPPPy`` is y'PPPy, which enters the exact second derivative of the log-likelihood.
     """
 
     sw: object
@@ -166,6 +167,7 @@ class Stats:
     trPP: object
     swv: object
     vbar: object
+    yPPPy: object
 
 
 def moments(b: Batch, t2, unit: bool = False):
@@ -200,29 +202,33 @@ def stats(b: Batch, t2, unit: bool = False) -> Stats:
         s10, s11, s12, s1v = S[0]
         mu = s11 / s10
         if unit:
-            s20 = s30 = s21 = s22 = 0.0
+            s20 = s30 = s21 = s22 = s31 = s32 = 0.0
         else:
             s20, s21, s22, _ = S[1]
-            s30 = S[2][0]
+            s30, s31, s32, _ = S[2]
         r = s20 / s10
+        w2e = s21 - mu * s20
         return Stats(sw=s10, sw2=s20, mu=mu, Q=s12 - s11 * mu,
                      yPPy=s22 - 2.0 * mu * s21 + mu * mu * s20, trP=s10 - r,
-                     trPP=s20 - 2.0 * s30 / s10 + r * r, swv=s1v, vbar=s1v / s10)
+                     trPP=s20 - 2.0 * s30 / s10 + r * r, swv=s1v, vbar=s1v / s10,
+                     yPPPy=s32 - 2.0 * mu * s31 + mu * mu * s30 - w2e * w2e / s10)
     S = np.asarray(S)
     s10, s11, s12, s1v = (S[..., 0, j] for j in range(4))
     if unit:
-        s20 = s21 = s22 = s30 = np.zeros_like(s10)
+        s20 = s21 = s22 = s30 = s31 = s32 = np.zeros_like(s10)
     else:
         s20, s21, s22 = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
-        s30 = S[..., 2, 0]
+        s30, s31, s32 = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
     safe = np.where(s10 > 0, s10, np.inf)
     mu = s11 / safe
     r = s20 / safe
+    w2e = s21 - mu * s20
     parts = (s10, s20, s12 - s11 * mu, s22 - 2.0 * mu * s21 + mu * mu * s20, s10 - r,
-             s20 - 2.0 * s30 / safe + r * r, s1v, s1v / safe)
-    sw, sw2, Q, ypp, trp, trpp, swv, vbar = (x.sum(axis=-1) for x in parts)
+             s20 - 2.0 * s30 / safe + r * r, s1v, s1v / safe,
+             s32 - 2.0 * mu * s31 + mu * mu * s30 - w2e * w2e / safe)
+    sw, sw2, Q, ypp, trp, trpp, swv, vbar, yppp = (x.sum(axis=-1) for x in parts)
     return Stats(sw=sw, sw2=sw2, mu=mu if b.ZG is not None else mu[:, 0], Q=Q, yPPy=ypp,
-                 trP=trp, trPP=trpp, swv=swv, vbar=vbar)
+                 trP=trp, trPP=trpp, swv=swv, vbar=vbar, yPPPy=yppp)
 
 
 def where(cond, a, b):

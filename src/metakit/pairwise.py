@@ -183,7 +183,7 @@ def _mh_weights(measure: str, a: dict, m: np.ndarray) -> np.ndarray:
 
 def _at(x, i: int) -> float:
     """Element ``i`` of a per-row result (a float when the batch had one row)."""
-    return float(x) if np.ndim(x) == 0 else float(x[i])
+    return float(x) if isinstance(x, (float, int, np.floating)) else float(x[i])
 
 
 def _pooled(model: str, d: dict, i: int, w: np.ndarray, mask) -> Pooled:

@@ -49,6 +49,7 @@ from scipy import special
 from metakit._batch import Batch, every, lnot, make_batch, maximum, stats, where
 from metakit.errors import ConvergenceError, MetakitWarning
 
+SCORING_ITERATIONS = 2
 METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
 ITERATIVE = ("ML", "REML", "EB", "PM", "PMM")
 
@@ -243,21 +244,30 @@ def upper_bound(b: Batch):
 def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     """Solve fun(x) = 0 inside [lo, hi] for every active row.
 
-    ``fun(x)`` returns ``(f, step)``: f > 0 means the root lies above x, and ``step``
-    is the proposed increment (Fisher scoring or Newton). A step that leaves the
-    bracket is replaced by bisection, so the iteration always converges.
+    ``fun(x)`` returns ``(f, step, newton)``: f > 0 means the root lies above x;
+    ``step`` is the preferred increment (Fisher scoring) and ``newton`` a Newton
+    increment with the exact derivative. A row whose f changes sign between two
+    iterations is oscillating about the root (scoring overshoots where observed and
+    expected information differ) and switches to Newton steps; after
+    ``SCORING_ITERATIONS`` scoring steps every row does, since scoring converges only
+    linearly and Newton quadratically near the root. A step that leaves the bracket is
+    replaced by bisection, so the iteration always converges.
     Returns ``(x, converged, iterations)``.
     """
     conv = lnot(active)
     its = where(active, 0, 0)
-    for _ in range(maxiter):
-        if not (active if isinstance(active, bool) else active.any()):
+    prev = 0.0 * x
+    newton_mode = conv & False
+    for it in range(maxiter):
+        if not (active if isinstance(active, (bool, np.bool_)) else active.any()):
             break
-        f, step = fun(x)
+        f, step, newton = fun(x)
         up = f > 0
+        newton_mode = newton_mode | (f * prev < 0) | (it >= SCORING_ITERATIONS)
+        prev = f
         lo = where(active & up, x, lo)
         hi = where(active & lnot(up), x, hi)
-        new = x + step
+        new = x + where(newton_mode, newton, step)
         inside = (new > lo) & (new < hi)
         new = where(inside, new, 0.5 * (lo + hi))
         new = where(active, new, x)
@@ -274,17 +284,23 @@ def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int):
 
     Where the score at tau² = 0 is not positive, 0 is the constrained maximum and the
     estimate is 0 (as metafor's check against the likelihood at 0). Otherwise the root
-    of the score lies in (0, :func:`upper_bound`); Fisher steps
-    (ML: (y'PPy - sum w)/sum w²; REML: (y'PPy - tr P)/tr(PP)) that would leave the
-    bracket, including steps below 0, are replaced by bisection.
+    of the score lies in (0, :func:`upper_bound`). Fisher steps (Viechtbauer 2005;
+    ML: (y'PPy - sum w)/sum w², REML: (y'PPy - tr P)/tr(PP)) are taken; steps that
+    would leave the bracket, including steps below 0, are replaced by bisection, and
+    after the first scoring steps (or as soon as a row oscillates about the root) the
+    iteration continues with Newton steps on the exact Hessian (ML: 2 y'PPPy - sum w²;
+    REML: 2 y'PPPy - tr(PP)), which converge quadratically to the same root.
     """
+    ml = method == "ML"
+
     def fun(x):
         st = stats(b, x)
-        score = st.yPPy - (st.sw if method == "ML" else st.trP)
-        return score, score / (st.sw2 if method == "ML" else st.trPP)
+        score = st.yPPy - (st.sw if ml else st.trP)
+        info = st.sw2 if ml else st.trPP
+        return score, _div(score, info), _div(score, 2.0 * st.yPPPy - info)
 
     df = b.k - b.p
-    score0, _ = fun(_zero(b))
+    score0 = fun(_zero(b))[0]
     hi = upper_bound(b)
     start = _he(b)
     start = where(start == start, start, 0.0)
@@ -312,10 +328,11 @@ def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200
     def fun(x):
         st = stats(b, x)
         f = st.Q - target
-        return f, _div(f, st.yPPy)
+        step = _div(f, st.yPPy)
+        return f, step, step
 
     valid = target > 0
-    q0, _ = fun(_zero(b))
+    q0 = fun(_zero(b))[0]
     hi = upper_bound(b)
     hi = maximum(hi, where(valid, _div(stats(b, None, unit=True).Q, where(valid, target, 1.0)), 0.0) * (1 + 1e-9))
     active = valid & (q0 > 0)
