@@ -192,7 +192,7 @@ def assess_rob2(study: str, answers: Mapping[str, object] | None = None, *, outc
     overrides: list[Override] = []
     for d in ROB2.domain_keys:
         value, reason = _split(judgements.get(d))
-        given = _judgement(ROB2, value, study, f"{d.lower()}_judgement")
+        given = _judgement(ROB2, value, study, d.lower())
         has_answers = any(q in parsed for q in questions[d])
         if not has_answers:
             if given is None:
