@@ -31,7 +31,7 @@ from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
-from matplotlib.textpath import TextPath  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
 
 from metakit.rob.assessment import OVERALL  # noqa: E402
 from metakit.rob.table import RobTable, Weights  # noqa: E402
@@ -146,9 +146,10 @@ def legend_handles(tool: str | Tool, palette: str = "default", size: float = 9.0
 
 
 def _text_width_in(texts: Sequence[str], fontsize: float) -> float:
-    """Width in inches of the widest text, from the font's glyph outlines (no renderer needed)."""
+    """Width in inches of the widest text, from the font's metrics (no renderer needed)."""
     prop = FontProperties(size=fontsize)
-    widths = [TextPath((0, 0), t, prop=prop).get_extents().width for t in texts if t]
+    measure = TextToPath().get_text_width_height_descent
+    widths = [measure(t, prop, ismath=False)[0] for t in texts if t]
     return max(widths, default=0.0) / 72.0
 
 
