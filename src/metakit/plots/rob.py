@@ -220,7 +220,7 @@ def traffic_light(table: RobTable, path: str | Path | None = None, palette: str 
     line_h = legend_fs * 1.45 / 72
     judge_w = _text_width_in(["Judgement", *tool.levels], legend_fs) + 0.45
     domains_w = _text_width_in(["Domains:", *domain_lines], legend_fs) + 0.2
-    legend_h = (max(len(domain_lines), len(tool.levels)) + 1) * line_h + 0.3
+    legend_h = (max(len(domain_lines), len(tool.levels)) + 1) * line_h + 0.2
     margin = 0.15
     # The "Overall" header is wider than a column: leave it room on the right.
     width = max(label_w + grid_w + 2 * margin + 0.15, domains_w + judge_w + 2 * margin + 0.3)

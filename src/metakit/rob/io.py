@@ -89,7 +89,8 @@ def _row_to_assessment(row: Mapping[str, object], tool: Tool, index: int, varian
         if (m := _JUDGEMENT.match(col)) is not None:
             key = m.group(1).upper()
             if key not in tool.domain_keys and key not in {d.key for d in tool.applicability}:
-                raise DataError(f"{tool.label} has no domain {key}", study=study, column=col)
+                raise DataError(f"{tool.label} has no domain {key} (is the tool right? rob2, robins-i "
+                                "or quadas2)", study=study, column=col)
             if not _is_blank(value):
                 judgements[key] = str(value)
             continue
