@@ -229,7 +229,7 @@ def test_quadas2():
     assert a.overall == "Low" and a.applicability == {"A1": "High"}
     assert assess_quadas2("Acc 2", {"D1": "Low", "D2": "Unclear", "D3": "High", "D4": "Low"}).overall == "High"
     t = from_records([{"study": "Acc 3", "d1": "low", "d2": "unclear", "d3": "Low", "d4": "Low"}], "quadas2")
-    assert t.summary_sentence() == ("None of the 1 studies was at low risk of bias, 1 (100%) was at "
+    assert t.summary_sentence() == ("The one study was not at low risk of bias, 1 (100%) was at "
                                     "unclear risk and none was at high risk.")
 
 
@@ -304,3 +304,23 @@ def test_add_rob_column_and_overall_by_study(seed):
     assert out["rob_overall"].tolist() == ["Some concerns", "Low"]
     assert list(out["rob_overall"].cat.categories) == ["Low", "Some concerns", "High"]
     assert overall_by_study(seed)["Trial D (China)"] == "Some concerns"
+
+
+def test_summary_sentence_edge_counts():
+    low = {f"d{i}": "Low" for i in range(1, 6)}
+    rows = [{"study": s, **low, "d2": "High"} for s in "ABC"]
+    assert from_records(rows).summary_sentence() == (
+        "None of the 3 trials was at low risk of bias, none raised some concerns and 3 (100%) were "
+        "at high risk.")
+    # 1 of 8 = 12.5% is written 13% (half up), 3 of 8 = 37.5% -> 38%.
+    rows = [{"study": f"S{i}", **low, **({"d1": "Some concerns"} if i < 3 else {}),
+             **({"d4": "High"} if i == 3 else {})} for i in range(8)]
+    assert from_records(rows).summary_sentence(noun="RCTs") == (
+        "4 of 8 RCTs (50%) were at low risk of bias, 3 (38%) raised some concerns and 1 (13%) was "
+        "at high risk.")
+
+
+def test_judgment_spelling_and_other_columns_ignored():
+    t = from_records([{"study": "A", "d1_judgment": "Low", "d2": "Low", "d3": "Low", "d4": "Low",
+                       "d5": "Low", "d1_support": "central randomisation", "notes": "x"}])
+    assert t.judgement_for("A") == "Low"

@@ -15,7 +15,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from metakit.plots.rob import ROB_STYLES, draw_rob_dots, summary_plot, traffic_light  # noqa: E402
+from metakit.errors import DataError  # noqa: E402
+from metakit.plots.rob import (  # noqa: E402
+    ROB_STYLES, draw_rob_columns, draw_rob_dots, summary_plot, traffic_light,
+)
 from metakit.rob import from_records, read_assessments  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rob"
@@ -183,3 +186,21 @@ def test_summary_plot_weighted(seed, tmp_path):
     assert to_rgba(bars["Overall|Low"].get_facecolor()) == pytest.approx(to_rgba(OKABE_ITO["Low"]))
     assert "weighted" in fig.axes[0].get_xlabel()
     assert (tmp_path / "s.png").exists()
+
+
+def test_draw_rob_columns_for_a_forest_plot(seed):
+    fig = Figure()
+    ax = fig.add_subplot()
+    studies = ["Trial H (Iran)", "Trial A (China)"]
+    out = draw_rob_columns(ax, [10, 11, 12, 13, 14, 15], [1.0, 2.0], studies, seed, header_y=0.2)
+    assert list(out) == ["D1", "D2", "D3", "D4", "D5", "Overall"]
+    # Trial H: D4 and overall Some concerns; Trial A: all Low.
+    d4_dots, _ = out["D4"]
+    assert np.allclose(d4_dots.get_facecolors(), [to_rgba(DEFAULT["Some concerns"]), to_rgba(DEFAULT["Low"])])
+    assert np.allclose(out["Overall"][0].get_offsets(), [[15, 1], [15, 2]])
+    assert [t.get_text() for t in ax.texts if t.get_gid() is None] == ["D1", "D2", "D3", "D4", "D5", "All"]
+    with pytest.raises(DataError) as err:
+        draw_rob_columns(ax, [0, 1, 2, 3, 4, 5], [0.0], ["Hernigou 2018"], seed)
+    assert err.value.study == "Hernigou 2018"
+    with pytest.raises(ValueError, match="need 6 x positions"):
+        draw_rob_columns(ax, [0, 1], [0.0], ["Trial A (China)"], seed)

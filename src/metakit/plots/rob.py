@@ -137,6 +137,46 @@ def draw_rob_dots(ax: Axes, x: float | Sequence[float], y: float | Sequence[floa
     return dots, symbols
 
 
+def draw_rob_columns(ax: Axes, x: Sequence[float], y: Sequence[float], studies: Sequence[str],
+                     table: RobTable, palette: str = "default", *, outcome: str | None = None,
+                     header_y: float | None = None, size: float = 10.0,
+                     fontsize: float = 8.0) -> dict[str, tuple[PathCollection, list[Text]]]:
+    """Draw a forest plot's risk-of-bias block: one column of dots per domain plus overall.
+
+    Parameters
+    ----------
+    ax
+        The forest plot's axes.
+    x
+        x position of each column (domains then "Overall"), in data coordinates.
+    y
+        y position of each study's row.
+    studies
+        Study labels in row order; each must be in ``table`` (else :class:`DataError`).
+    table
+        The assessments.
+    header_y
+        Where to write the column headers ("D1" ... "Overall"); ``None`` writes none.
+
+    Returns
+    -------
+    dict
+        Column key -> what :func:`draw_rob_dots` returned for it.
+    """
+    columns = table.columns
+    if len(x) != len(columns):
+        raise ValueError(f"need {len(columns)} x positions ({', '.join(columns)}), got {len(x)}")
+    rows = [table.assessment(s, outcome) for s in studies]
+    out = {}
+    for xc, col in zip(x, columns):
+        values = [a.overall if col == OVERALL else a.domains[col] for a in rows]
+        out[col] = draw_rob_dots(ax, xc, y, values, palette=palette, size=size)
+        if header_y is not None:
+            ax.text(xc, header_y, col if col != OVERALL else "All", ha="center", va="bottom",
+                    fontsize=fontsize, fontweight="bold")
+    return out
+
+
 def legend_handles(tool: str | Tool, palette: str = "default", size: float = 9.0) -> list[Line2D]:
     """Legend entries (coloured circle per judgement of ``tool``) for a figure's legend."""
     tool = get_tool(tool)

@@ -14,7 +14,7 @@ Sheet layout (CSV/XLSX): one row per study and outcome; column names are case-in
     ``d5_1``-``d5_3``. Answers: Y, PY, PN, N, NI, NA (or the words, "Probably yes"); leave
     questions off the algorithm's path empty or NA.
 ``d1`` ... ``dK`` or ``d1_judgement`` ... (all tools)
-    Domain judgements. RoB 2: optional; a judgement that differs from the algorithm's is a
+    Domain judgements (``_judgment`` is read too). RoB 2: optional; a judgement that differs from the algorithm's is a
     reviewer override and needs ``dK_reason``; a domain with no answers takes the judgement as
     given. ROBINS-I (``d1``-``d7``) and QUADAS-2 (``d1``-``d4``, applicability ``a1``-``a3``):
     required, the reviewer's (signalling answers in ``dX_Y`` columns are not used by these tools
@@ -57,9 +57,8 @@ from metakit.rob.table import RobTable
 from metakit.rob.tools import Tool, get_tool
 
 _QUESTION = re.compile(r"^d(\d+)_(\d+)$")
-_JUDGEMENT = re.compile(r"^([da]\d+)(?:_judgement)?$")
+_JUDGEMENT = re.compile(r"^([da]\d+)(?:_judgement|_judgment)?$")
 _REASON = re.compile(r"^([da]\d+)_reason$")
-_RESERVED = re.compile(r"^[da]\d")
 
 
 def _is_blank(value: object) -> bool:
@@ -96,10 +95,6 @@ def _row_to_assessment(row: Mapping[str, object], tool: Tool, index: int, varian
             continue
         if (m := _REASON.match(col)) is not None:
             reasons[m.group(1).upper()] = value
-            continue
-        if _RESERVED.match(col):
-            raise DataError(f"column {col!r} is not a {tool.label} answer, judgement or reason column",
-                            study=study, column=col)
     given = {k: (v, None if _is_blank(reasons.get(k)) else str(reasons[k])) for k, v in judgements.items()}
     overall_value = row.get("overall", row.get("overall_judgement"))
     overall = None if _is_blank(overall_value) else (

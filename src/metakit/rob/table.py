@@ -32,8 +32,7 @@ _NONE_PHRASES = {
     SERIOUS: "none was at serious risk", CRITICAL: "none was at critical risk",
     NO_INFO: "none lacked the information to judge", UNCLEAR: "none was at unclear risk",
 }
-_NUMBER_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight",
-                 9: "Nine", 10: "Ten"}
+_SINGULAR = {"trials": "trial", "studies": "study"}
 
 
 def _percent(n: int, total: int) -> str:
@@ -235,8 +234,12 @@ class RobTable:
             plural, singular = _PHRASES[level]
             verb = singular if n == 1 else plural
             if i == 0:
-                if n == 0:
+                if n == 0 and total == 1:
+                    clauses.append(f"The one {_SINGULAR.get(noun, noun)} was not at low risk of bias")
+                elif n == 0:
                     clauses.append(f"None of the {total} {noun} {singular}")
+                elif total == 1:
+                    clauses.append(f"1 of 1 {_SINGULAR.get(noun, noun)} (100%) {verb}")
                 else:
                     clauses.append(f"{n} of {total} {noun} ({_percent(n, total)}) {verb}")
             elif n == 0:
