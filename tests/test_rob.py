@@ -324,3 +324,26 @@ def test_judgment_spelling_and_other_columns_ignored():
     t = from_records([{"study": "A", "d1_judgment": "Low", "d2": "Low", "d3": "Low", "d4": "Low",
                        "d5": "Low", "d1_support": "central randomisation", "notes": "x"}])
     assert t.judgement_for("A") == "Low"
+
+
+def test_mixed_variant_sheet_with_blank_cells(tmp_path):
+    cols = ["study", "variant", "d1_1", "d1_2", "d1_3", "d2_1", "d2_2", "d2_3", "d2_4", "d2_5", "d2_6",
+            "d2_7", "d3", "d4", "d5"]
+    p = tmp_path / "mixed.csv"
+    p.write_text(",".join(cols) + "\n"
+                 "A,assignment,Y,Y,N,N,N,,,,N,PN,Low,Low,Low\n"      # D2: part 1 Low, 2.6 N -> 2.7 PN -> Some
+                 "B,adherence,Y,Y,N,N,N,,NA,N,Y,,Low,Low,Low\n")     # D2: both N/PN -> 2.4 NA, 2.5 N -> Low
+    t = read_assessments(p)
+    assert t.assessment("A").domains["D2"] == "Some concerns"
+    assert t.assessment("B").domains["D2"] == "Low"
+
+
+def test_methods_sentence_and_convenience_plots(seed, tmp_path):
+    assert seed.methods_sentence().startswith("Risk of bias was assessed with RoB 2 (Sterne et al. 2019) "
+                                              "for 10 results")
+    assert "no reviewer overrides" in seed.methods_sentence()
+    t = read_assessments(EXAMPLES / "overrides_example.yaml")
+    assert "2 reviewer overrides, each with its reason" in t.methods_sentence()
+    fig = seed.traffic_light(str(tmp_path / "t.svg"))
+    assert (tmp_path / "t.svg").exists() and len(fig.axes[0].get_yticklabels()) == 10
+    assert seed.summary_plot(weights={s: 1.0 for s in seed.studies}) is not None

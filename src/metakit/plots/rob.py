@@ -14,7 +14,7 @@ symbol carries the judgement too, so the figure reads in greyscale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 

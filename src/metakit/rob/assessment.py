@@ -179,6 +179,8 @@ def assess_rob2(study: str, answers: Mapping[str, object] | None = None, *, outc
     parsed: dict[str, str] = {}
     for q, raw in answers.items():
         q = str(q)
+        if _clean(raw) is None and not isinstance(raw, bool):
+            continue  # an empty cell, e.g. d2_7 on an adherence-variant row of a mixed sheet
         if q not in known:
             raise DataError(f"RoB 2 ({variant}) has no signalling question {q}", study=study,
                             column=_rob2.question_column(q))

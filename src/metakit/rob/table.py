@@ -248,6 +248,48 @@ class RobTable:
                 clauses.append(f"{n} ({_percent(n, total)}) {verb}")
         return ", ".join(clauses[:-1]) + " and " + clauses[-1] + "."
 
+    def methods_sentence(self) -> str:
+        """What was done, for the report's methods section.
+
+        Examples
+        --------
+        "Risk of bias was assessed with RoB 2 (Sterne et al. 2019) for 10 results; domain
+        judgements followed the tool's algorithms from the signalling questions, with no
+        reviewer overrides; the overall judgement was High if any domain was High, Low if all
+        were Low, and Some concerns otherwise."
+        """
+        n = len(self)
+        overrides = sum(len(a.overrides) for a in self.assessments)
+        said = "no reviewer overrides" if overrides == 0 else (
+            f"{overrides} reviewer override{'s' if overrides > 1 else ''}, each with its reason")
+        if self.tool.key == "rob2":
+            k = self.settings.get("some_concerns_to_high")
+            escalate = "" if k is None else f" (or High where {k} or more domains raised some concerns)"
+            return (f"Risk of bias was assessed with RoB 2 (Sterne et al. 2019) for {n} results; domain "
+                    "judgements followed the tool's algorithms from the signalling questions, with "
+                    f"{said}; the overall judgement was High if any domain was High{escalate}, Low if "
+                    "all were Low, and Some concerns otherwise.")
+        if self.tool.key == "robins-i":
+            return (f"Risk of bias was assessed with ROBINS-I (Sterne et al. 2016) for {n} results; the "
+                    "overall judgement followed the tool's rule (the most severe domain judgement; No "
+                    f"information where a key domain lacked information and none was serious or critical), "
+                    f"with {said}.")
+        return (f"Risk of bias was assessed with QUADAS-2 (Whiting et al. 2011) for {n} studies; the "
+                "overall judgement was Low if every domain was Low, High if any was High and Unclear "
+                f"otherwise, with {said}.")
+
+    def traffic_light(self, path: str | None = None, **kwargs: Any) -> Any:
+        """Traffic-light plot; see :func:`metakit.plots.rob.traffic_light`."""
+        from metakit.plots.rob import traffic_light
+
+        return traffic_light(self, path, **kwargs)
+
+    def summary_plot(self, path: str | None = None, weights: Weights | None = None, **kwargs: Any) -> Any:
+        """Summary plot; see :func:`metakit.plots.rob.summary_plot`."""
+        from metakit.plots.rob import summary_plot
+
+        return summary_plot(self, weights=weights, path=path, **kwargs)
+
     def summary(self) -> str:
         """Text table (study by domain, with overall) and the domain legend."""
         frame = self.to_frame().drop(columns=["overrides"])
