@@ -347,3 +347,10 @@ def test_methods_sentence_and_convenience_plots(seed, tmp_path):
     fig = seed.traffic_light(str(tmp_path / "t.svg"))
     assert (tmp_path / "t.svg").exists() and len(fig.axes[0].get_yticklabels()) == 10
     assert seed.summary_plot(weights={s: 1.0 for s in seed.studies}) is not None
+
+
+def test_csv_with_byte_order_mark(tmp_path):
+    # Excel's "CSV UTF-8" export starts with a byte-order mark.
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbfstudy,d1,d2,d3,d4,d5\nA,Low,Low,Low,Low,Low\n")
+    assert read_assessments(p).judgement_for("A") == "Low"

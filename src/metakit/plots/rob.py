@@ -9,7 +9,8 @@ studies give the same dot size and no overlapping text.
 
 Colours and symbols live in :data:`ROB_STYLES`: ``"default"`` (robvis-like: green / yellow /
 red / dark red, blue for no information) and ``"colourblind"`` (Okabe & Ito's palette). The
-symbol carries the judgement too, so the figure reads in greyscale.
+symbol carries the judgement too (+ low, − some concerns / moderate, × high / serious,
+! critical, ? no information / unclear), so the figure reads in greyscale.
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def read_assessments(path: str | Path, tool: str | Tool | None = None, *, sheet:
     kwargs: dict[str, Any] = {"variant": variant, "some_concerns_to_high": some_concerns_to_high,
                               "key_domains": key_domains}
     if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         return from_frame(frame, tool or "rob2", **kwargs)
     if suffix in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str,
