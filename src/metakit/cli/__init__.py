@@ -11,3 +11,8 @@ app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args
 def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
+
+
+from metakit.cli.rob import app as _rob_app  # noqa: E402
+
+app.add_typer(_rob_app, name="rob")
