@@ -13,8 +13,9 @@ Conventions (``convention=``):
     (when asked for) pools the raw counts; I² of a random-effects model from tau².
 ``"revman"``
     RevMan 5 (Deeks & Higgins, "Statistical algorithms in Review Manager 5", 2010):
-    Mantel-Haenszel for OR, RR and RD, with 0.5 added to every cell of a study with a
-    zero cell; the random-effects model takes the DerSimonian-Laird tau² computed from
+    Mantel-Haenszel for OR, RR and RD (RD variance of Greenland & Robins 1985 rather
+    than metafor's Sato, Greenland & Robins 1989), with 0.5 added to every cell of a
+    study with a zero cell; the random-effects model takes the DerSimonian-Laird tau² computed from
     the heterogeneity statistic around the Mantel-Haenszel estimate; I² = (Q - df)/Q;
     prediction interval with t(k - 2) (Higgins et al. 2009).
 
@@ -135,7 +136,8 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
         present = mask if mask is not None else np.ones(b.y.shape, dtype=bool)
         a = {key: np.where(present, arms[key], 0.0) for key in arms}
         if s.method == "MH":
-            est, var = mantel_haenszel(s.measure, a["e1"], a["n1"], a["e2"], a["n2"], present)
+            est, var = mantel_haenszel(s.measure, a["e1"], a["n1"], a["e2"], a["n2"], present,
+                                       "greenland-robins" if s.convention == "revman" else "sato")
             wc = _mh_weights(s.measure, a, present)
         else:
             est, var, _, wc = peto(a["e1"], a["n1"], a["e2"], a["n2"], present)
