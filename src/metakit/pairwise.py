@@ -428,22 +428,59 @@ class MetaResult:
                     f"(P {fmt_p(p.pval)})")
         return f"Test for overall effect: Z = {fmt_num(abs(p.stat))} (P {fmt_p(p.pval)})"
 
+    def _arm_columns(self) -> tuple[list[str], list[list[str]], list[str]]:
+        """RevMan's per-arm columns: (headers, cells per study, cells of the total row)."""
+        arms = getattr(self.effects, "arms", None)
+        if arms is None or len(arms) != self.k:
+            return [], [[] for _ in range(self.k)], []
+        if {"e1", "n1", "e2", "n2"} <= set(arms.columns):
+            cols = ("e1", "n1", "e2", "n2")
+            heads = ["Events", "Total", "Events", "Total"]
+            cells = [[f"{row[c]:g}" for c in cols] for _, row in arms.iterrows()]
+            total = ["", f"{arms['n1'].sum():g}", "", f"{arms['n2'].sum():g}"]
+            return heads, cells, total
+        cols = ("m1", "sd1", "n1", "m2", "sd2", "n2")
+        heads = ["Mean", "SD", "Total", "Mean", "SD", "Total"]
+        cells = [[f"{row[c]:g}" for c in cols] for _, row in arms.iterrows()]
+        total = ["", "", f"{arms['n1'].sum():g}", "", "", f"{arms['n2'].sum():g}"]
+        return heads, cells, total
+
     def summary(self) -> str:
-        """A RevMan-style text summary: studies, total, heterogeneity and test lines."""
+        """A RevMan-style text summary: studies with arm data, total, heterogeneity, tests."""
         s = self.settings
         name = MEASURE_NAMES.get(self.measure, self.measure)
+        abbrev = {"inverse": "IV", "MH": "M-H", "Peto": "Peto"}[s.method]
         est, lb, ub = self._row_labels()
-        w = self.weights
-        width = max([len("Study or Subgroup")] + [len(x) for x in self.study])
-        head = (f"{name} ({self.measure}), {METHODS[s.method]}, "
-                f"{'Random' if s.model == 'random' else 'Fixed'}, {int(s.level * 100)}% CI")
-        lines = [head, f"{'Study or Subgroup':<{width}}  {'Weight':>7}  {self.measure} [95% CI]"]
-        for lab, e, lo, hi, wt in zip(self.study, est, lb, ub, w):
-            lines.append(f"{lab:<{width}}  {fmt_weight(wt):>7}  {fmt_ci(e, lo, hi)}")
+        heads, cells, total = self._arm_columns()
+        width = max([len("Study or Subgroup"), len("Total (95% CI)")] + [len(x) for x in self.study])
+        cw = max([len(h) for h in heads] + [len(c) for row in cells for c in row]
+                 + [len(c) for c in total] + [1])
+        model = "Random" if s.model == "random" else "Fixed"
+        effect_head = f"{abbrev}, {model}, {int(round(s.level * 100))}% CI"
+
+        def row(label, arm_cells, weight, effect):
+            arm = "".join(f"  {c:>{cw}}" for c in arm_cells)
+            return f"{label:<{width}}{arm}  {weight:>7}  {effect}"
+
+        lines = []
+        if heads:
+            half = len(heads) // 2
+            span = half * (cw + 2)
+            lines.append(f"{'':<{width}}{'Experimental':>{span}}{'Control':>{span}}"
+                         f"  {'':>7}  {name}")
+        else:
+            lines.append(f"{'':<{width}}  {'':>7}  {name}")
+        lines.append(row("Study or Subgroup", heads, "Weight", effect_head))
+        for lab, arm, e, lo, hi, wt in zip(self.study, cells, est, lb, ub, self.weights):
+            lines.append(row(lab, arm, fmt_weight(wt), fmt_ci(e, lo, hi)))
         p = self.pooled
         tot = fmt_ci(float(self.transform(p.estimate)), float(self.transform(p.ci_lb)),
                      float(self.transform(p.ci_ub)))
-        lines.append(f"{'Total (95% CI)':<{width}}  {'100.0%':>7}  {tot}")
+        lines.append(row(f"Total ({int(round(s.level * 100))}% CI)", total, "100.0%", tot))
+        arms = getattr(self.effects, "arms", None)
+        if heads and heads[0] == "Events":
+            lines.append(row("Total events", [f"{arms['e1'].sum():g}", "",
+                                              f"{arms['e2'].sum():g}", ""], "", "").rstrip())
         lines.append(self.heterogeneity_line())
         lines.append(self.overall_line())
         if s.model == "random" and self.k >= 2 and math.isfinite(self.pi_lb):
