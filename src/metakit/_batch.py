@@ -21,13 +21,12 @@ the moment basis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """Flattened, masked data of ``n`` meta-analyses.
 
     Attributes
@@ -102,12 +101,16 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
     y2 = y.reshape(-1, kk)
     v2 = v.reshape(-1, kk)
     if mask is None:
-        if not (np.isfinite(y2).all() and np.isfinite(v2).all()):
+        # one pass each: a non-finite value or overflow makes the sum non-finite
+        if not (np.isfinite(y2.sum()) and np.isfinite(v2.sum())):
             raise ValueError("yi and vi must be finite wherever mask is True")
-        if (v2 < 0).any():
+        if v2.min() < 0:
             raise ValueError("vi must be >= 0 wherever mask is True")
+        k = float(kk) if y2.shape[0] == 1 else np.full(y2.shape[0], float(kk))
+        center = y2.sum(axis=-1) / kk
+        yc = y2 - center[:, None]
+        vv = v2
         m2 = None
-        k = np.full(y2.shape[0], float(kk))
     else:
         m2 = np.broadcast_to(np.asarray(mask, dtype=bool), y.shape).reshape(-1, kk)
         if (m2 & ~(np.isfinite(y2) & np.isfinite(v2))).any():
@@ -115,25 +118,21 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         if (m2 & (v2 < 0)).any():
             raise ValueError("vi must be >= 0 wherever mask is True")
         k = m2.sum(axis=-1).astype(float)
-    n = y2.shape[0]
-    if m2 is None:
-        center = y2.mean(axis=-1)
-        yc = y2 - center[:, None]
-        vv = v2
-    else:
         with np.errstate(invalid="ignore", divide="ignore"):
             center = np.where(k > 0, np.where(m2, y2, 0.0).sum(axis=-1) / np.maximum(k, 1), 0.0)
         yc = np.where(m2, y2 - center[:, None], 0.0)
         vv = np.where(m2, v2, np.inf)
+    n = y2.shape[0]
     Z = np.empty((n, kk, 4))
     Z[..., 0] = 1.0 if m2 is None else m2
     Z[..., 1] = yc
-    Z[..., 2] = yc * yc
+    np.multiply(yc, yc, out=Z[..., 2])
     Z[..., 3] = v2 if m2 is None else np.where(m2, v2, 0.0)
     ZG = None
     if strata is None:
         p = np.minimum(k, 1.0)
     else:
+        k = np.atleast_1d(k)
         s = np.broadcast_to(np.asarray(strata), y.shape).reshape(-1, kk)
         if not np.issubdtype(s.dtype, np.integer):
             raise ValueError("strata must hold integer codes")
@@ -144,12 +143,11 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         p = (G.sum(axis=1) > 0).sum(axis=-1).astype(float)
     scalar = n == 1 and ZG is None
     if scalar:
-        k, p = float(k[0]), float(p[0])
+        k, p = float(np.asarray(k).flat[0]), float(np.asarray(p).flat[0])
     return Batch(y=yc, v=vv, Z=Z, ZG=ZG, center=center, k=k, p=p, shape=shape, scalar=scalar)
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     """Inverse-variance summaries at one tau², per meta-analysis (floats or (n,) arrays).
 
     ``mu`` is per stratum ((n, S) with strata) and relative to ``Batch.center``;
@@ -170,6 +168,9 @@ class Stats:
     yPPPy: object
 
 
+_NEG_POWERS = np.array([[-1.0], [-2.0], [-3.0]])
+
+
 def moments(b: Batch, t2, unit: bool = False):
     """Power sums S[a][j] = sum w^(a+1) z_j at tau² (floats for a scalar batch).
 
@@ -181,10 +182,7 @@ def moments(b: Batch, t2, unit: bool = False):
         s = b.Z.sum(axis=-2)
         return [s[0].tolist()] if b.scalar else s[:, None, None, :]
     if b.scalar:
-        w = 1.0 / (b.v[0] + t2)
-        w2 = w * w
-        z = b.Z[0]
-        return [np.dot(w, z).tolist(), np.dot(w2, z).tolist(), np.dot(w2 * w, z).tolist()]
+        return np.matmul(np.power(b.v[0] + t2, _NEG_POWERS), b.Z[0]).tolist()
     w = 1.0 / (b.v + np.asarray(t2)[:, None])
     W = np.empty((b.n, 3, w.shape[-1]))
     W[:, 0] = w

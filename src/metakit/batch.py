@@ -16,6 +16,7 @@ or t(k - 2) (Higgins, Thompson & Spiegelhalter 2009, JRSS A 172:137; RevMan, met
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,12 @@ from metakit.heterogeneity import cochran_q, i2_h2
 from metakit.tau2 import resolve
 
 CI_METHODS = ("z", "hk", "hk-adhoc")
+
+
+@lru_cache(maxsize=32)
+def z_crit(level: float) -> float:
+    """The two-sided standard normal critical value for a confidence level."""
+    return float(special.ndtri(1.0 - (1.0 - level) / 2))
 PI_METHODS = ("z", "t")
 
 
@@ -40,8 +47,8 @@ def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
         raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}")
     st = stats(b, tau2) if st is None else st
     est = st.mu + (b.center[0] if b.scalar else b.center)
-    se = np.sqrt(1.0 / st.sw)
-    crit = special.ndtri(1.0 - (1.0 - level) / 2)
+    se = (1.0 / st.sw) ** 0.5
+    crit = z_crit(level)
     if ci == "z":
         stat = est / se
         return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
@@ -71,10 +78,10 @@ def prediction_interval(est, se, tau2, k, ci: str, pi: str, level: float = 0.95)
     if pi == "t":
         crit = special.stdtrit(where(k > 2, k - 2, float("nan")), q)
     elif ci == "z":
-        crit = special.ndtri(q)
+        crit = z_crit(level)
     else:
         crit = special.stdtrit(where(k > 1, k - 1, float("nan")), q)
-    half = crit * np.sqrt(se * se + tau2)
+    half = crit * (se * se + tau2) ** 0.5
     return est - half, est + half
 
 
@@ -88,7 +95,7 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
     elif tau2_fixed is not None:
         t2, conv = tau2_fixed, where(b.k > 0, True, True)
     else:
-        t2, conv, _, _ = resolve(b, tau2_method, tol, maxiter, fallback)
+        t2, conv, _, _ = resolve(b, tau2_method, tol, maxiter, fallback, st0)
     out = pool(b, t2, ci, level, st=None if random else st0)
     Q, df, pQ, s2 = cochran_q(b, st0)
     i2, h2 = i2_h2(Q, df, s2, t2, random)

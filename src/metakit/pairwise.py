@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import special
 
 from metakit._batch import make_batch, maximum, stats, where
-from metakit.batch import pool, prediction_interval
+from metakit.batch import pool, prediction_interval, z_crit
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
 from metakit.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, \
@@ -143,9 +143,9 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
             est, var, _, wc = peto(a["e1"], a["n1"], a["e2"], a["n2"], present)
         if b.scalar:
             est, var = float(est[0]), float(var[0])
-        se = np.sqrt(var)
+        se = var ** 0.5
         z = est / se
-        crit = special.ndtri(1 - (1 - s.level) / 2)
+        crit = z_crit(s.level)
         common = {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
                   "stat": z, "pval": 2 * special.ndtr(-abs(z)), "df": zero * float("nan")}
         # Q about the MH/Peto estimate: sum w (y - est)² = Q_IV + sum(w) (mu_IV - est)².
@@ -157,7 +157,7 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
     elif s.method != "inverse" and s.tau2 == "DL":
         t2, conv = where(df > 0, maximum(0.0, (Q - df) / st0.trP), 0.0), True
     else:
-        t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback)
+        t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback, st0)
     random = pool(b, t2, s.ci, s.level)
     pi_lb, pi_ub = prediction_interval(random["estimate"], random["se"], t2, b.k, s.ci, s.pi,
                                        s.level)

@@ -46,10 +46,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from metakit._batch import Batch, every, lnot, make_batch, maximum, stats, where
+from metakit._batch import Batch, Stats, every, lnot, make_batch, maximum, stats, where
 from metakit.errors import ConvergenceError, MetakitWarning
 
-SCORING_ITERATIONS = 2
+SCORING_ITERATIONS = 1
 METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
 ITERATIVE = ("ML", "REML", "EB", "PM", "PMM")
 
@@ -132,14 +132,18 @@ def estimate_tau2(yi, vi, mask=None, method: str = "REML", *, strata=None,
                         iterations=b.restore(its), method=method, fallback_used=b.restore(used))
 
 
-def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | None):
+def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | None,
+            st0: Stats | None = None):
     """Estimate tau² on a batch, applying the non-convergence rule.
 
-    Returns ``(tau2, converged, iterations, fallback_used)`` as ``(n,)`` arrays.
+    ``st0`` may pass the :class:`~metakit._batch.Stats` at tau² = 0 when the caller
+    has them already. Returns ``(tau2, converged, iterations, fallback_used)``: floats
+    for a single meta-analysis, else ``(n,)`` arrays.
     """
     if method not in METHODS:
         raise ValueError(f"unknown tau² estimator {method!r}; choose one of {', '.join(METHODS)}")
-    t2, conv, its = _estimate(b, method, tol, maxiter)
+    st0 = stats(b, _zero(b)) if st0 is None else st0
+    t2, conv, its = _estimate(b, method, tol, maxiter, st0)
     if every(conv):
         return t2, conv, its, lnot(conv)
     bad = np.flatnonzero(lnot(np.atleast_1d(conv)))
@@ -150,7 +154,7 @@ def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | Non
             f"another estimator) to use it instead, or raise maxiter")
     if fallback not in METHODS or fallback == method:
         raise ValueError(f"fallback must be another tau² estimator, got {fallback!r}")
-    t2_fb, conv_fb, _ = _estimate(b, fallback, tol, maxiter)
+    t2_fb, conv_fb, _ = _estimate(b, fallback, tol, maxiter, st0)
     warnings.warn(
         f"the {method} estimator of tau² did not converge for {bad.size} meta-analysis(es); "
         f"the {fallback} estimate was used for those, as requested by fallback={fallback!r}",
@@ -158,24 +162,22 @@ def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | Non
     return where(conv, t2, t2_fb), conv | conv_fb, its, lnot(conv)
 
 
-def _estimate(b: Batch, method: str, tol: float, maxiter: int):
+def _estimate(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
     df = b.k - b.p
     if method in ("ML", "REML"):
-        t2, ok, its = _fisher_scoring(b, method, tol, maxiter)
+        t2, ok, its = _fisher_scoring(b, method, tol, maxiter, st0)
     elif method in ("PM", "EB", "PMM"):
         target = df if method != "PMM" else special.chdtri(maximum(df, 1.0), 0.5)
-        t2, ok, its = solve_generalised_q(b, target, tol, maxiter)
+        t2, ok, its = solve_generalised_q(b, target, tol, maxiter, st0)
     else:
         ok, its = where(df >= 0, True, True), where(df >= 0, 0, 0)
         if method == "DL":
-            st = stats(b, _zero(b))
-            t2 = _div(st.Q - df, st.trP)
+            t2 = _div(st0.Q - df, st0.trP)
         elif method == "HE":
             t2 = _he(b)
         elif method in ("HS", "HSk"):
-            st = stats(b, _zero(b))
-            Q = st.Q if method == "HS" else _div(st.Q * b.k, df)
-            t2 = _div(Q - b.k, st.sw)
+            Q = st0.Q if method == "HS" else _div(st0.Q * b.k, df)
+            t2 = _div(Q - b.k, st0.sw)
         else:
             t2 = _sj(b)
     return _finish(t2, df), ok, its
@@ -279,8 +281,8 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     return x, conv, its
 
 
-def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int):
-    """ML or REML: Fisher scoring from the HE estimate, safeguarded by a bracket.
+def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
+    """ML or REML: Fisher scoring from the DL estimate, safeguarded by a bracket.
 
     Where the score at tau² = 0 is not positive, 0 is the constrained maximum and the
     estimate is 0 (as metafor's check against the likelihood at 0). Otherwise the root
@@ -300,9 +302,11 @@ def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int):
         return score, _div(score, info), _div(score, 2.0 * st.yPPPy - info)
 
     df = b.k - b.p
-    score0 = fun(_zero(b))[0]
+    score0 = st0.yPPy - (st0.sw if ml else st0.trP)
     hi = upper_bound(b)
-    start = _he(b)
+    # metafor starts from the HE estimate; the DL estimate is free here (Q and tr(P) at
+    # tau² = 0 are already known), usually closer to the root, and the root is the same.
+    start = _div(st0.Q - df, st0.trP)
     start = where(start == start, start, 0.0)
     x0 = where(start > 0, where(start < hi, start, 0.5 * hi), 0.0)
     active = (df > 0) & (score0 > 0)
@@ -315,7 +319,8 @@ def generalised_q(b: Batch, t2):
     return st.Q, -st.yPPy
 
 
-def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200):
+def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200,
+                        st0: Stats | None = None):
     """Solve Q(tau²) = target for tau² >= 0, per meta-analysis.
 
     Q(tau²) = sum (y - mu(tau²))² / (v + tau²) decreases in tau² with derivative
@@ -332,7 +337,7 @@ def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200
         return f, step, step
 
     valid = target > 0
-    q0 = fun(_zero(b))[0]
+    q0 = (stats(b, _zero(b)) if st0 is None else st0).Q - target
     hi = upper_bound(b)
     hi = maximum(hi, where(valid, _div(stats(b, None, unit=True).Q, where(valid, target, 1.0)), 0.0) * (1 + 1e-9))
     active = valid & (q0 > 0)
