@@ -68,14 +68,6 @@ class Batch(NamedTuple):
         """Give a per-meta-analysis result the caller's batch shape."""
         return np.asarray(a, dtype=np.asarray(a).dtype).reshape(self.shape)
 
-    def take(self, rows: np.ndarray, kmax: int) -> "Batch":
-        """A sub-batch of the given rows, trimmed to ``kmax`` study slots."""
-        k = np.asarray(self.k)[rows]
-        p = np.asarray(self.p)[rows]
-        return Batch(y=self.y[rows, :kmax], v=self.v[rows, :kmax], Z=self.Z[rows, :kmax],
-                     ZG=None if self.ZG is None else self.ZG[rows][:, :, :kmax],
-                     center=self.center[rows], k=k, p=p, shape=(len(rows),), scalar=False)
-
 
 def make_batch(yi, vi, mask=None, strata=None) -> Batch:
     """Validate and flatten ``(..., k)`` arrays into a :class:`Batch`.
@@ -123,7 +115,8 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         yc = np.where(m2, y2 - center[:, None], 0.0)
         vv = np.where(m2, v2, np.inf)
     n = y2.shape[0]
-    Z = np.empty((n, kk, 4))
+    # stored as (n, 4, k) and viewed as (n, k, 4): matmul runs fastest on this layout
+    Z = np.empty((n, 4, kk)).transpose(0, 2, 1)
     Z[..., 0] = 1.0 if m2 is None else m2
     Z[..., 1] = yc
     np.multiply(yc, yc, out=Z[..., 2])

@@ -112,31 +112,54 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
 CHUNK = 2048
 
 
-def _fit_chunked(b: Batch, **settings) -> dict:
-    """Run :func:`fit_kernel` over blocks of rows sorted by k.
+def _fit_chunked(yi, vi, mask, **settings) -> tuple[dict, tuple[int, ...]]:
+    """Run :func:`fit_kernel` over blocks of meta-analyses sorted by k.
 
-    Blocks of a few thousand meta-analyses keep the working arrays in cache, and
+    Blocks of a couple of thousand meta-analyses keep the working arrays in cache, and
     sorting by k lets each block drop the padding beyond its own largest k (when the
-    studies of every row are left-aligned, as ragged data usually are).
+    studies of every row are left-aligned, as ragged data usually are). Returns the
+    merged per-meta-analysis results and the batch shape.
     """
-    if b.n <= CHUNK:
-        return fit_kernel(b, **settings)
-    k = np.asarray(b.k)
-    width = b.y.shape[1]
-    aligned = bool((b.Z[..., 0] > 0).sum(axis=-1).__eq__(k).all()) and bool(
-        ((b.Z[..., 0] > 0) == (np.arange(width)[None, :] < k[:, None])).all())
-    order = np.argsort(k, kind="stable")
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    if y.shape != v.shape or y.ndim == 0:
+        b = make_batch(y, v, mask)         # raises the shape error
+    shape, width = y.shape[:-1], y.shape[-1]
+    y2, v2 = y.reshape(-1, width), v.reshape(-1, width)
+    n = y2.shape[0]
+    if n <= CHUNK:
+        b = make_batch(y2, v2, mask if mask is None else
+                       np.broadcast_to(np.asarray(mask, bool), y.shape).reshape(-1, width))
+        _check_k(b)
+        return fit_kernel(b, **settings), shape
+    if mask is None:
+        m2 = None
+        order = np.arange(n)
+        k = np.full(n, width)
+        aligned = True
+    else:
+        m2 = np.broadcast_to(np.asarray(mask, bool), y.shape).reshape(-1, width)
+        k = m2.sum(axis=-1)
+        aligned = bool((m2 == (np.arange(width)[None, :] < k[:, None])).all())
+        order = np.argsort(k, kind="stable")
     merged: dict = {}
-    for start in range(0, b.n, CHUNK):
+    for start in range(0, n, CHUNK):
         rows = order[start:start + CHUNK]
-        kmax = int(k[rows].max()) if aligned else width
-        out = fit_kernel(b.take(rows, max(kmax, 1)), **settings)
+        kmax = max(int(k[rows].max()), 1) if aligned else width
+        b = make_batch(y2[rows, :kmax], v2[rows, :kmax], None if m2 is None else m2[rows, :kmax])
+        _check_k(b)
+        out = fit_kernel(b, **settings)
         for name, val in out.items():
             val = np.asarray(val)
             if name not in merged:
-                merged[name] = np.empty(b.n, dtype=val.dtype)
+                merged[name] = np.empty(n, dtype=val.dtype)
             merged[name][rows] = val
-    return merged
+    return merged, shape
+
+
+def _check_k(b: Batch) -> None:
+    if not every(np.asarray(b.k) >= 1):
+        raise ValueError("every meta-analysis needs at least one study (k = 0 found)")
 
 
 @dataclass(frozen=True)
@@ -229,12 +252,10 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
     """
     if model not in ("random", "common"):
         raise ValueError(f"model must be 'random' or 'common', got {model!r}")
-    b = make_batch(yi, vi, mask)
-    if not every(np.asarray(b.k) >= 1):
-        raise ValueError("every meta-analysis needs at least one study (k = 0 found)")
-    out = _fit_chunked(b, random=model == "random", tau2_method=tau2, ci=ci, pi=pi,
-                       level=level, tol=tol, maxiter=maxiter, fallback=fallback)
-    arrays = {name: b.restore(np.asarray(out[name])) for name in
+    out, shape = _fit_chunked(yi, vi, mask, random=model == "random", tau2_method=tau2, ci=ci,
+                              pi=pi, level=level, tol=tol, maxiter=maxiter, fallback=fallback)
+    arrays = {name: np.asarray(out[name], dtype=np.asarray(out[name]).dtype).reshape(shape)
+              for name in
               ("estimate", "se", "ci_lb", "ci_ub", "stat", "pval", "df", "tau2", "Q", "Q_df",
                "Q_p", "I2", "H2", "pi_lb", "pi_ub", "k", "converged")}
     return BatchMeta(**arrays, model=model, tau2_method=tau2 if model == "random" else None,
