@@ -7,7 +7,8 @@ proportions for the summary plot and the low-risk studies; :mod:`metakit.rob.ana
 the judgements to analysis data. Figures are in :mod:`metakit.plots.rob`.
 """
 
-from metakit.rob.analysis import ROB_COLUMN, add_rob_column, overall_by_study, restrict_to_low
+from metakit.rob.analysis import (ROB_COLUMN, add_rob_column, effects_with_rob, low_risk_effects,
+                                  overall_by_study, restrict_to_low)
 from metakit.rob.assessment import (
     OVERALL, Assessment, Override, assess_quadas2, assess_rob2, assess_robins_i,
 )
@@ -17,6 +18,7 @@ from metakit.rob.table import RobTable, from_assessments
 from metakit.rob.tools import QUADAS2, ROB2, ROBINS_I, TOOLS, Domain, Tool, get_tool
 
 __all__ = [
+    "low_risk_effects", "effects_with_rob",
     "ADHERENCE", "ASSIGNMENT", "OVERALL", "QUADAS2", "ROB2", "ROBINS_I", "ROB_COLUMN", "TOOLS",
     "Assessment", "Domain", "DomainResult", "Override", "RobTable", "Tool", "add_rob_column",
     "assess_quadas2", "assess_rob2", "assess_robins_i", "from_assessments", "from_frame",

@@ -68,3 +68,42 @@ def restrict_to_low(data: pd.DataFrame, table: RobTable, study: str = "study",
     """
     keep = (_lookup(data, table, study, outcome) == table.tool.low).to_numpy()
     return data.loc[keep].copy()
+
+
+def low_risk_effects(es, table: RobTable, outcome: str | None = None):
+    """Effect sizes restricted to the studies at low risk of bias overall.
+
+    The sensitivity analysis reviewers report beside the main result:
+    ``mk.meta(low_risk_effects(es, table))``. Raises :class:`DataError` naming a study
+    that was not assessed, and when no study is at low risk.
+
+    Examples
+    --------
+    >>> import metakit as mk
+    >>> from metakit.rob import from_records
+    >>> low = {f"d{i}": "Low" for i in range(1, 6)}
+    >>> t = from_records([{"study": "A", **low}, {"study": "B", **low, "d3": "High"}])
+    >>> es = mk.effect_sizes(pd.DataFrame({"study": ["A", "B"], "yi": [0.1, 0.2],
+    ...                                    "vi": [0.01, 0.02]}), "GEN", variance="vi")
+    >>> low_risk_effects(es, t).study
+    ('A',)
+    """
+    frame = pd.DataFrame({"study": list(es.study)})
+    keep = (_lookup(frame, table, "study", outcome) == table.tool.low).to_numpy()
+    if not keep.any():
+        raise DataError("no study is at low risk of bias: nothing to re-analyse",
+                        column=ROB_COLUMN)
+    return es.subset(keep)
+
+
+def effects_with_rob(es, table: RobTable, column: str = ROB_COLUMN,
+                     outcome: str | None = None):
+    """Effect sizes whose data carry each study's overall judgement in ``column``.
+
+    For a subgroup analysis by risk of bias: ``mk.meta(effects_with_rob(es, t), by="rob_overall")``.
+    """
+    from dataclasses import replace
+    frame = pd.DataFrame({"study": list(es.study)})
+    data = es.data.copy()
+    data[column] = _lookup(frame, table, "study", outcome).to_numpy()
+    return replace(es, data=data, keep=tuple(es.keep) + (column,))
