@@ -53,8 +53,9 @@ def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
         stat = est / se
         return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
                 "stat": stat, "pval": 2.0 * special.ndtr(-abs(stat)),
-                "df": float("nan") if b.scalar else np.full(b.n, np.nan)}
+                "df": float("nan") if b.scalar else np.full(b.n, np.nan), "se_wald": se}
     # Hartung-Knapp needs residual df; with k = 1 the Wald z test is used (as metafor).
+    se_wald = se
     df = b.k - b.p
     hk = df > 0
     dfs = where(hk, df, float("nan"))
@@ -67,16 +68,23 @@ def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
     crit = where(hk, special.stdtrit(dfs, 1.0 - (1.0 - level) / 2), crit)
     pval = where(hk, 2.0 * special.stdtr(dfs, -abs(stat)), 2.0 * special.ndtr(-abs(stat)))
     return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
-            "stat": stat, "pval": pval, "df": dfs}
+            "stat": stat, "pval": pval, "df": dfs, "se_wald": se_wald}
 
 
-def prediction_interval(est, se, tau2, k, ci: str, pi: str, level: float = 0.95):
-    """Prediction interval bounds for a new study's true effect."""
+def prediction_interval(est, se, tau2, k, ci: str, pi: str, level: float = 0.95,
+                        se_wald=None):
+    """Prediction interval bounds for a new study's true effect.
+
+    ``pi="t"`` follows Higgins et al. (2009): t(k-2) with the usual (not Hartung-Knapp
+    scaled) standard error ``se_wald``, as R's meta does; ``pi="z"`` follows metafor:
+    the CI's own standard error, with z, or t(k-1) under Hartung-Knapp.
+    """
     if pi not in PI_METHODS:
         raise ValueError(f"pi must be one of {PI_METHODS}, got {pi!r}")
     q = 1.0 - (1.0 - level) / 2
     if pi == "t":
         crit = special.stdtrit(where(k > 2, k - 2, float("nan")), q)
+        se = se if se_wald is None else se_wald
     elif ci == "z":
         crit = z_crit(level)
     else:
@@ -102,7 +110,7 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
     out.update(tau2=t2, Q=Q, Q_df=df, Q_p=pQ, s2=s2, I2=i2, H2=h2, k=b.k, converged=conv)
     if random:
         out["pi_lb"], out["pi_ub"] = prediction_interval(out["estimate"], out["se"], t2, b.k,
-                                                         ci, pi, level)
+                                                         ci, pi, level, out["se_wald"])
     else:
         nan = float("nan") if b.scalar else np.full(b.n, np.nan)
         out["pi_lb"] = out["pi_ub"] = nan

@@ -160,7 +160,7 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
         t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback, st0)
     random = pool(b, t2, s.ci, s.level)
     pi_lb, pi_ub = prediction_interval(random["estimate"], random["se"], t2, b.k, s.ci, s.pi,
-                                       s.level)
+                                       s.level, random["se_wald"])
     use_q = s.model == "common" or s.convention == "revman"
     i2, h2 = i2_h2(Q, df, s2, t2, random=not use_q)
     return {"common": common, "random": random, "w_common": wc,
@@ -335,7 +335,7 @@ class MetaResult:
         if self.settings.model != "random":
             return "none (common-effect model)"
         if self.settings.pi == "t":
-            return "t distribution with k - 2 df (Higgins et al. 2009)"
+            return "t distribution with k - 2 df and the Wald SE (Higgins et al. 2009)"
         if self.settings.ci == "z":
             return "standard normal (metafor)"
         return "t distribution with k - 1 df (Hartung-Knapp, metafor)"
