@@ -230,16 +230,15 @@ def upper_bound(b: Batch):
     tr(P) >= (k - p)/(2 tau²), so the REML score is negative beyond 2 k R²/(k - p);
     the ML score and Q(tau²) - target are handled by the same bound for the targets used.
     """
+    # y is centred on the mean of the present studies and 0 where masked, so the range
+    # over all cells is the range over the present ones; masked variances are 0 in Z
     if b.scalar:
-        present = b.Z[0, :, 0] > 0
-        y, v = b.y[0][present], b.Z[0, present, 3]
+        y = b.y[0]
         rng = float(y.max() - y.min())
         df = b.k - b.p
-        return max(float(v.max()), 2.0 * b.k * rng * rng / df if df > 0 else 0.0) * (1 + 1e-9) + 1e-300
-    present = b.Z[..., 0] > 0
-    big = np.where(present, b.y, -np.inf).max(axis=-1)
-    small = np.where(present, b.y, np.inf).min(axis=-1)
-    rng = np.where(np.isfinite(big - small), big - small, 0.0)
+        vmax = float(b.Z[0, :, 3].max())
+        return max(vmax, 2.0 * b.k * rng * rng / df if df > 0 else 0.0) * (1 + 1e-9) + 1e-300
+    rng = b.y.max(axis=-1) - b.y.min(axis=-1)
     df = np.maximum(b.k - b.p, 1.0)
     return np.maximum(b.Z[..., 3].max(axis=-1), 2.0 * b.k * rng * rng / df) * (1 + 1e-9) + 1e-300
 
