@@ -591,16 +591,25 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     dot = 0.95 * rh
     rob_w = max([dot] + [tw(x, p_bold) for x in letters]) if domains else 0.0
 
+    # Tick labels at the axis ends reach half their width beyond the graph column.
+    scale = _scale(table, xlim, ticks)
+    lo, hi, tk = scale
+    ends = [t for t in tk if abs(t - lo) < 1e-9 * max(1.0, abs(lo))], \
+        [t for t in tk if abs(t - hi) < 1e-9 * max(1.0, abs(hi))]
+    over = [max((tw(_layout.tick_label(t, table.is_ratio), p_norm) / 2 for t in e),
+                default=0.0) for e in ends]
+
     margin = 0.8 * fs
     x = margin
     xs = []
     for c in cols:
         xs.append(x)
         x += c.width + gap
-    g_x0 = x + 0.5 * gap
+    g_x0 = x - gap + max(1.5 * gap, over[0] + 0.5 * gap)
     g_x1 = g_x0 + g_w
-    rob_x = [g_x1 + gap + (i + 0.5) * (rob_w + 0.35 * gap) for i in range(len(domains))]
-    width = (rob_x[-1] + rob_w / 2 if domains else g_x1) + margin
+    rob_x = [g_x1 + max(gap, over[1] + 0.3 * gap) + (i + 0.5) * (rob_w + 0.35 * gap)
+             for i in range(len(domains))]
+    width = (rob_x[-1] + rob_w / 2 + margin) if domains else g_x1 + max(margin, over[1] + 2)
     legend = [f"({a}) {d}" for a, d in zip(letters, domains)]
     if domains:
         legend.append("Risk of bias: + low, ! some concerns, \u2212 high, ? no information")
@@ -698,7 +707,7 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     gax = fig.add_axes((g_x0 / width, 1 - axis_y / height, g_w / width,
                         (axis_y - g_top) / height), gid="forest-graph")
     gax.set_ylim(axis_y, g_top)
-    _draw_graph(gax, table, rows, centres, rh, col, fs, p_norm, xlim, ticks)
+    _draw_graph(gax, table, rows, centres, rh, col, p_norm, scale)
     # Favours labels, centred in each half of the axis.
     lo, hi = gax.get_xlim()
     tr = gax.transScale + gax.transLimits
@@ -713,8 +722,9 @@ def _to_plot(v, table):
     return math.exp(v) if table.is_ratio else v
 
 
-def _draw_graph(ax, table, rows, centres, rh, col, fs, prop, xlim, ticks) -> None:
-    gr = _graph_rows(rows)
+def _scale(table, xlim, ticks) -> tuple[float, float, tuple[float, ...]]:
+    """Axis limits and ticks on the analysis scale (data-driven unless given)."""
+    rows = table.rows
     need = [r.estimate for r in rows if r.kind == "study"]
     need += [v for r in rows if r.kind in ("subtotal", "total", "prediction")
              for v in (r.ci_lb, r.ci_ub)]
@@ -726,6 +736,12 @@ def _draw_graph(ax, table, rows, centres, rh, col, fs, prop, xlim, ticks) -> Non
             tk = tuple(t for t in tk if lo <= t <= hi) or (lo, table.null, hi)
     if ticks is not None:
         tk = tuple(math.log(t) for t in ticks) if table.is_ratio else tuple(map(float, ticks))
+    return lo, hi, tk
+
+
+def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
+    gr = _graph_rows(rows)
+    lo, hi, tk = scale
     f = (lambda v: np.exp(v)) if table.is_ratio else (lambda v: np.asarray(v, float))
     if table.is_ratio:
         ax.set_xscale("log")
