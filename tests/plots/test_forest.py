@@ -222,21 +222,24 @@ def test_axis_ticks_follow_the_data():
     g = graph_axes(forest(mk.meta(mk.effect_sizes(df, "OR"))))
     assert list(g.get_xticks()) == pytest.approx([0.5, 0.7, 1, 1.5, 2])
     # Study d, 3/10 vs 1/12: OR = (3/7)/(1/11) = 4.714, log 1.551; var = 1/3 + 1/7 + 1 + 1/11
-    # = 1.567, CI exp(1.551 +/- 1.96 x 1.252) = 0.41 to 54.7. The axis must hold the estimate
-    # and may widen by up to 10x beyond it (4.714 x 10 = 47) to hold the CI: the 0.02-50 scale,
-    # and an arrow at 50 for the CI's upper end.
+    # = 1.567, CI exp(1.551 +/- 1.96 x 1.252) = 0.41 to 54.7. The estimate needs the 0.2-5
+    # scale; the CI may widen it one step, to 0.1-10, with an arrow at 10 for the CI's end.
     df.loc[3] = ["d", 3, 10, 1, 12]
     g = graph_axes(forest(mk.meta(mk.effect_sizes(df, "OR"))))
-    assert g.get_xlim() == pytest.approx((0.02, 50))
-    assert [t.get_text() for t in g.get_xticklabels()] == ["0.02", "0.1", "1", "10", "50"]
+    assert g.get_xlim() == pytest.approx((0.1, 10))
+    assert [t.get_text() for t in g.get_xticklabels()] == ["0.1", "0.2", "0.5", "1", "2", "5",
+                                                          "10"]
     assert next(ln for ln in g.lines if ln.get_gid() == "arrows-right").get_xdata() \
-        == pytest.approx([50])
-    # Study d, 5/10 vs 1/8: OR = 1/(1/7) = 7, log 1.946; var = 1/5 + 1/5 + 1 + 1/7 = 1.543,
-    # upper CI exp(1.946 + 1.96 x 1.242) = 79.9 > 7 x 10: the axis goes to 70, i.e. the
-    # 0.01-100 scale with decade ticks.
+        == pytest.approx([10])
+    # Study d, 5/10 vs 1/8: OR = 1/(1/7) = 7, log 1.946 (the 0.1-10 scale); var = 1/5 + 1/5
+    # + 1 + 1/7 = 1.543, upper CI exp(1.946 + 1.96 x 1.242) = 79.9: one step wider, 0.05-20.
     df.loc[3] = ["d", 5, 10, 1, 8]
     g = graph_axes(forest(mk.meta(mk.effect_sizes(df, "OR"))))
-    assert [t.get_text() for t in g.get_xticklabels()] == ["0.01", "0.1", "1", "10", "100"]
+    assert [t.get_text() for t in g.get_xticklabels()] == ["0.05", "0.2", "1", "5", "20"]
+    # Study d, 40/41 vs 1/41: OR = 40 x 40 = 1600 needs more than 0.001-1000: decades.
+    df.loc[3] = ["d", 40, 41, 1, 41]
+    g = graph_axes(forest(mk.meta(mk.effect_sizes(df, "OR"))))
+    assert [t.get_text() for t in g.get_xticklabels()] == ["0.0001", "1", "10000"]
 
 
 def test_arrows_where_a_ci_leaves_the_axis(bcg_fit):

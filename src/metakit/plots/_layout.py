@@ -105,10 +105,10 @@ def axis_scale(need: Sequence[float], want: Sequence[float], is_ratio: bool,
     """Symmetric axis limits and ticks around the null, on the analysis scale.
 
     ``need`` (point estimates, summary CIs) are always inside the axis; ``want`` (study
-    CI bounds) are covered if that widens the axis by at most a factor of 10 on the ratio
-    scale (3 on a linear one); beyond it they get arrows. Ratio measures use RevMan's
-    symmetric scales 0.5-2 ... 0.001-1000; linear measures use -L, -L/2, 0, L/2, L with
-    L one of 1, 2, 4, 5 x 10^k.
+    CI bounds, prediction intervals) widen it by at most one step of the ratio scales
+    (a factor of 3 on a linear one); beyond that they get arrows. Ratio measures use
+    RevMan's symmetric scales 0.5-2, 0.2-5, 0.1-10, 0.05-20, 0.02-50, 0.01-100, ...,
+    0.001-1000; linear measures use -L, -L/2, 0, L/2, L with L one of 1, 2, 4, 5 x 10^k.
 
     Returns
     -------
@@ -120,13 +120,16 @@ def axis_scale(need: Sequence[float], want: Sequence[float], is_ratio: bool,
     n = float(dev_need.max()) if dev_need.size else 0.0
     w = float(dev_want.max()) if dev_want.size else 0.0
     if is_ratio:
-        target = max(n, min(w, n + math.log(10.0)))
-        for upper, ticks in _RATIO_SCALES:
-            if math.log(upper) >= target * (1 - 1e-9):
-                break
-        else:
-            upper = 10.0 ** math.ceil(target / math.log(10.0))
+        logs = [math.log(u) for u, _ in _RATIO_SCALES]
+        first = next((i for i, v in enumerate(logs) if v >= n * (1 - 1e-9)), None)
+        if first is None:
+            upper = 10.0 ** math.ceil(n / math.log(10.0))
             ticks = (1.0 / upper, 1.0, upper)
+        else:
+            # One scale step beyond what the estimates need, if the CIs want it.
+            pick = first + 1 if w > logs[first] * (1 + 1e-9) and first + 1 < len(logs) \
+                else first
+            upper, ticks = _RATIO_SCALES[pick]
         lt = tuple(math.log(t) for t in ticks)
         return -math.log(upper), math.log(upper), lt
     target = max(n, min(w, 3.0 * n)) if n > 0 else w

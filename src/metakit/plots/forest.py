@@ -726,9 +726,9 @@ def _scale(table, xlim, ticks) -> tuple[float, float, tuple[float, ...]]:
     """Axis limits and ticks on the analysis scale (data-driven unless given)."""
     rows = table.rows
     need = [r.estimate for r in rows if r.kind == "study"]
-    need += [v for r in rows if r.kind in ("subtotal", "total", "prediction")
-             for v in (r.ci_lb, r.ci_ub)]
-    want = [v for r in rows if r.kind == "study" for v in (r.ci_lb, r.ci_ub)]
+    need += [v for r in rows if r.kind in ("subtotal", "total") for v in (r.ci_lb, r.ci_ub)]
+    # A wide prediction interval gets arrows rather than squeezing every study.
+    want = [v for r in rows if r.kind in ("study", "prediction") for v in (r.ci_lb, r.ci_ub)]
     lo, hi, tk = _layout.axis_scale(need, want, table.is_ratio, table.null)
     if xlim is not None:
         lo, hi = (math.log(v) for v in xlim) if table.is_ratio else map(float, xlim)
@@ -795,9 +795,14 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
         yc = centres[i]
         a, b = max(r.ci_lb, lo), min(r.ci_ub, hi)
         if r.kind == "prediction":
-            ax.add_patch(Rectangle((float(f(a)), yc - 0.12 * rh), float(f(b)) - float(f(a)),
-                                   0.24 * rh, color=col["prediction"], lw=0, zorder=3,
+            ax.add_patch(Rectangle((float(f(a)), yc - 0.1 * rh), float(f(b)) - float(f(a)),
+                                   0.2 * rh, color=col["prediction"], lw=0, zorder=3,
                                    gid=f"prediction:{i}"))
+            for end, lim, mk in ((r.ci_lb, lo, "<"), (r.ci_ub, hi, ">")):
+                if (end < lim) if mk == "<" else (end > lim):
+                    ax.plot([float(f(lim))], [yc], marker=mk, ls="none", ms=arrow,
+                            color=col["prediction"], clip_on=False, zorder=3,
+                            gid=f"prediction-arrow:{i}")
             continue
         m = min(max(r.estimate, a), b)
         h = 0.36 * rh
