@@ -47,6 +47,7 @@ from metakit.plots import _layout
 __all__ = ["ForestRow", "ForestTable", "forest", "forest_table", "draw_forest", "write_figures",
            "draw_rob_dots", "DEFAULT_COLOURS", "ROB_PALETTE"]
 
+ROB_TITLE = "Risk of bias"
 ROW_KINDS = ("heading", "study", "subtotal", "total", "prediction", "events", "text", "blank")
 METHOD_ABBR = {"inverse": "IV", "MH": "M-H", "Peto": "Peto"}
 MODEL_WORD = {"common": "Fixed", "random": "Random"}
@@ -614,6 +615,8 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     if domains:
         legend.append("Risk of bias: + low, ! some concerns, \u2212 high, ? no information")
     legend_w = max([tw(s, p_norm) for s in legend], default=0.0)
+    if domains:
+        width = max(width, (rob_x[0] + rob_x[-1]) / 2 + tw(ROB_TITLE, p_bold) / 2 + margin)
     title_p = _layout.font(font, 1.2 * fs, weight="bold")
     width = max(width, legend_w + 2 * margin, tw(title or "", title_p) + 2 * margin)
 
@@ -681,6 +684,8 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     put((g_x0 + g_x1) / 2, head2, table.effect_method, "center", True)
     for a, xr in zip(letters, rob_x):
         put(xr, head2, a, "center", True)
+    if domains:
+        put((rob_x[0] + rob_x[-1]) / 2, head1, ROB_TITLE, "center", True)
     ax.plot([margin, width - margin], [rule_y, rule_y], color=col["rule"], lw=0.6)
 
     # Body.

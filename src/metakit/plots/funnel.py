@@ -138,6 +138,9 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     f = np.exp if ratio else (lambda v: np.asarray(v, float))
     z95 = special.ndtri(0.975)
     span = np.r_[all_y[ok], mu - z95 * se_max, mu + z95 * se_max]
+    if contours:
+        # Show the significance funnel around the null as well as the pseudo-CI funnel.
+        span = np.r_[span, -z95 * se_max, z95 * se_max]
     lo, hi = float(span.min()), float(span.max())
     pad = 0.06 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
@@ -170,6 +173,8 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     ax.plot(f(mu + z95 * grid), grid, ls="--", lw=0.8, color=col["limits"], zorder=2,
             gid="pseudo-ci-right")
     ax.plot([f(mu), f(mu)], [0, se_max], lw=0.9, color=col["summary"], zorder=2, gid="summary")
+    handles += [Line2D([], [], color=col["summary"], lw=0.9, label="Summary estimate"),
+                Line2D([], [], color=col["limits"], lw=0.8, ls="--", label="Pseudo 95% CI")]
     if groups is None:
         ax.scatter(f(yi), se, s=22, color=col["point"], edgecolors="white", linewidths=0.4,
                    zorder=3, gid="studies")
@@ -199,7 +204,7 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
         lab.set_fontproperties(prop)
     for side in ("right", "top"):
         ax.spines[side].set_visible(False)
-    if handles:
+    if handles:  # always: at least the summary line and the pseudo-CI
         # Outside the axes, so that it never hides a study.
         fig.legend(handles=handles, loc="outside right upper",
                    prop=_layout.font(font, font_size * 0.85), frameon=False)
