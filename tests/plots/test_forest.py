@@ -533,3 +533,31 @@ def test_example_figures_script(tmp_path):
     # Events as published (examples/data/README.md): Hernigou 30/125 vs 95/125.
     assert set(tha.loc[tha.study == "Hernigou", ["e_t", "n_t", "e_c", "n_c"]].iloc[0]) \
         == {30, 125, 95}
+
+
+def test_hartung_knapp_line_uses_t():
+    ref = _fit_ref("bcg", "OR", "REML", test="knha")
+    fit = mk.meta(mk.effect_sizes(bcg_frame(), "OR"), ci="hk")
+    texts = [t.get_text() for t in table_axes(forest(fit)).texts]
+    line = (f"Test for overall effect: t = {fmt_num(abs(ref['zval']))}, df = {ref['ddf']:.0f} "
+            f"(P {fmt_p(ref['pval'])})")
+    assert line in texts
+    assert fmt_ci(*np.exp([ref["beta"], ref["ci_lb"], ref["ci_ub"]])) in texts
+
+
+def test_single_study_generic_data_and_odd_labels():
+    # One study: its own estimate is the total; heterogeneity is not applicable.
+    df = pd.DataFrame({"study": ["Only $x$ trial_1"], "yi": [0.5], "vi": [0.04]})
+    with pytest.warns(mk.errors.MetakitWarning):
+        # (tau2="DL": REML with k = 1 raises ZeroDivisionError in tau2.py, reported.)
+        fit = mk.meta(mk.effect_sizes(df, "GEN", estimate="yi", variance="vi"), tau2="DL")
+    fig = forest(fit, prediction=True)
+    fig.canvas.draw()
+    rows = row_texts(fig)
+    # 0.5 +/- 1.96 x 0.2 = [0.108, 0.892]
+    assert rows["Only $x$ trial_1"] == ["100.0%", "0.50 [0.11, 0.89]"]
+    assert "Prediction interval" not in rows
+    texts = [t.get_text() for t in table_axes(fig).texts]
+    assert "Heterogeneity: Not applicable" in texts
+    assert graph_axes(fig).get_xscale() == "linear"
+    assert not overlapping_pairs(fig) and not outside_figure(fig)
