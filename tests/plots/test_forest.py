@@ -561,3 +561,15 @@ def test_single_study_generic_data_and_odd_labels():
     assert "Heterogeneity: Not applicable" in texts
     assert graph_axes(fig).get_xscale() == "linear"
     assert not overlapping_pairs(fig) and not outside_figure(fig)
+
+
+@pytest.mark.parametrize("dpi", [72, 110, 300])
+def test_short_labels_do_not_run_into_the_arm_columns(dpi):
+    # Short study labels leave the header "Study or Subgroup" as the widest first-column
+    # text; the layout must hold it at any resolution (font hinting varies with dpi).
+    df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
+                       "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
+    rob = {s: {"Overall": "low"} for s in df.study}
+    fig = forest(mk.meta(mk.effect_sizes(df, "OR"), tau2="DL"), rob=rob, dpi=dpi)
+    fig.canvas.draw()
+    assert overlapping_pairs(fig) == [] and outside_figure(fig) == []
