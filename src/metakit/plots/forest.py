@@ -48,6 +48,7 @@ __all__ = ["ForestRow", "ForestTable", "forest", "forest_table", "draw_forest", 
            "draw_rob_dots", "DEFAULT_COLOURS", "ROB_PALETTE"]
 
 ROB_TITLE = "Risk of bias"
+BOLD_KINDS = ("heading", "subtotal", "total")
 ROW_KINDS = ("heading", "study", "subtotal", "total", "prediction", "events", "text", "blank")
 METHOD_ABBR = {"inverse": "IV", "MH": "M-H", "Peto": "Peto"}
 MODEL_WORD = {"common": "Fixed", "random": "Random"}
@@ -511,32 +512,15 @@ def _graph_rows(rows) -> list[int]:
             if r.kind in ("study", "subtotal", "total", "prediction")]
 
 
-def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
-                rob_domains: Sequence[str] | None = None,
-                favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
-                title: str | None = None, font: str | None = None, font_size: float = 9.0,
-                colours: Mapping | None = None, xlim: tuple[float, float] | None = None,
-                ticks: Sequence[float] | None = None, graph_width: float = 170.0,
-                dpi: float = 300) -> Figure:
-    """Draw a :class:`ForestTable`; see :func:`forest` for the parameters.
+def _columns(table: ForestTable, p_norm, p_bold, gap: float):
+    """Table columns left of the graph, each as wide as its widest text.
 
-    The figure is laid out in points: columns as wide as their widest text plus a gap,
-    rows ``1.55 x font_size`` high, the graph column ``graph_width`` points wide or
-    wider if its headers or the "Favours" labels need it. The returned figure has two
-    axes: the table (``gid="forest-table"``, data coordinates in points from the top
-    left) and the graph (``gid="forest-graph"``, x on the effect scale, log for ratios).
+    Returns the columns, the column indices of each arm, and of the weight columns.
+    Group headers (arm names, "Weight" over two models) widen their columns if needed.
     """
-    col = dict(DEFAULT_COLOURS, **(colours or {}))
-    fs = float(font_size)
-    p_norm = _layout.font(font, fs)
-    p_bold = _layout.font(font, fs, weight="bold")
-    gap = 0.9 * fs
-    rh = 1.55 * fs
     rows = table.rows
     tw = _layout.text_width
-
-    # ---- column widths -------------------------------------------------------------
-    bold_kinds = ("heading", "subtotal", "total")
+    bold_kinds = BOLD_KINDS
     label_w = max([tw("Study or Subgroup", p_bold)] +
                   [tw(r.label, p_bold if r.kind in bold_kinds else p_norm)
                    for r in rows if r.kind != "text"])
@@ -575,6 +559,35 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     eff_w = max([tw(table.effect_title, p_bold), tw(table.effect_method, p_bold)] +
                 [tw(r.effect, p_bold if r.kind in bold_kinds else p_norm) for r in rows])
     cols.append(_Col("effect", eff_w, "right"))
+    return cols, arm_cols, weight_idx
+
+
+def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
+                rob_domains: Sequence[str] | None = None,
+                favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
+                title: str | None = None, font: str | None = None, font_size: float = 9.0,
+                colours: Mapping | None = None, xlim: tuple[float, float] | None = None,
+                ticks: Sequence[float] | None = None, graph_width: float = 170.0,
+                dpi: float = 300) -> Figure:
+    """Draw a :class:`ForestTable`; see :func:`forest` for the parameters.
+
+    The figure is laid out in points: columns as wide as their widest text plus a gap,
+    rows ``1.55 x font_size`` high, the graph column ``graph_width`` points wide or
+    wider if its headers or the "Favours" labels need it. The returned figure has two
+    axes: the table (``gid="forest-table"``, data coordinates in points from the top
+    left) and the graph (``gid="forest-graph"``, x on the effect scale, log for ratios).
+    """
+    col = dict(DEFAULT_COLOURS, **(colours or {}))
+    fs = float(font_size)
+    p_norm = _layout.font(font, fs)
+    p_bold = _layout.font(font, fs, weight="bold")
+    gap = 0.9 * fs
+    rh = 1.55 * fs
+    rows = table.rows
+    tw = _layout.text_width
+    bold_kinds = BOLD_KINDS
+    cols, arm_cols, weight_idx = _columns(table, p_norm, p_bold, gap)
+    n_sub = len(table.arm_columns)
     # Spanning text lines (heterogeneity, tests) must end before the graph column.
     left_w = sum(c.width for c in cols) + gap * (len(cols) - 1)
     text_w = max([tw(r.label, p_norm) for r in rows if r.kind == "text"], default=0.0)
@@ -714,7 +727,6 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     gax.set_ylim(axis_y, g_top)
     _draw_graph(gax, table, rows, centres, rh, col, p_norm, scale)
     # Favours labels, centred in each half of the axis.
-    lo, hi = gax.get_xlim()
     tr = gax.transScale + gax.transLimits
     null_frac = float(tr.transform((_to_plot(table.null, table), 0.5))[0])
     null_x = g_x0 + null_frac * g_w
