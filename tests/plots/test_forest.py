@@ -12,6 +12,7 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -508,6 +509,10 @@ def test_a_table_drawn_directly():
     assert graph_axes(fig).get_xscale() == "log"
     off, _ = squares(fig)
     assert np.allclose(off[:, 0], [0.5, 1.2])
+    # Without weights every square has the same size.
+    t2 = replace(t, rows=tuple(replace(r, weight=math.nan) for r in rows))
+    _, size = squares(draw_forest(t2))
+    assert size[0] == size[1] > 0
     with pytest.raises(ValueError, match="kind"):
         ForestRow("row")
 
@@ -573,3 +578,11 @@ def test_short_labels_do_not_run_into_the_arm_columns(dpi):
     fig = forest(mk.meta(mk.effect_sizes(df, "OR"), tau2="DL"), rob=rob, dpi=dpi)
     fig.canvas.draw()
     assert overlapping_pairs(fig) == [] and outside_figure(fig) == []
+
+
+def test_lopsided_axis_keeps_favours_labels_apart(bcg_fit):
+    fig = forest(bcg_fit, xlim=(0.05, 2), ticks=(0.05, 0.1, 0.2, 0.5, 1, 2),
+                 favours=("Favours BCG vaccination", "Favours no vaccination at all"))
+    fig.canvas.draw()
+    assert overlapping_pairs(fig) == [] and outside_figure(fig) == []
+    assert list(graph_axes(fig).get_xticks()) == pytest.approx([0.05, 0.1, 0.2, 0.5, 1, 2])

@@ -594,9 +594,14 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     if text_w > left_w:
         cols[0] = replace(cols[0], width=cols[0].width + text_w - left_w)
         left_w = text_w
-    fav_w = max(tw(favours[0], p_norm), tw(favours[1], p_norm))
+    # The "Favours" labels sit in the parts of the axis either side of the null (kept
+    # between 15% and 85% of the width when the axis is lopsided or misses the null).
+    scale = _scale(table, xlim, ticks)
+    lo, hi, tk = scale
+    null_frac = min(max((table.null - lo) / (hi - lo), 0.15), 0.85)
     g_w = max(graph_width, tw(table.effect_title, p_bold), tw(table.effect_method, p_bold),
-              2 * fav_w + gap)
+              (tw(favours[0], p_norm) + gap / 2) / null_frac,
+              (tw(favours[1], p_norm) + gap / 2) / (1 - null_frac))
     domains: list[str] = []
     if rob:
         domains = list(rob_domains) if rob_domains else list(
@@ -606,8 +611,6 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     rob_w = max([dot] + [tw(x, p_bold) for x in letters]) if domains else 0.0
 
     # Tick labels at the axis ends reach half their width beyond the graph column.
-    scale = _scale(table, xlim, ticks)
-    lo, hi, tk = scale
     ends = [t for t in tk if abs(t - lo) < 1e-9 * max(1.0, abs(lo))], \
         [t for t in tk if abs(t - hi) < 1e-9 * max(1.0, abs(hi))]
     over = [max((tw(_layout.tick_label(t, table.is_ratio), p_norm) / 2 for t in e),
@@ -726,17 +729,10 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
                         (axis_y - g_top) / height), gid="forest-graph")
     gax.set_ylim(axis_y, g_top)
     _draw_graph(gax, table, rows, centres, rh, col, p_norm, scale)
-    # Favours labels, centred in each half of the axis.
-    tr = gax.transScale + gax.transLimits
-    null_frac = float(tr.transform((_to_plot(table.null, table), 0.5))[0])
     null_x = g_x0 + null_frac * g_w
     put((g_x0 + null_x) / 2, fav_y, favours[0], "center", gid="favours-left")
     put((null_x + g_x1) / 2, fav_y, favours[1], "center", gid="favours-right")
     return fig
-
-
-def _to_plot(v, table):
-    return math.exp(v) if table.is_ratio else v
 
 
 def _scale(table, xlim, ticks) -> tuple[float, float, tuple[float, ...]]:
@@ -798,9 +794,13 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
         ax.plot(np.full(right.sum(), f(hi)), yy[right], marker=">", ls="none", ms=arrow,
                 color=col["ci"], clip_on=False, zorder=3, gid="arrows-right")
     # Squares: area proportional to weight, the heaviest 0.85 row high (Cochrane Handbook).
-    wmax = np.nanmax(w[ok]) if ok.any() and np.isfinite(w[ok]).any() else 1.0
-    side = 0.85 * rh * np.sqrt(np.where(np.isfinite(w), w, 0.0) / wmax)
-    side = np.maximum(side, 0.22 * rh)
+    if ok.any() and np.isfinite(w[ok]).any():
+        wmax = np.nanmax(w[ok])
+        side = np.maximum(0.85 * rh * np.sqrt(np.where(np.isfinite(w), w, 0.0) / wmax),
+                          0.22 * rh)
+    else:
+        # No weights (e.g. network comparisons): one middling size for every square.
+        side = np.full(w.shape, 0.5 * rh)
     inside = ok & (est >= lo) & (est <= hi)
     ax.scatter(f(est[inside]), yy[inside], s=side[inside] ** 2, marker="s", color=col["square"],
                edgecolors="none", zorder=3, gid="squares")
