@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/metakit meta examples/data/onfh_collapse.csv --measure OR --model random --tau2 DL --study study
+	$(BIN)/metakit meta examples/data/onfh_tha.csv --measure OR --convention revman
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

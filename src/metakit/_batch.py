@@ -21,13 +21,12 @@ the moment basis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """Flattened, masked data of ``n`` meta-analyses.
 
     Attributes
@@ -69,14 +68,6 @@ class Batch:
         """Give a per-meta-analysis result the caller's batch shape."""
         return np.asarray(a, dtype=np.asarray(a).dtype).reshape(self.shape)
 
-    def take(self, rows: np.ndarray, kmax: int) -> "Batch":
-        """A sub-batch of the given rows, trimmed to ``kmax`` study slots."""
-        k = np.asarray(self.k)[rows]
-        p = np.asarray(self.p)[rows]
-        return Batch(y=self.y[rows, :kmax], v=self.v[rows, :kmax], Z=self.Z[rows, :kmax],
-                     ZG=None if self.ZG is None else self.ZG[rows][:, :, :kmax],
-                     center=self.center[rows], k=k, p=p, shape=(len(rows),), scalar=False)
-
 
 def make_batch(yi, vi, mask=None, strata=None) -> Batch:
     """Validate and flatten ``(..., k)`` arrays into a :class:`Batch`.
@@ -102,12 +93,16 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
     y2 = y.reshape(-1, kk)
     v2 = v.reshape(-1, kk)
     if mask is None:
-        if not (np.isfinite(y2).all() and np.isfinite(v2).all()):
+        # one pass each: a non-finite value or overflow makes the sum non-finite
+        if not (np.isfinite(y2.sum()) and np.isfinite(v2.sum())):
             raise ValueError("yi and vi must be finite wherever mask is True")
-        if (v2 < 0).any():
+        if v2.min() < 0:
             raise ValueError("vi must be >= 0 wherever mask is True")
+        k = float(kk) if y2.shape[0] == 1 else np.full(y2.shape[0], float(kk))
+        center = y2.sum(axis=-1) / kk
+        yc = y2 - center[:, None]
+        vv = v2
         m2 = None
-        k = np.full(y2.shape[0], float(kk))
     else:
         m2 = np.broadcast_to(np.asarray(mask, dtype=bool), y.shape).reshape(-1, kk)
         if (m2 & ~(np.isfinite(y2) & np.isfinite(v2))).any():
@@ -115,25 +110,22 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         if (m2 & (v2 < 0)).any():
             raise ValueError("vi must be >= 0 wherever mask is True")
         k = m2.sum(axis=-1).astype(float)
-    n = y2.shape[0]
-    if m2 is None:
-        center = y2.mean(axis=-1)
-        yc = y2 - center[:, None]
-        vv = v2
-    else:
         with np.errstate(invalid="ignore", divide="ignore"):
             center = np.where(k > 0, np.where(m2, y2, 0.0).sum(axis=-1) / np.maximum(k, 1), 0.0)
         yc = np.where(m2, y2 - center[:, None], 0.0)
         vv = np.where(m2, v2, np.inf)
-    Z = np.empty((n, kk, 4))
+    n = y2.shape[0]
+    # stored as (n, 4, k) and viewed as (n, k, 4): matmul runs fastest on this layout
+    Z = np.empty((n, 4, kk)).transpose(0, 2, 1)
     Z[..., 0] = 1.0 if m2 is None else m2
     Z[..., 1] = yc
-    Z[..., 2] = yc * yc
+    np.multiply(yc, yc, out=Z[..., 2])
     Z[..., 3] = v2 if m2 is None else np.where(m2, v2, 0.0)
     ZG = None
     if strata is None:
         p = np.minimum(k, 1.0)
     else:
+        k = np.atleast_1d(k)
         s = np.broadcast_to(np.asarray(strata), y.shape).reshape(-1, kk)
         if not np.issubdtype(s.dtype, np.integer):
             raise ValueError("strata must hold integer codes")
@@ -144,17 +136,17 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         p = (G.sum(axis=1) > 0).sum(axis=-1).astype(float)
     scalar = n == 1 and ZG is None
     if scalar:
-        k, p = float(k[0]), float(p[0])
+        k, p = float(np.asarray(k).flat[0]), float(np.asarray(p).flat[0])
     return Batch(y=yc, v=vv, Z=Z, ZG=ZG, center=center, k=k, p=p, shape=shape, scalar=scalar)
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     """Inverse-variance summaries at one tau², per meta-analysis (floats or (n,) arrays).
 
     ``mu`` is per stratum ((n, S) with strata) and relative to ``Batch.center``;
     ``swv`` is sum(w v) and ``vbar`` the sum over strata of sum(w v)/sum(w) (with unit
-    weights: the mean sampling variance of each stratum, needed by the HE estimator).
+    weights: the mean sampling variance of each stratum, needed by the HE estimator);
+    ``yPPPy`` is y'PPPy, which enters the exact second derivative of the log-likelihood.
     """
 
     sw: object
@@ -166,6 +158,10 @@ class Stats:
     trPP: object
     swv: object
     vbar: object
+    yPPPy: object
+
+
+_NEG_POWERS = np.array([[-1.0], [-2.0], [-3.0]])
 
 
 def moments(b: Batch, t2, unit: bool = False):
@@ -179,10 +175,7 @@ def moments(b: Batch, t2, unit: bool = False):
         s = b.Z.sum(axis=-2)
         return [s[0].tolist()] if b.scalar else s[:, None, None, :]
     if b.scalar:
-        w = 1.0 / (b.v[0] + t2)
-        w2 = w * w
-        z = b.Z[0]
-        return [np.dot(w, z).tolist(), np.dot(w2, z).tolist(), np.dot(w2 * w, z).tolist()]
+        return np.matmul(np.power(b.v[0] + t2, _NEG_POWERS), b.Z[0]).tolist()
     w = 1.0 / (b.v + np.asarray(t2)[:, None])
     W = np.empty((b.n, 3, w.shape[-1]))
     W[:, 0] = w
@@ -200,29 +193,33 @@ def stats(b: Batch, t2, unit: bool = False) -> Stats:
         s10, s11, s12, s1v = S[0]
         mu = s11 / s10
         if unit:
-            s20 = s30 = s21 = s22 = 0.0
+            s20 = s30 = s21 = s22 = s31 = s32 = 0.0
         else:
             s20, s21, s22, _ = S[1]
-            s30 = S[2][0]
+            s30, s31, s32, _ = S[2]
         r = s20 / s10
+        w2e = s21 - mu * s20
         return Stats(sw=s10, sw2=s20, mu=mu, Q=s12 - s11 * mu,
                      yPPy=s22 - 2.0 * mu * s21 + mu * mu * s20, trP=s10 - r,
-                     trPP=s20 - 2.0 * s30 / s10 + r * r, swv=s1v, vbar=s1v / s10)
+                     trPP=s20 - 2.0 * s30 / s10 + r * r, swv=s1v, vbar=s1v / s10,
+                     yPPPy=s32 - 2.0 * mu * s31 + mu * mu * s30 - w2e * w2e / s10)
     S = np.asarray(S)
     s10, s11, s12, s1v = (S[..., 0, j] for j in range(4))
     if unit:
-        s20 = s21 = s22 = s30 = np.zeros_like(s10)
+        s20 = s21 = s22 = s30 = s31 = s32 = np.zeros_like(s10)
     else:
         s20, s21, s22 = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
-        s30 = S[..., 2, 0]
+        s30, s31, s32 = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
     safe = np.where(s10 > 0, s10, np.inf)
     mu = s11 / safe
     r = s20 / safe
+    w2e = s21 - mu * s20
     parts = (s10, s20, s12 - s11 * mu, s22 - 2.0 * mu * s21 + mu * mu * s20, s10 - r,
-             s20 - 2.0 * s30 / safe + r * r, s1v, s1v / safe)
-    sw, sw2, Q, ypp, trp, trpp, swv, vbar = (x.sum(axis=-1) for x in parts)
+             s20 - 2.0 * s30 / safe + r * r, s1v, s1v / safe,
+             s32 - 2.0 * mu * s31 + mu * mu * s30 - w2e * w2e / safe)
+    sw, sw2, Q, ypp, trp, trpp, swv, vbar, yppp = (x.sum(axis=-1) for x in parts)
     return Stats(sw=sw, sw2=sw2, mu=mu if b.ZG is not None else mu[:, 0], Q=Q, yPPy=ypp,
-                 trP=trp, trPP=trpp, swv=swv, vbar=vbar)
+                 trP=trp, trPP=trpp, swv=swv, vbar=vbar, yPPPy=yppp)
 
 
 def where(cond, a, b):

@@ -16,6 +16,7 @@ or t(k - 2) (Higgins, Thompson & Spiegelhalter 2009, JRSS A 172:137; RevMan, met
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,12 @@ from metakit.heterogeneity import cochran_q, i2_h2
 from metakit.tau2 import resolve
 
 CI_METHODS = ("z", "hk", "hk-adhoc")
+
+
+@lru_cache(maxsize=32)
+def z_crit(level: float) -> float:
+    """The two-sided standard normal critical value for a confidence level."""
+    return float(special.ndtri(1.0 - (1.0 - level) / 2))
 PI_METHODS = ("z", "t")
 
 
@@ -40,14 +47,15 @@ def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
         raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}")
     st = stats(b, tau2) if st is None else st
     est = st.mu + (b.center[0] if b.scalar else b.center)
-    se = np.sqrt(1.0 / st.sw)
-    crit = special.ndtri(1.0 - (1.0 - level) / 2)
+    se = (1.0 / st.sw) ** 0.5
+    crit = z_crit(level)
     if ci == "z":
         stat = est / se
         return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
                 "stat": stat, "pval": 2.0 * special.ndtr(-abs(stat)),
-                "df": float("nan") if b.scalar else np.full(b.n, np.nan)}
+                "df": float("nan") if b.scalar else np.full(b.n, np.nan), "se_wald": se}
     # Hartung-Knapp needs residual df; with k = 1 the Wald z test is used (as metafor).
+    se_wald = se
     df = b.k - b.p
     hk = df > 0
     dfs = where(hk, df, float("nan"))
@@ -60,21 +68,28 @@ def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
     crit = where(hk, special.stdtrit(dfs, 1.0 - (1.0 - level) / 2), crit)
     pval = where(hk, 2.0 * special.stdtr(dfs, -abs(stat)), 2.0 * special.ndtr(-abs(stat)))
     return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
-            "stat": stat, "pval": pval, "df": dfs}
+            "stat": stat, "pval": pval, "df": dfs, "se_wald": se_wald}
 
 
-def prediction_interval(est, se, tau2, k, ci: str, pi: str, level: float = 0.95):
-    """Prediction interval bounds for a new study's true effect."""
+def prediction_interval(est, se, tau2, k, ci: str, pi: str, level: float = 0.95,
+                        se_wald=None):
+    """Prediction interval bounds for a new study's true effect.
+
+    ``pi="t"`` follows Higgins et al. (2009): t(k-2) with the usual (not Hartung-Knapp
+    scaled) standard error ``se_wald``, as R's meta does; ``pi="z"`` follows metafor:
+    the CI's own standard error, with z, or t(k-1) under Hartung-Knapp.
+    """
     if pi not in PI_METHODS:
         raise ValueError(f"pi must be one of {PI_METHODS}, got {pi!r}")
     q = 1.0 - (1.0 - level) / 2
     if pi == "t":
         crit = special.stdtrit(where(k > 2, k - 2, float("nan")), q)
+        se = se if se_wald is None else se_wald
     elif ci == "z":
-        crit = special.ndtri(q)
+        crit = z_crit(level)
     else:
         crit = special.stdtrit(where(k > 1, k - 1, float("nan")), q)
-    half = crit * np.sqrt(se * se + tau2)
+    half = crit * (se * se + tau2) ** 0.5
     return est - half, est + half
 
 
@@ -88,14 +103,14 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
     elif tau2_fixed is not None:
         t2, conv = tau2_fixed, where(b.k > 0, True, True)
     else:
-        t2, conv, _, _ = resolve(b, tau2_method, tol, maxiter, fallback)
+        t2, conv, _, _ = resolve(b, tau2_method, tol, maxiter, fallback, st0)
     out = pool(b, t2, ci, level, st=None if random else st0)
     Q, df, pQ, s2 = cochran_q(b, st0)
     i2, h2 = i2_h2(Q, df, s2, t2, random)
     out.update(tau2=t2, Q=Q, Q_df=df, Q_p=pQ, s2=s2, I2=i2, H2=h2, k=b.k, converged=conv)
     if random:
         out["pi_lb"], out["pi_ub"] = prediction_interval(out["estimate"], out["se"], t2, b.k,
-                                                         ci, pi, level)
+                                                         ci, pi, level, out["se_wald"])
     else:
         nan = float("nan") if b.scalar else np.full(b.n, np.nan)
         out["pi_lb"] = out["pi_ub"] = nan
@@ -105,31 +120,54 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
 CHUNK = 2048
 
 
-def _fit_chunked(b: Batch, **settings) -> dict:
-    """Run :func:`fit_kernel` over blocks of rows sorted by k.
+def _fit_chunked(yi, vi, mask, **settings) -> tuple[dict, tuple[int, ...]]:
+    """Run :func:`fit_kernel` over blocks of meta-analyses sorted by k.
 
-    Blocks of a few thousand meta-analyses keep the working arrays in cache, and
+    Blocks of a couple of thousand meta-analyses keep the working arrays in cache, and
     sorting by k lets each block drop the padding beyond its own largest k (when the
-    studies of every row are left-aligned, as ragged data usually are).
+    studies of every row are left-aligned, as ragged data usually are). Returns the
+    merged per-meta-analysis results and the batch shape.
     """
-    if b.n <= CHUNK:
-        return fit_kernel(b, **settings)
-    k = np.asarray(b.k)
-    width = b.y.shape[1]
-    aligned = bool((b.Z[..., 0] > 0).sum(axis=-1).__eq__(k).all()) and bool(
-        ((b.Z[..., 0] > 0) == (np.arange(width)[None, :] < k[:, None])).all())
-    order = np.argsort(k, kind="stable")
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    if y.shape != v.shape or y.ndim == 0:
+        b = make_batch(y, v, mask)         # raises the shape error
+    shape, width = y.shape[:-1], y.shape[-1]
+    y2, v2 = y.reshape(-1, width), v.reshape(-1, width)
+    n = y2.shape[0]
+    if n <= CHUNK:
+        b = make_batch(y2, v2, mask if mask is None else
+                       np.broadcast_to(np.asarray(mask, bool), y.shape).reshape(-1, width))
+        _check_k(b)
+        return fit_kernel(b, **settings), shape
+    if mask is None:
+        m2 = None
+        order = np.arange(n)
+        k = np.full(n, width)
+        aligned = True
+    else:
+        m2 = np.broadcast_to(np.asarray(mask, bool), y.shape).reshape(-1, width)
+        k = m2.sum(axis=-1)
+        aligned = bool((m2 == (np.arange(width)[None, :] < k[:, None])).all())
+        order = np.argsort(k, kind="stable")
     merged: dict = {}
-    for start in range(0, b.n, CHUNK):
+    for start in range(0, n, CHUNK):
         rows = order[start:start + CHUNK]
-        kmax = int(k[rows].max()) if aligned else width
-        out = fit_kernel(b.take(rows, max(kmax, 1)), **settings)
+        kmax = max(int(k[rows].max()), 1) if aligned else width
+        b = make_batch(y2[rows, :kmax], v2[rows, :kmax], None if m2 is None else m2[rows, :kmax])
+        _check_k(b)
+        out = fit_kernel(b, **settings)
         for name, val in out.items():
             val = np.asarray(val)
             if name not in merged:
-                merged[name] = np.empty(b.n, dtype=val.dtype)
+                merged[name] = np.empty(n, dtype=val.dtype)
             merged[name][rows] = val
-    return merged
+    return merged, shape
+
+
+def _check_k(b: Batch) -> None:
+    if not every(np.asarray(b.k) >= 1):
+        raise ValueError("every meta-analysis needs at least one study (k = 0 found)")
 
 
 @dataclass(frozen=True)
@@ -222,12 +260,10 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
     """
     if model not in ("random", "common"):
         raise ValueError(f"model must be 'random' or 'common', got {model!r}")
-    b = make_batch(yi, vi, mask)
-    if not every(np.asarray(b.k) >= 1):
-        raise ValueError("every meta-analysis needs at least one study (k = 0 found)")
-    out = _fit_chunked(b, random=model == "random", tau2_method=tau2, ci=ci, pi=pi,
-                       level=level, tol=tol, maxiter=maxiter, fallback=fallback)
-    arrays = {name: b.restore(np.asarray(out[name])) for name in
+    out, shape = _fit_chunked(yi, vi, mask, random=model == "random", tau2_method=tau2, ci=ci,
+                              pi=pi, level=level, tol=tol, maxiter=maxiter, fallback=fallback)
+    arrays = {name: np.asarray(out[name], dtype=np.asarray(out[name]).dtype).reshape(shape)
+              for name in
               ("estimate", "se", "ci_lb", "ci_ub", "stat", "pval", "df", "tau2", "Q", "Q_df",
                "Q_p", "I2", "H2", "pi_lb", "pi_ub", "k", "converged")}
     return BatchMeta(**arrays, model=model, tau2_method=tau2 if model == "random" else None,

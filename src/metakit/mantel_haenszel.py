@@ -13,7 +13,12 @@ P = (a + d)/N, Q = (b + c)/N.
 Risk ratio (Greenland & Robins 1985, Biometrics 41:55): RR = sum(a n2/N)/sum(c n1/N),
 var(log RR) = sum((n1 n2 (a + c) - a c N)/N²) / (sum(a n2/N) sum(c n1/N)).
 
-Risk difference (Greenland & Robins 1985): RD = sum((a n2 - c n1)/N) / sum(n1 n2/N),
+Risk difference: RD = sum((a n2 - c n1)/N) / sum(n1 n2/N), with the variance of
+Sato, Greenland & Robins (1989), Biometrics 45:1323 (as metafor; consistent in both
+sparse-data and large-strata limits):
+var = [RD sum(c (n1/N)² - a (n2/N)² + (n1/N)(n2/N)(n2 - n1)/2)
+       + sum(a (n2 - c)/N + c (n1 - a)/N)/2] / sum(n1 n2/N)²,
+or that of Greenland & Robins (1985) (as RevMan 5):
 var = sum((a b n2³ + c d n1³)/(n1 n2 N²)) / sum(n1 n2/N)².
 
 Peto's one-step odds ratio (Yusuf et al. 1985, Prog Cardiovasc Dis 27:335):
@@ -37,7 +42,7 @@ def _cells(e1, n1, e2, n2, mask):
     return a, n1 - a, c, n2 - c, n1, n2, n1 + n2, m.astype(float)
 
 
-def mantel_haenszel(measure: str, e1, n1, e2, n2, mask=None):
+def mantel_haenszel(measure: str, e1, n1, e2, n2, mask=None, rd_variance: str = "sato"):
     """Mantel-Haenszel pooled estimate and its variance (log scale for OR and RR).
 
     Parameters
@@ -49,6 +54,9 @@ def mantel_haenszel(measure: str, e1, n1, e2, n2, mask=None):
         be passed; they need not be integers).
     mask
         True where a study is present.
+    rd_variance
+        Variance of the RD: ``"sato"`` (Sato, Greenland & Robins 1989; metafor) or
+        ``"greenland-robins"`` (1985; RevMan 5).
 
     Returns
     -------
@@ -82,7 +90,15 @@ def mantel_haenszel(measure: str, e1, n1, e2, n2, mask=None):
         elif measure == "RD":
             L = (m * n1 * n2 / N).sum(-1)
             est = (m * (a * n2 - c * n1) / N).sum(-1) / L
-            var = (m * (a * b * n2**3 + c * d * n1**3) / (n1 * n2 * N**2)).sum(-1) / L**2
+            if rd_variance == "sato":
+                p1, p2 = n1 / N, n2 / N
+                num = (est * (m * (c * p1**2 - a * p2**2 + p1 * p2 * (n2 - n1) / 2)).sum(-1)
+                       + (m * (a * (n2 - c) + c * (n1 - a)) / N).sum(-1) / 2)
+                var = num / L**2
+            elif rd_variance == "greenland-robins":
+                var = (m * (a * b * n2**3 + c * d * n1**3) / (n1 * n2 * N**2)).sum(-1) / L**2
+            else:
+                raise ValueError(f"rd_variance must be 'sato' or 'greenland-robins', not {rd_variance!r}")
         else:
             raise ValueError(f"Mantel-Haenszel pools OR, RR or RD, not {measure!r}")
     bad = ~np.isfinite(est) | ~np.isfinite(var) | (var <= 0)

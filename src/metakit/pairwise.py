@@ -13,8 +13,9 @@ Conventions (``convention=``):
     (when asked for) pools the raw counts; I² of a random-effects model from tau².
 ``"revman"``
     RevMan 5 (Deeks & Higgins, "Statistical algorithms in Review Manager 5", 2010):
-    Mantel-Haenszel for OR, RR and RD, with 0.5 added to every cell of a study with a
-    zero cell; the random-effects model takes the DerSimonian-Laird tau² computed from
+    Mantel-Haenszel for OR, RR and RD (RD variance of Greenland & Robins 1985 rather
+    than metafor's Sato, Greenland & Robins 1989), with 0.5 added to every cell of a
+    study with a zero cell; the random-effects model takes the DerSimonian-Laird tau² computed from
     the heterogeneity statistic around the Mantel-Haenszel estimate; I² = (Q - df)/Q;
     prediction interval with t(k - 2) (Higgins et al. 2009).
 
@@ -34,7 +35,7 @@ import pandas as pd
 from scipy import special
 
 from metakit._batch import make_batch, maximum, stats, where
-from metakit.batch import pool, prediction_interval
+from metakit.batch import pool, prediction_interval, z_crit
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
 from metakit.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, \
@@ -135,15 +136,16 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
         present = mask if mask is not None else np.ones(b.y.shape, dtype=bool)
         a = {key: np.where(present, arms[key], 0.0) for key in arms}
         if s.method == "MH":
-            est, var = mantel_haenszel(s.measure, a["e1"], a["n1"], a["e2"], a["n2"], present)
+            est, var = mantel_haenszel(s.measure, a["e1"], a["n1"], a["e2"], a["n2"], present,
+                                       "greenland-robins" if s.convention == "revman" else "sato")
             wc = _mh_weights(s.measure, a, present)
         else:
             est, var, _, wc = peto(a["e1"], a["n1"], a["e2"], a["n2"], present)
         if b.scalar:
             est, var = float(est[0]), float(var[0])
-        se = np.sqrt(var)
+        se = var ** 0.5
         z = est / se
-        crit = special.ndtri(1 - (1 - s.level) / 2)
+        crit = z_crit(s.level)
         common = {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
                   "stat": z, "pval": 2 * special.ndtr(-abs(z)), "df": zero * float("nan")}
         # Q about the MH/Peto estimate: sum w (y - est)² = Q_IV + sum(w) (mu_IV - est)².
@@ -155,10 +157,10 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
     elif s.method != "inverse" and s.tau2 == "DL":
         t2, conv = where(df > 0, maximum(0.0, (Q - df) / st0.trP), 0.0), True
     else:
-        t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback)
+        t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback, st0)
     random = pool(b, t2, s.ci, s.level)
     pi_lb, pi_ub = prediction_interval(random["estimate"], random["se"], t2, b.k, s.ci, s.pi,
-                                       s.level)
+                                       s.level, random["se_wald"])
     use_q = s.model == "common" or s.convention == "revman"
     i2, h2 = i2_h2(Q, df, s2, t2, random=not use_q)
     return {"common": common, "random": random, "w_common": wc,
@@ -183,7 +185,7 @@ def _mh_weights(measure: str, a: dict, m: np.ndarray) -> np.ndarray:
 
 def _at(x, i: int) -> float:
     """Element ``i`` of a per-row result (a float when the batch had one row)."""
-    return float(x) if np.ndim(x) == 0 else float(x[i])
+    return float(x) if isinstance(x, (float, int, np.floating)) else float(x[i])
 
 
 def _pooled(model: str, d: dict, i: int, w: np.ndarray, mask) -> Pooled:
@@ -333,7 +335,7 @@ class MetaResult:
         if self.settings.model != "random":
             return "none (common-effect model)"
         if self.settings.pi == "t":
-            return "t distribution with k - 2 df (Higgins et al. 2009)"
+            return "t distribution with k - 2 df and the Wald SE (Higgins et al. 2009)"
         if self.settings.ci == "z":
             return "standard normal (metafor)"
         return "t distribution with k - 1 df (Hartung-Knapp, metafor)"
@@ -426,22 +428,59 @@ class MetaResult:
                     f"(P {fmt_p(p.pval)})")
         return f"Test for overall effect: Z = {fmt_num(abs(p.stat))} (P {fmt_p(p.pval)})"
 
+    def _arm_columns(self) -> tuple[list[str], list[list[str]], list[str]]:
+        """RevMan's per-arm columns: (headers, cells per study, cells of the total row)."""
+        arms = getattr(self.effects, "arms", None)
+        if arms is None or len(arms) != self.k:
+            return [], [[] for _ in range(self.k)], []
+        if {"e1", "n1", "e2", "n2"} <= set(arms.columns):
+            cols = ("e1", "n1", "e2", "n2")
+            heads = ["Events", "Total", "Events", "Total"]
+            cells = [[f"{row[c]:g}" for c in cols] for _, row in arms.iterrows()]
+            total = ["", f"{arms['n1'].sum():g}", "", f"{arms['n2'].sum():g}"]
+            return heads, cells, total
+        cols = ("m1", "sd1", "n1", "m2", "sd2", "n2")
+        heads = ["Mean", "SD", "Total", "Mean", "SD", "Total"]
+        cells = [[f"{row[c]:g}" for c in cols] for _, row in arms.iterrows()]
+        total = ["", "", f"{arms['n1'].sum():g}", "", "", f"{arms['n2'].sum():g}"]
+        return heads, cells, total
+
     def summary(self) -> str:
-        """A RevMan-style text summary: studies, total, heterogeneity and test lines."""
+        """A RevMan-style text summary: studies with arm data, total, heterogeneity, tests."""
         s = self.settings
         name = MEASURE_NAMES.get(self.measure, self.measure)
+        abbrev = {"inverse": "IV", "MH": "M-H", "Peto": "Peto"}[s.method]
         est, lb, ub = self._row_labels()
-        w = self.weights
-        width = max([len("Study or Subgroup")] + [len(x) for x in self.study])
-        head = (f"{name} ({self.measure}), {METHODS[s.method]}, "
-                f"{'Random' if s.model == 'random' else 'Fixed'}, {int(s.level * 100)}% CI")
-        lines = [head, f"{'Study or Subgroup':<{width}}  {'Weight':>7}  {self.measure} [95% CI]"]
-        for lab, e, lo, hi, wt in zip(self.study, est, lb, ub, w):
-            lines.append(f"{lab:<{width}}  {fmt_weight(wt):>7}  {fmt_ci(e, lo, hi)}")
+        heads, cells, total = self._arm_columns()
+        width = max([len("Study or Subgroup"), len("Total (95% CI)")] + [len(x) for x in self.study])
+        cw = max([len(h) for h in heads] + [len(c) for row in cells for c in row]
+                 + [len(c) for c in total] + [1])
+        model = "Random" if s.model == "random" else "Fixed"
+        effect_head = f"{abbrev}, {model}, {int(round(s.level * 100))}% CI"
+
+        def row(label, arm_cells, weight, effect):
+            arm = "".join(f"  {c:>{cw}}" for c in arm_cells)
+            return f"{label:<{width}}{arm}  {weight:>7}  {effect}"
+
+        lines = []
+        if heads:
+            half = len(heads) // 2
+            span = half * (cw + 2)
+            lines.append(f"{'':<{width}}{'Experimental':>{span}}{'Control':>{span}}"
+                         f"  {'':>7}  {name}")
+        else:
+            lines.append(f"{'':<{width}}  {'':>7}  {name}")
+        lines.append(row("Study or Subgroup", heads, "Weight", effect_head))
+        for lab, arm, e, lo, hi, wt in zip(self.study, cells, est, lb, ub, self.weights):
+            lines.append(row(lab, arm, fmt_weight(wt), fmt_ci(e, lo, hi)))
         p = self.pooled
         tot = fmt_ci(float(self.transform(p.estimate)), float(self.transform(p.ci_lb)),
                      float(self.transform(p.ci_ub)))
-        lines.append(f"{'Total (95% CI)':<{width}}  {'100.0%':>7}  {tot}")
+        lines.append(row(f"Total ({int(round(s.level * 100))}% CI)", total, "100.0%", tot))
+        arms = getattr(self.effects, "arms", None)
+        if heads and heads[0] == "Events":
+            lines.append(row("Total events", [f"{arms['e1'].sum():g}", "",
+                                              f"{arms['e2'].sum():g}", ""], "", "").rstrip())
         lines.append(self.heterogeneity_line())
         lines.append(self.overall_line())
         if s.model == "random" and self.k >= 2 and math.isfinite(self.pi_lb):

@@ -46,9 +46,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from metakit._batch import Batch, every, lnot, make_batch, maximum, stats, where
+from metakit._batch import Batch, Stats, every, lnot, make_batch, maximum, stats, where
 from metakit.errors import ConvergenceError, MetakitWarning
 
+SCORING_ITERATIONS = 1
+NEWTON_FINAL = 1e-6
 METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
 ITERATIVE = ("ML", "REML", "EB", "PM", "PMM")
 
@@ -131,14 +133,18 @@ def estimate_tau2(yi, vi, mask=None, method: str = "REML", *, strata=None,
                         iterations=b.restore(its), method=method, fallback_used=b.restore(used))
 
 
-def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | None):
+def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | None,
+            st0: Stats | None = None):
     """Estimate tau² on a batch, applying the non-convergence rule.
 
-    Returns ``(tau2, converged, iterations, fallback_used)`` as ``(n,)`` arrays.
+    ``st0`` may pass the :class:`~metakit._batch.Stats` at tau² = 0 when the caller
+    has them already. Returns ``(tau2, converged, iterations, fallback_used)``: floats
+    for a single meta-analysis, else ``(n,)`` arrays.
     """
     if method not in METHODS:
         raise ValueError(f"unknown tau² estimator {method!r}; choose one of {', '.join(METHODS)}")
-    t2, conv, its = _estimate(b, method, tol, maxiter)
+    st0 = stats(b, _zero(b)) if st0 is None else st0
+    t2, conv, its = _estimate(b, method, tol, maxiter, st0)
     if every(conv):
         return t2, conv, its, lnot(conv)
     bad = np.flatnonzero(lnot(np.atleast_1d(conv)))
@@ -149,7 +155,7 @@ def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | Non
             f"another estimator) to use it instead, or raise maxiter")
     if fallback not in METHODS or fallback == method:
         raise ValueError(f"fallback must be another tau² estimator, got {fallback!r}")
-    t2_fb, conv_fb, _ = _estimate(b, fallback, tol, maxiter)
+    t2_fb, conv_fb, _ = _estimate(b, fallback, tol, maxiter, st0)
     warnings.warn(
         f"the {method} estimator of tau² did not converge for {bad.size} meta-analysis(es); "
         f"the {fallback} estimate was used for those, as requested by fallback={fallback!r}",
@@ -157,24 +163,22 @@ def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | Non
     return where(conv, t2, t2_fb), conv | conv_fb, its, lnot(conv)
 
 
-def _estimate(b: Batch, method: str, tol: float, maxiter: int):
+def _estimate(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
     df = b.k - b.p
     if method in ("ML", "REML"):
-        t2, ok, its = _fisher_scoring(b, method, tol, maxiter)
+        t2, ok, its = _fisher_scoring(b, method, tol, maxiter, st0)
     elif method in ("PM", "EB", "PMM"):
         target = df if method != "PMM" else special.chdtri(maximum(df, 1.0), 0.5)
-        t2, ok, its = solve_generalised_q(b, target, tol, maxiter)
+        t2, ok, its = solve_generalised_q(b, target, tol, maxiter, st0)
     else:
         ok, its = where(df >= 0, True, True), where(df >= 0, 0, 0)
         if method == "DL":
-            st = stats(b, _zero(b))
-            t2 = _div(st.Q - df, st.trP)
+            t2 = _div(st0.Q - df, st0.trP)
         elif method == "HE":
             t2 = _he(b)
         elif method in ("HS", "HSk"):
-            st = stats(b, _zero(b))
-            Q = st.Q if method == "HS" else _div(st.Q * b.k, df)
-            t2 = _div(Q - b.k, st.sw)
+            Q = st0.Q if method == "HS" else _div(st0.Q * b.k, df)
+            t2 = _div(Q - b.k, st0.sw)
         else:
             t2 = _sj(b)
     return _finish(t2, df), ok, its
@@ -243,25 +247,38 @@ def upper_bound(b: Batch):
 def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     """Solve fun(x) = 0 inside [lo, hi] for every active row.
 
-    ``fun(x)`` returns ``(f, step)``: f > 0 means the root lies above x, and ``step``
-    is the proposed increment (Fisher scoring or Newton). A step that leaves the
-    bracket is replaced by bisection, so the iteration always converges.
+    ``fun(x)`` returns ``(f, step, newton)``: f > 0 means the root lies above x;
+    ``step`` is the preferred increment (Fisher scoring) and ``newton`` a Newton
+    increment with the exact derivative. A row whose f changes sign between two
+    iterations is oscillating about the root (scoring overshoots where observed and
+    expected information differ) and switches to Newton steps; after
+    ``SCORING_ITERATIONS`` scoring steps every row does, since scoring converges only
+    linearly and Newton quadratically near the root. A step that leaves the bracket is
+    replaced by bisection, so the iteration always converges.
     Returns ``(x, converged, iterations)``.
     """
     conv = lnot(active)
     its = where(active, 0, 0)
-    for _ in range(maxiter):
-        if not (active if isinstance(active, bool) else active.any()):
+    prev = 0.0 * x
+    newton_mode = conv & False
+    for it in range(maxiter):
+        if not (active if isinstance(active, (bool, np.bool_)) else active.any()):
             break
-        f, step = fun(x)
+        f, step, newton = fun(x)
         up = f > 0
+        newton_mode = newton_mode | (f * prev < 0) | (it >= SCORING_ITERATIONS)
+        prev = f
         lo = where(active & up, x, lo)
         hi = where(active & lnot(up), x, hi)
-        new = x + step
+        new = x + where(newton_mode, newton, step)
         inside = (new > lo) & (new < hi)
         new = where(inside, new, 0.5 * (lo + hi))
         new = where(active, new, x)
-        done = (abs(new - x) < tol * maximum(1.0, new)) | (hi - lo < tol * maximum(1.0, hi))
+        scale = maximum(1.0, new)
+        change = abs(new - x)
+        # a Newton step of relative size d leaves a relative error of order d²: final below 1e-6
+        done = ((change < tol * scale) | (hi - lo < tol * maximum(1.0, hi))
+                | (newton_mode & inside & (change < NEWTON_FINAL * new)))
         x = new
         its = its + active
         conv = conv | (active & done)
@@ -269,24 +286,32 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     return x, conv, its
 
 
-def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int):
-    """ML or REML: Fisher scoring from the HE estimate, safeguarded by a bracket.
+def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
+    """ML or REML: Fisher scoring from the DL estimate, safeguarded by a bracket.
 
     Where the score at tau² = 0 is not positive, 0 is the constrained maximum and the
     estimate is 0 (as metafor's check against the likelihood at 0). Otherwise the root
-    of the score lies in (0, :func:`upper_bound`); Fisher steps
-    (ML: (y'PPy - sum w)/sum w²; REML: (y'PPy - tr P)/tr(PP)) that would leave the
-    bracket, including steps below 0, are replaced by bisection.
+    of the score lies in (0, :func:`upper_bound`). Fisher steps (Viechtbauer 2005;
+    ML: (y'PPy - sum w)/sum w², REML: (y'PPy - tr P)/tr(PP)) are taken; steps that
+    would leave the bracket, including steps below 0, are replaced by bisection, and
+    after the first scoring steps (or as soon as a row oscillates about the root) the
+    iteration continues with Newton steps on the exact Hessian (ML: 2 y'PPPy - sum w²;
+    REML: 2 y'PPPy - tr(PP)), which converge quadratically to the same root.
     """
+    ml = method == "ML"
+
     def fun(x):
         st = stats(b, x)
-        score = st.yPPy - (st.sw if method == "ML" else st.trP)
-        return score, score / (st.sw2 if method == "ML" else st.trPP)
+        score = st.yPPy - (st.sw if ml else st.trP)
+        info = st.sw2 if ml else st.trPP
+        return score, _div(score, info), _div(score, 2.0 * st.yPPPy - info)
 
     df = b.k - b.p
-    score0, _ = fun(_zero(b))
+    score0 = st0.yPPy - (st0.sw if ml else st0.trP)
     hi = upper_bound(b)
-    start = _he(b)
+    # metafor starts from the HE estimate; the DL estimate is free here (Q and tr(P) at
+    # tau² = 0 are already known), usually closer to the root, and the root is the same.
+    start = _div(st0.Q - df, st0.trP)
     start = where(start == start, start, 0.0)
     x0 = where(start > 0, where(start < hi, start, 0.5 * hi), 0.0)
     active = (df > 0) & (score0 > 0)
@@ -299,7 +324,8 @@ def generalised_q(b: Batch, t2):
     return st.Q, -st.yPPy
 
 
-def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200):
+def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200,
+                        st0: Stats | None = None):
     """Solve Q(tau²) = target for tau² >= 0, per meta-analysis.
 
     Q(tau²) = sum (y - mu(tau²))² / (v + tau²) decreases in tau² with derivative
@@ -312,10 +338,11 @@ def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200
     def fun(x):
         st = stats(b, x)
         f = st.Q - target
-        return f, _div(f, st.yPPy)
+        step = _div(f, st.yPPy)
+        return f, step, step
 
     valid = target > 0
-    q0, _ = fun(_zero(b))
+    q0 = (stats(b, _zero(b)) if st0 is None else st0).Q - target
     hi = upper_bound(b)
     hi = maximum(hi, where(valid, _div(stats(b, None, unit=True).Q, where(valid, target, 1.0)), 0.0) * (1 + 1e-9))
     active = valid & (q0 > 0)

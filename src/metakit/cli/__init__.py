@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from metakit.cli.meta import meta_command
+from metakit.cli.rob import app as rob_app
+
 app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, pretty_exceptions_enable=False)
+app.command("meta")(meta_command)
+app.add_typer(rob_app, name="rob")
 
 
 def main() -> None:
