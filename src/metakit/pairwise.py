@@ -489,6 +489,16 @@ class MetaResult:
         lines.extend(self.notes)
         return "\n".join(lines)
 
+    def forest(self, path=None, **options):
+        """Forest plot (RevMan layout); see :func:`metakit.plots.forest.forest`."""
+        from metakit.plots.forest import forest
+        return forest(self, path, **options)
+
+    def funnel(self, path=None, **options):
+        """Funnel plot; see :func:`metakit.plots.funnel.funnel`."""
+        from metakit.plots.funnel import funnel
+        return funnel(self, path, **options)
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -110,6 +110,16 @@ class SubgroupResult:
         return "\n".join([head] + blocks + ["Overall"] + ["  " + t for t in total]
                          + [self.test.line()])
 
+    def forest(self, path=None, **options):
+        """Forest plot with subtotals; see :func:`metakit.plots.forest.forest`."""
+        from metakit.plots.forest import forest
+        return forest(self, path, **options)
+
+    def funnel(self, path=None, **options):
+        """Funnel plot, points coloured by subgroup; see :func:`metakit.plots.funnel.funnel`."""
+        from metakit.plots.funnel import funnel
+        return funnel(self, path, **options)
+
     def __str__(self) -> str:
         return self.summary()
 
