@@ -388,10 +388,19 @@ def test_extra_columns_and_rob_dots():
     rows = row_texts(fig)
     for s, dose in zip(df.study, df.dose):
         assert dose in rows[s]
-    dots = [c for c in table_axes(fig).collections if (c.get_gid() or "").startswith("rob:")]
-    assert len(dots) == 6 * 5
-    kinds = [c.get_gid() for c in dots]
-    assert kinds.count("rob:low") == 5 and kinds.count("rob:some concerns") == 7
+    from matplotlib.colors import to_hex
+    from metakit.plots.rob import ROB_STYLES
+    dots = [c for c in table_axes(fig).collections if c.get_gid() == "rob-dots"]
+    assert len(dots) == 6 and all(len(c.get_offsets()) == 5 for c in dots)
+    colours = [to_hex(fc).upper() for c in dots for fc in c.get_facecolors()]
+    pal = ROB_STYLES["default"]
+    # 6 studies x 5 domains: Randomisation low in 5 and "Unclear" in 1 (yellow, like some
+    # concerns in robvis), Deviations some concerns (6), Missing data and Overall high (12),
+    # Measurement no information (6)
+    assert colours.count(pal["Low"][0].upper()) == 5
+    assert colours.count(pal["Some concerns"][0].upper()) == 6 + 1
+    assert colours.count(pal["High"][0].upper()) == 12
+    assert colours.count(pal["No information"][0].upper()) == 6
     texts = [t.get_text() for t in table_axes(fig).texts]
     assert "(A) Randomisation" in texts and "(E) Overall" in texts
     assert not overlapping_pairs(fig) and not outside_figure(fig)

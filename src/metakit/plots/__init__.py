@@ -1,0 +1,8 @@
+"""Figures: one module per figure family (forest, funnel, risk of bias, PRISMA)."""
+
+from metakit.plots.forest import (ForestRow, ForestTable, draw_forest, forest, forest_table,
+                                  write_figures)
+from metakit.plots.funnel import funnel
+
+__all__ = ["ForestRow", "ForestTable", "draw_forest", "forest", "forest_table", "funnel",
+           "write_figures"]

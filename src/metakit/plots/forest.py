@@ -43,9 +43,12 @@ from scipy import special
 from metakit.errors import DataError
 from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_weight
 from metakit.plots import _layout
+from metakit.plots.rob import draw_rob_dots
+from metakit.rob.tools import (CRITICAL, HIGH, LOW, MODERATE, NO_INFO, SERIOUS, SOME_CONCERNS,
+                               UNCLEAR)
 
 __all__ = ["ForestRow", "ForestTable", "forest", "forest_table", "draw_forest", "write_figures",
-           "draw_rob_dots", "DEFAULT_COLOURS", "ROB_PALETTE"]
+           "DEFAULT_COLOURS"]
 
 ROB_TITLE = "Risk of bias"
 BOLD_KINDS = ("heading", "subtotal", "total")
@@ -66,20 +69,13 @@ DEFAULT_COLOURS = {
 }
 
 # RoB judgements -> (fill colour, symbol); keys are normalised judgement words.
-ROB_PALETTE = {
-    "low": ("#3aa656", "+"),
-    "some concerns": ("#f4c430", "!"),
-    "high": ("#d7301f", "\u2212"),
-    "no information": ("#9db4cc", "?"),
-    "critical": ("#7a0177", "\u00d7"),
-}
 _ROB_ALIASES = {
-    "low": "low", "low risk": "low", "+": "low",
-    "some concerns": "some concerns", "some": "some concerns", "unclear": "some concerns",
-    "moderate": "some concerns", "!": "some concerns",
-    "high": "high", "high risk": "high", "serious": "high", "-": "high", "\u2212": "high",
-    "no information": "no information", "ni": "no information", "?": "no information",
-    "critical": "critical",
+    "low": LOW, "low risk": LOW, "+": LOW,
+    "some concerns": SOME_CONCERNS, "some": SOME_CONCERNS, "!": SOME_CONCERNS,
+    "unclear": UNCLEAR, "moderate": MODERATE, "serious": SERIOUS,
+    "high": HIGH, "high risk": HIGH, "-": HIGH, "\u2212": HIGH, "x": HIGH,
+    "no information": NO_INFO, "ni": NO_INFO, "?": NO_INFO,
+    "critical": CRITICAL,
 }
 
 
@@ -468,32 +464,14 @@ def forest_table(result, *, sort: str | None = None, descending: bool = False,
 # ------------------------------------------------------------------------------------
 
 def _rob_key(judgement) -> str | None:
+    """The risk-of-bias tools' judgement for a cell (case and common synonyms allowed)."""
     if judgement is None or (isinstance(judgement, float) and math.isnan(judgement)):
         return None
     key = _ROB_ALIASES.get(str(judgement).strip().lower())
     if key is None:
         raise DataError(f"unknown risk-of-bias judgement {judgement!r}; use one of "
-                        + ", ".join(ROB_PALETTE), column="rob")
+                        + ", ".join(dict.fromkeys(_ROB_ALIASES.values())), column="rob")
     return key
-
-
-def draw_rob_dots(ax, x: Sequence[float], y: float, judgements: Sequence, *, size: float,
-                  font_size: float, palette: Mapping | None = None) -> None:
-    """Coloured circles with symbols (+ low, ! some concerns, − high, ? no information).
-
-    ``x``, ``y`` are data coordinates of ``ax`` (points in a forest plot), ``size`` the
-    circle diameter in points. A missing judgement leaves its cell empty.
-    """
-    pal = dict(ROB_PALETTE, **(palette or {}))
-    for xi, j in zip(x, judgements):
-        key = _rob_key(j)
-        if key is None:
-            continue
-        colour, symbol = pal[key]
-        ax.scatter([xi], [y], s=size ** 2, marker="o", color=colour, edgecolors="none",
-                   zorder=3, gid=f"rob:{key}")
-        ax.text(xi, y, symbol, ha="center", va="center", color="white", fontweight="bold",
-                fontsize=font_size, zorder=4, parse_math=False)
 
 
 # ------------------------------------------------------------------------------------
@@ -563,7 +541,7 @@ def _columns(table: ForestTable, p_norm, p_bold, gap: float):
 
 
 def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
-                rob_domains: Sequence[str] | None = None,
+                rob_domains: Sequence[str] | None = None, rob_palette: str = "default",
                 favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
                 title: str | None = None, font: str | None = None, font_size: float = 9.0,
                 colours: Mapping | None = None, xlim: tuple[float, float] | None = None,
@@ -629,7 +607,7 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
     width = (rob_x[-1] + rob_w / 2 + margin) if domains else g_x1 + max(margin, over[1] + 2)
     legend = [f"({a}) {d}" for a, d in zip(letters, domains)]
     if domains:
-        legend.append("Risk of bias: + low, ! some concerns, \u2212 high, ? no information")
+        legend.append("Risk of bias: + low, \u2212 some concerns, \u00d7 high, ? no information")
     legend_w = max([tw(s, p_norm) for s in legend], default=0.0)
     if domains:
         width = max(width, (rob_x[0] + rob_x[-1]) / 2 + tw(ROB_TITLE, p_bold) / 2 + margin)
@@ -719,8 +697,8 @@ def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
             cell(weight_idx[j], s, yc, bold)
         cell(ie, r.effect, yc, bold)
         if rob and r.kind == "study" and r.study in rob:
-            draw_rob_dots(ax, rob_x, yc, [rob[r.study].get(d) for d in domains], size=dot * 0.9,
-                          font_size=0.8 * fs)
+            draw_rob_dots(ax, rob_x, yc, [_rob_key(rob[r.study].get(d)) for d in domains],
+                          palette=rob_palette, size=dot * 0.9)
     for i, s in enumerate(legend):
         put(margin, legend_y + (i + 0.5) * rh, s, "left")
 
@@ -833,7 +811,8 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
 def forest(result, path: str | Path | None = None, *, sort: str | None = None,
            descending: bool = False, study_label: str | Callable | None = None, columns=(),
            rob: Mapping[str, Mapping[str, str]] | None = None,
-           rob_domains: Sequence[str] | None = None, show: str = "primary",
+           rob_domains: Sequence[str] | None = None, rob_palette: str = "default",
+           show: str = "primary",
            prediction: bool = False, label_e: str = "Experimental", label_c: str = "Control",
            favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
            title: str | None = None, font: str | None = None, font_size: float = 9.0,
@@ -859,6 +838,9 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
         column per domain, lettered A, B, ... with a legend under the plot.
     rob_domains
         Order of the domains (default: order of first appearance).
+    rob_palette
+        ``"default"`` (robvis colours) or ``"colourblind"`` (Okabe-Ito), as in
+        :mod:`metakit.plots.rob`, which draws the dots.
     favours
         Labels under the left and right halves of the axis.
     title
@@ -893,7 +875,8 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
     table = forest_table(result, sort=sort, descending=descending, study_label=study_label,
                          columns=columns, show=show, prediction=prediction, label_e=label_e,
                          label_c=label_c, digits=digits, arm_digits=arm_digits)
-    fig = draw_forest(table, rob=rob, rob_domains=rob_domains, favours=favours, title=title,
+    fig = draw_forest(table, rob=rob, rob_domains=rob_domains, rob_palette=rob_palette,
+                      favours=favours, title=title,
                       font=font, font_size=font_size, colours=colours, xlim=xlim, ticks=ticks,
                       graph_width=graph_width, dpi=dpi)
     if path is not None:
