@@ -186,6 +186,14 @@ def moments(b: Batch, t2, unit: bool = False):
     return np.matmul(W, b.Z)[:, None]
 
 
+def subset(b: Batch, rows: np.ndarray) -> Batch:
+    """The meta-analyses ``rows`` of a (non-scalar) batch."""
+    zt = b.Z.transpose(0, 2, 1)[rows]          # keep the fast (n, 4, k) memory layout
+    return b._replace(y=b.y[rows], v=b.v[rows], Z=zt.transpose(0, 2, 1),
+                      ZG=None if b.ZG is None else b.ZG[rows], center=b.center[rows],
+                      k=b.k[rows], p=b.p[rows], shape=(len(rows),))
+
+
 def stats(b: Batch, t2, unit: bool = False) -> Stats:
     """:class:`Stats` at tau² (see the module docstring for the formulas)."""
     S = moments(b, t2, unit)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from metakit._batch import Batch, Stats, every, lnot, make_batch, maximum, stats, where
+from metakit._batch import Batch, Stats, every, lnot, make_batch, maximum, stats, subset, where
 from metakit.errors import ConvergenceError, MetakitWarning
 
 SCORING_ITERATIONS = 1
@@ -254,16 +254,23 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     ``SCORING_ITERATIONS`` scoring steps every row does, since scoring converges only
     linearly and Newton quadratically near the root. A step that leaves the bracket is
     replaced by bisection, so the iteration always converges.
+    For a batch, once fewer than half of the rows are still iterating ``fun`` is asked
+    for those rows only (``fun(x, rows)`` then returns full-length arrays that are
+    meaningful at ``rows``), so converged meta-analyses cost nothing further.
     Returns ``(x, converged, iterations)``.
     """
+    scalar = isinstance(active, (bool, np.bool_))
     conv = lnot(active)
     its = where(active, 0, 0)
     prev = 0.0 * x
     newton_mode = conv & False
     for it in range(maxiter):
-        if not (active if isinstance(active, (bool, np.bool_)) else active.any()):
+        if not (active if scalar else active.any()):
             break
-        f, step, newton = fun(x)
+        rows = None
+        if not scalar and np.count_nonzero(active) * 2 < active.size:
+            rows = np.flatnonzero(active)
+        f, step, newton = fun(x, rows)
         up = f > 0
         newton_mode = newton_mode | (f * prev < 0) | (it >= SCORING_ITERATIONS)
         prev = f
@@ -285,6 +292,18 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     return x, conv, its
 
 
+def _scatter(rows, x, *values):
+    """Full-length copies of per-row values computed for ``rows`` only (0 elsewhere)."""
+    if rows is None:
+        return values
+    out = []
+    for val in values:
+        full = np.zeros(x.shape)
+        full[rows] = val
+        out.append(full)
+    return tuple(out)
+
+
 def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
     """ML or REML: Fisher scoring from the DL estimate, safeguarded by a bracket.
 
@@ -299,11 +318,11 @@ def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats)
     """
     ml = method == "ML"
 
-    def fun(x):
-        st = stats(b, x)
+    def fun(x, rows=None):
+        st = stats(b, x) if rows is None else stats(subset(b, rows), x[rows])
         score = st.yPPy - (st.sw if ml else st.trP)
         info = st.sw2 if ml else st.trPP
-        return score, _div(score, info), _div(score, 2.0 * st.yPPPy - info)
+        return _scatter(rows, x, score, _div(score, info), _div(score, 2.0 * st.yPPPy - info))
 
     df = b.k - b.p
     score0 = st0.yPPy - (st0.sw if ml else st0.trP)
@@ -334,11 +353,14 @@ def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200
     Returns ``(tau2, converged, iterations)``; tau² is NaN where the target is not
     positive (no residual df).
     """
-    def fun(x):
-        st = stats(b, x)
-        f = st.Q - target
+    def fun(x, rows=None):
+        if rows is None:
+            st, t = stats(b, x), target
+        else:
+            st, t = stats(subset(b, rows), x[rows]), np.broadcast_to(target, x.shape)[rows]
+        f = st.Q - t
         step = _div(f, st.yPPy)
-        return f, step, step
+        return _scatter(rows, x, f, step, step)
 
     valid = target > 0
     q0 = (stats(b, _zero(b)) if st0 is None else st0).Q - target
