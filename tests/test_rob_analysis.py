@@ -45,3 +45,22 @@ def test_unassessed_study_is_named():
     table = from_records([{"study": s, **LOW} for s in BCG["study"][1:]])
     with pytest.raises(DataError, match="Aronson 1948"):
         low_risk_effects(_es(), table)
+
+
+def test_forest_plot_takes_the_assessments_table():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from metakit.plots.rob import ROB_STYLES
+    high = {"Aronson 1948"}
+    table = _table(high)
+    fig = mk.meta(_es()).forest(rob=table)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "(A) Bias arising from the randomization process" in texts
+    assert "(F) Overall" in texts
+    dots = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "rob-dots"]
+    assert len(dots) == 13                      # one row of 6 dots per study
+    colours = [to_hex(fc).upper() for c in dots for fc in c.get_facecolors()]
+    red = ROB_STYLES["default"]["High"][0].upper()
+    assert colours.count(red) == 2              # Aronson: D1 and Overall high

@@ -832,7 +832,7 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
     sort, descending, study_label, columns, show, prediction, label_e, label_c, digits, arm_digits
         What the rows show: see :func:`forest_table`.
     rob
-        Risk-of-bias judgements: study label -> {domain: judgement}, judgements
+        A :class:`~metakit.rob.RobTable`, or study label -> {domain: judgement}, judgements
         "low", "some concerns", "high", "no information" (also "unclear", "serious",
         "critical", "+", "-", "?"). Drawn as coloured dots right of the graph, one
         column per domain, lettered A, B, ... with a legend under the plot.
@@ -875,6 +875,8 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
     table = forest_table(result, sort=sort, descending=descending, study_label=study_label,
                          columns=columns, show=show, prediction=prediction, label_e=label_e,
                          label_c=label_c, digits=digits, arm_digits=arm_digits)
+    if hasattr(rob, "by_domain"):
+        rob = rob.by_domain()
     fig = draw_forest(table, rob=rob, rob_domains=rob_domains, rob_palette=rob_palette,
                       favours=favours, title=title,
                       font=font, font_size=font_size, colours=colours, xlim=xlim, ticks=ticks,

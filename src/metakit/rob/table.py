@@ -137,6 +137,16 @@ class RobTable:
         """Study -> overall judgement."""
         return {a.study: a.overall for a in self.per_study(outcome).assessments}
 
+    def by_domain(self, outcome: str | None = None) -> dict[str, dict[str, str]]:
+        """Study -> {domain name: judgement}, domains in the tool's order then "Overall".
+
+        The shape a forest plot's risk-of-bias column takes (``fit.forest(rob=table)``).
+        """
+        names = {d.key: d.name for d in self.tool.domains}
+        return {a.study: {**{names[k]: a.domains[k] for k in self.tool.domain_keys},
+                          "Overall": a.overall}
+                for a in self.per_study(outcome).assessments}
+
     def low_risk_studies(self, outcome: str | None = None) -> list[str]:
         """Studies judged at low risk of bias overall, in input order."""
         return [a.study for a in self.per_study(outcome).assessments if a.overall == self.tool.low]
