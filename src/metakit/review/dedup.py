@@ -1,0 +1,510 @@
+"""Finding duplicate records: identifiers first, then fuzzy bibliographic matching.
+
+The method
+----------
+1. **Normalise** every record (:mod:`metakit.review.normalise`): DOI, PMID, title
+   (case, accents, punctuation, HTML, British/American spelling, MEDLINE brackets),
+   first-author surname, year, journal, volume, first page (spreadsheet damage
+   repaired), and the *publication kind*: article, erratum/correction, retraction
+   notice, comment/reply. Records of different kinds are never merged, however
+   similar their titles.
+2. **Block** (candidate pairs in O(n)): sorted-neighbourhood windows over the title,
+   the reversed title, and exact keys (DOI; PMID; surname + year; year + volume +
+   first page; surname + first page; journal initials + volume + first page). Only
+   pairs inside a window are compared (Hernández and Stolfo's sorted-neighbourhood
+   method, SIGMOD 1995), so 100,000 records give a few hundred thousand pairs.
+3. **Compare** each pair, vectorised (rapidfuzz ``cpdist``): title similarity (Indel
+   ratio) and common-prefix length (truncated titles), surname similarity, year,
+   volume, page and journal agreement. The rules (:func:`classify_pairs`) accept a pair
+   when the identifiers agree (DOI or PMID) and nothing contradicts them, or when the
+   title matches and author, year, volume and pages agree or are missing, or when
+   author, year, volume, first page and journal all agree (translated titles).
+   Different DOIs or different PMIDs always mean different publications.
+4. **Group** accepted pairs strongest first (union-find), never joining two groups
+   that hold different DOIs or PMIDs or a pair marked distinct by hand, so a chain of
+   matches cannot join two publications. Each group keeps its most complete record
+   (most fields filled, then the longest abstract, then the first imported); every
+   other member gets a decision with the reason and score of its strongest match.
+
+Example
+-------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({
+...     "title": ["Aspirin after stroke: a randomised trial",
+...               "ASPIRIN AFTER STROKE - A RANDOMIZED TRIAL.",
+...               "Erratum: Aspirin after stroke: a randomised trial"],
+...     "authors": [["Smith, J."], ["Smith J"], ["Smith, J."]],
+...     "year": [2019, 2019, 2019], "doi": [None, None, None]})
+>>> find_duplicates(frame).decisions[["record_id", "duplicate_of"]].values.tolist()
+[[1, 0]]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from metakit.review import normalise as nz
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metakit.review.store import Project
+
+__all__ = ["DedupReport", "DedupResult", "classify_pairs", "find_duplicates", "prepare",
+           "candidate_pairs", "run_dedup"]
+
+_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
+           "abstract", "pub_types")
+
+
+# ------------------------------------------------------------------------ prepare
+@dataclass(frozen=True)
+class Prepared:
+    """Normalised fields as arrays, one entry per record (position, not id)."""
+
+    ids: np.ndarray
+    kind: np.ndarray
+    doi: np.ndarray          # int code, -1 missing
+    pmid: np.ndarray
+    title: np.ndarray        # object array of normalised titles
+    title_len: np.ndarray
+    latin: np.ndarray        # title written in Latin script
+    surname: np.ndarray      # object array
+    surname_code: np.ndarray
+    year: np.ndarray         # float, NaN missing
+    journal: np.ndarray      # object array of normalised journals
+    jsig: np.ndarray         # int code of journal initials, -1 missing
+    volume: np.ndarray       # int code, -1 missing
+    page: np.ndarray         # int code of first page, -1 missing
+    completeness: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+def _codes(values: Sequence[str]) -> np.ndarray:
+    codes, _ = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    codes = codes.astype(np.int64)
+    empty = np.fromiter((not v for v in values), bool, len(values))
+    codes[empty] = -1
+    return codes
+
+
+def _col(frame: pd.DataFrame, name: str) -> list:
+    if name not in frame:
+        return [None] * len(frame)
+    return [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v
+            for v in frame[name].tolist()]
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return json.loads(v) if v.startswith("[") else [v]
+    return list(v)
+
+
+def prepare(frame: pd.DataFrame) -> Prepared:
+    """Normalise a records frame (columns as in :meth:`Project.records`; index = id)."""
+    titles_raw = _col(frame, "title")
+    authors = [_as_list(a) for a in _col(frame, "authors")]
+    pub_types = [_as_list(p) for p in _col(frame, "pub_types")]
+    titles = [nz.norm_title(t) for t in titles_raw]
+    journals = [nz.norm_journal(j) for j in _col(frame, "journal")]
+    surnames = [nz.first_author_surname(a) for a in authors]
+    years = np.array([float(y) if y is not None else np.nan for y in _col(frame, "year")])
+    abstracts = _col(frame, "abstract")
+    filled = np.zeros(len(frame))
+    for name in ("title", "journal", "volume", "issue", "pages", "doi", "pmid", "abstract"):
+        filled += np.fromiter((bool(v) for v in _col(frame, name)), float, len(frame))
+    filled += np.fromiter((bool(a) for a in authors), float, len(frame))
+    filled += ~np.isnan(years)
+    abstract_len = np.fromiter((len(a) if a else 0 for a in abstracts), float, len(frame))
+    return Prepared(
+        ids=np.asarray(frame.index),
+        kind=np.array([nz.publication_kind(t, p) for t, p in zip(titles_raw, pub_types)]),
+        doi=_codes([nz.norm_doi(d) for d in _col(frame, "doi")]),
+        pmid=_codes([nz.norm_pmid(p) for p in _col(frame, "pmid")]),
+        title=np.array(titles, dtype=object),
+        title_len=np.fromiter((len(t) for t in titles), np.int64, len(titles)),
+        latin=np.fromiter((t.isascii() for t in titles), bool, len(titles)),
+        surname=np.array(surnames, dtype=object),
+        surname_code=_codes(surnames),
+        year=years,
+        journal=np.array(journals, dtype=object),
+        jsig=_codes(["".join(w[0] for w in j.split()) for j in journals]),
+        volume=_codes([nz.norm_volume(v) for v in _col(frame, "volume")]),
+        page=_codes([nz.first_page(p) for p in _col(frame, "pages")]),
+        completeness=filled + abstract_len / (1.0 + abstract_len.max(initial=0.0)),
+    )
+
+
+# ----------------------------------------------------------------------- blocking
+def _window(order: np.ndarray, key: np.ndarray | None, width: int) -> list[np.ndarray]:
+    """Pairs of records at most ``width`` apart in ``order`` (with equal ``key``)."""
+    out = []
+    for d in range(1, min(width, len(order) - 1) + 1):
+        a, b = order[:-d], order[d:]
+        if key is not None:
+            keep = (key[a] == key[b]) & (key[a] >= 0)
+            a, b = a[keep], b[keep]
+        out.append(np.stack([a, b]))
+    return out
+
+
+def _combined(*codes: np.ndarray) -> np.ndarray:
+    """One int code per record for a tuple of codes; -1 if any part is missing."""
+    missing = np.zeros(len(codes[0]), bool)
+    key = np.zeros(len(codes[0]), np.int64)
+    for c in codes:
+        missing |= c < 0
+        key = key * (int(c.max(initial=0)) + 2) + (c + 1)
+    key[missing] = -1
+    return key
+
+
+def candidate_pairs(p: Prepared, *, title_window: int = 6, key_window: int = 10
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs ``(i, j)``, ``i < j`` (positions), from all blocking schemes."""
+    if p.n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    title_code = _codes(list(p.title))
+    rev_code = _codes([t[::-1] for t in p.title])
+    year_code = np.where(np.isnan(p.year), -1, np.nan_to_num(p.year, nan=0)).astype(np.int64)
+    has_title = title_code >= 0
+    by_title = np.lexsort((np.arange(p.n), title_code))
+    by_title = by_title[has_title[by_title]]
+    by_rev = np.lexsort((np.arange(p.n), rev_code))
+    by_rev = by_rev[has_title[by_rev]]
+    chunks = _window(by_title, None, title_window) + _window(by_rev, None, title_window // 2)
+    for key in (p.doi, p.pmid, _combined(p.surname_code, year_code),
+                _combined(year_code, p.volume, p.page), _combined(p.surname_code, p.page),
+                _combined(p.jsig, p.volume, p.page)):
+        order = np.lexsort((title_code, key))
+        order = order[key[order] >= 0]
+        chunks += _window(order, key, key_window)
+    pairs = np.concatenate(chunks, axis=1)
+    i, j = np.minimum(pairs[0], pairs[1]), np.maximum(pairs[0], pairs[1])
+    flat = np.unique(i * p.n + j)
+    return flat // p.n, flat % p.n
+
+
+# --------------------------------------------------------------------- comparison
+@dataclass(frozen=True)
+class Thresholds:
+    """Cut-offs of :func:`classify_pairs` (similarities on a 0-1 scale)."""
+
+    title_strong: float = 0.95      # title alone (with nothing contradicting) suffices
+    title: float = 0.88             # title plus agreeing author and bibliographic detail
+    title_with_id: float = 0.60     # title when DOI or PMID agree
+    author: float = 0.80            # surname similarity counted as agreement
+    min_title_len: int = 30         # shorter titles need more agreement
+    truncated_min: int = 40         # a prefix this long of the other title = truncation
+
+
+_REASONS = np.array(["doi", "pmid", "doi+pmid", "title truncated", "title",
+                     "title+author+details", "bibliographic (translated title?)"], dtype=object)
+
+
+def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
+                   t: Thresholds = Thresholds()) -> pd.DataFrame:
+    """Compare candidate pairs; return evidence, ``duplicate`` flag, ``score``, ``reason``."""
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Prefix
+    from rapidfuzz.process import cpdist
+
+    same_kind = p.kind[i] == p.kind[j]
+    doi_eq = (p.doi[i] >= 0) & (p.doi[i] == p.doi[j])
+    doi_conf = (p.doi[i] >= 0) & (p.doi[j] >= 0) & (p.doi[i] != p.doi[j])
+    pmid_eq = (p.pmid[i] >= 0) & (p.pmid[i] == p.pmid[j])
+    pmid_conf = (p.pmid[i] >= 0) & (p.pmid[j] >= 0) & (p.pmid[i] != p.pmid[j])
+    live = same_kind & ~doi_conf & ~pmid_conf
+    ti, tj = p.title[i], p.title[j]
+    n = len(i)
+    title_sim = np.zeros(n)
+    prefix = np.zeros(n)
+    author_sim = np.zeros(n)
+    journal_sim = np.zeros(n)
+    if live.any():
+        lv = np.flatnonzero(live)
+        title_sim[lv] = cpdist(ti[lv].tolist(), tj[lv].tolist(), scorer=fuzz.ratio,
+                               workers=-1) / 100.0
+        prefix[lv] = cpdist(ti[lv].tolist(), tj[lv].tolist(), scorer=Prefix.similarity,
+                            workers=-1)
+        author_sim[lv] = cpdist(p.surname[i][lv].tolist(), p.surname[j][lv].tolist(),
+                                scorer=fuzz.ratio, workers=-1) / 100.0
+        journal_sim[lv] = cpdist(p.journal[i][lv].tolist(), p.journal[j][lv].tolist(),
+                                 scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+    li, lj = p.title_len[i], p.title_len[j]
+    has_titles = (li > 0) & (lj > 0)
+    shorter = np.minimum(li, lj)
+    truncated = has_titles & (shorter >= t.truncated_min) & (prefix >= shorter - 1)
+    title_sim[~has_titles] = 0.0
+
+    sa, sb = p.surname_code[i], p.surname_code[j]
+    author_missing = (sa < 0) | (sb < 0)
+    author_eq = (sa >= 0) & ((sa == sb) | (author_sim >= t.author))
+    author_ok = author_missing | author_eq
+    dy = np.abs(p.year[i] - p.year[j])
+    year_missing = np.isnan(dy)
+    year_eq = dy == 0
+    year_ok = year_missing | (dy <= 1)
+    page_eq = (p.page[i] >= 0) & (p.page[i] == p.page[j])
+    page_conf = (p.page[i] >= 0) & (p.page[j] >= 0) & ~page_eq
+    vol_eq = (p.volume[i] >= 0) & (p.volume[i] == p.volume[j])
+    vol_conf = (p.volume[i] >= 0) & (p.volume[j] >= 0) & ~vol_eq
+    jsig_eq = (p.jsig[i] >= 0) & (p.jsig[i] == p.jsig[j])
+    journal_eq = jsig_eq | (journal_sim >= 0.9)
+    journal_missing = (p.jsig[i] < 0) | (p.jsig[j] < 0)
+    script_differs = has_titles & (p.latin[i] != p.latin[j])
+    long_title = shorter >= t.min_title_len
+    no_conflict = ~page_conf & ~vol_conf
+
+    id_eq = doi_eq | pmid_eq
+    by_id = live & id_eq & (
+        (title_sim >= t.title_with_id) | truncated | ~has_titles
+        | (year_ok & ~page_conf & (page_eq | script_differs)))
+    title_match = (title_sim >= t.title_strong) | truncated
+    by_title_strong = (live & title_match & long_title & author_ok & year_ok & no_conflict
+                       & (author_eq | year_eq))
+    detail = page_eq | (vol_eq & (journal_eq | journal_missing)) | (year_eq & journal_eq)
+    by_title = (live & (title_sim >= t.title) & author_eq & year_ok & no_conflict & detail
+                & (long_title | (year_eq & (page_eq | journal_eq))))
+    by_biblio = live & author_eq & year_eq & vol_eq & page_eq & journal_eq & ~author_missing
+    duplicate = by_id | by_title_strong | by_title | by_biblio
+
+    reason_code = np.select(
+        [doi_eq & pmid_eq & by_id, doi_eq & by_id, pmid_eq & by_id,
+         by_title_strong & truncated & (title_sim < t.title_strong), by_title_strong,
+         by_title, by_biblio],
+        [2, 0, 1, 3, 4, 5, 6], default=-1)
+    score = np.where(
+        id_eq & by_id, np.maximum(title_sim, 0.99),
+        0.6 * np.maximum(title_sim, truncated.astype(float)) + 0.15 * author_sim
+        + 0.1 * year_eq + 0.15 * (page_eq | vol_eq))
+    return pd.DataFrame({
+        "i": i, "j": j, "duplicate": duplicate, "score": np.round(score, 4),
+        "reason": np.where(reason_code >= 0, _REASONS[np.maximum(reason_code, 0)], ""),
+        "title_sim": title_sim, "truncated": truncated, "author_sim": author_sim,
+        "year_diff": dy, "doi_eq": doi_eq, "pmid_eq": pmid_eq, "page_eq": page_eq,
+        "kind_differs": ~same_kind, "id_conflict": doi_conf | pmid_conf,
+    })
+
+
+# ------------------------------------------------------------------------ grouping
+def _group(p: Prepared, pairs: pd.DataFrame,
+           distinct: Iterable[tuple[int, int]]) -> np.ndarray:
+    """Union-find over accepted pairs, strongest first, under cannot-link constraints.
+
+    Returns the root position of each record. The loop runs over accepted pairs (about
+    the number of duplicates), not over all records or candidates.
+    """
+    parent = np.arange(p.n)
+    dois = {int(k): int(p.doi[k]) for k in np.flatnonzero(p.doi >= 0)}
+    pmids = {int(k): int(p.pmid[k]) for k in np.flatnonzero(p.pmid >= 0)}
+    members: dict[int, set[int]] = {}
+    forbid: dict[int, set[int]] = {}
+    for a, b in distinct:
+        forbid.setdefault(a, set()).add(b)
+        forbid.setdefault(b, set()).add(a)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    order = pairs.sort_values(["score", "i", "j"], ascending=[False, True, True])
+    for a, b in zip(order["i"].to_numpy(), order["j"].to_numpy()):
+        ra, rb = find(int(a)), find(int(b))
+        if ra == rb:
+            continue
+        ma, mb = members.get(ra, {ra}), members.get(rb, {rb})
+        if len(ma) < len(mb):  # union by size keeps the member sets cheap
+            ra, rb, ma, mb = rb, ra, mb, ma
+        # A group holds at most one DOI and one PMID, and no pair marked distinct.
+        if ((ra in dois and rb in dois and dois[ra] != dois[rb])
+                or (ra in pmids and rb in pmids and pmids[ra] != pmids[rb])
+                or (ra in forbid and forbid[ra] & mb)):
+            continue
+        parent[rb] = ra
+        members[ra] = ma | mb
+        members.pop(rb, None)
+        for table in (dois, pmids):
+            if rb in table:
+                table.setdefault(ra, table[rb])
+                del table[rb]
+        if rb in forbid:
+            forbid[ra] = forbid.get(ra, set()) | forbid.pop(rb)
+    return np.array([find(k) for k in range(p.n)])
+
+
+# ----------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class DedupResult:
+    """Duplicates found among a set of records (nothing stored).
+
+    Attributes
+    ----------
+    decisions
+        One row per removed record: ``record_id``, ``duplicate_of`` (the kept record),
+        ``reason``, ``score``, ``matched`` (the record its strongest match was with).
+    pairs
+        Every compared candidate pair with its evidence (record ids in ``id_i``,
+        ``id_j``).
+    n_records, n_candidates
+        Records considered and candidate pairs compared.
+    seconds
+        Wall time of the search.
+    """
+
+    decisions: pd.DataFrame
+    pairs: pd.DataFrame
+    n_records: int
+    n_candidates: int
+    seconds: float
+
+    def duplicate_pairs(self) -> set[tuple[Any, Any]]:
+        """All pairs of records in the same group, as ``(smaller id, larger id)``."""
+        out: set[tuple[Any, Any]] = set()
+        for keeper, grp in self.decisions.groupby("duplicate_of"):
+            ids = sorted([keeper, *grp["record_id"]])
+            out.update((a, b) for k, a in enumerate(ids) for b in ids[k + 1:])
+        return out
+
+
+def find_duplicates(frame: pd.DataFrame, *, distinct: Iterable[tuple[Any, Any]] = (),
+                    thresholds: Thresholds = Thresholds(), title_window: int = 6,
+                    key_window: int = 10) -> DedupResult:
+    """Find duplicate records in a frame (index = record id).
+
+    Parameters
+    ----------
+    frame
+        Columns title, authors (list or JSON), year, journal, volume, issue, pages, doi,
+        pmid, abstract, pub_types (list or JSON); missing columns count as empty.
+    distinct
+        Pairs of record ids that must not end up in the same group.
+    thresholds, title_window, key_window
+        Rule cut-offs and blocking window widths.
+    """
+    start = time.perf_counter()
+    frame = frame[~frame.index.duplicated()]
+    p = prepare(frame)
+    i, j = candidate_pairs(p, title_window=title_window, key_window=key_window)
+    pairs = classify_pairs(p, i, j, thresholds)
+    pos = {rid: k for k, rid in enumerate(p.ids)}
+    distinct_pos = [(pos[a], pos[b]) for a, b in distinct if a in pos and b in pos]
+    accepted = pairs[pairs["duplicate"]]
+    roots = _group(p, accepted, distinct_pos)
+    decisions = _decisions(p, accepted, roots)
+    pairs = pairs.assign(id_i=p.ids[pairs["i"].to_numpy()], id_j=p.ids[pairs["j"].to_numpy()])
+    return DedupResult(decisions, pairs, p.n, len(i), time.perf_counter() - start)
+
+
+def _decisions(p: Prepared, accepted: pd.DataFrame, roots: np.ndarray) -> pd.DataFrame:
+    cols = ["record_id", "duplicate_of", "reason", "score", "matched"]
+    if accepted.empty:
+        return pd.DataFrame(columns=cols)
+    groups = pd.DataFrame({"pos": np.arange(p.n), "root": roots,
+                           "completeness": p.completeness})
+    sizes = groups.groupby("root")["pos"].transform("size")
+    groups = groups[sizes > 1]
+    # Keeper: most complete, then first imported (smallest position).
+    best = groups.sort_values(["root", "completeness", "pos"], ascending=[True, False, True])
+    keeper = best.drop_duplicates("root").set_index("root")["pos"]
+    groups = groups.assign(keeper=keeper.reindex(groups["root"]).to_numpy())
+    removed = groups[groups["pos"] != groups["keeper"]]
+    # Strongest accepted match of each removed record within its group.
+    both = pd.concat([
+        accepted[["i", "j", "score", "reason"]].rename(columns={"i": "pos", "j": "other"}),
+        accepted[["j", "i", "score", "reason"]].rename(columns={"j": "pos", "i": "other"})])
+    both = both[roots[both["pos"].to_numpy()] == roots[both["other"].to_numpy()]]
+    both = both.assign(to_keeper=both["other"].to_numpy()
+                       == keeper.reindex(roots[both["pos"].to_numpy()]).to_numpy())
+    strongest = (both.sort_values(["pos", "to_keeper", "score"], ascending=[True, False, False])
+                 .drop_duplicates("pos").set_index("pos"))
+    ev = strongest.reindex(removed["pos"])
+    return pd.DataFrame({
+        "record_id": p.ids[removed["pos"].to_numpy()],
+        "duplicate_of": p.ids[removed["keeper"].to_numpy()],
+        "reason": ev["reason"].to_numpy(),
+        "score": ev["score"].to_numpy(),
+        "matched": p.ids[ev["other"].to_numpy().astype(np.int64)],
+    }).sort_values("record_id", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class DedupReport:
+    """What one deduplication run stored in a project."""
+
+    run_id: int
+    n_records: int
+    n_candidates: int
+    n_duplicates: int
+    n_groups: int
+    seconds: float
+    decisions: pd.DataFrame = field(repr=False)
+
+    def summary(self) -> str:
+        by_reason = self.decisions["reason"].value_counts().to_dict() if self.n_duplicates else {}
+        lines = [f"{self.n_duplicates} duplicates removed in {self.n_groups} groups "
+                 f"({self.n_records} records, {self.n_candidates} pairs compared, "
+                 f"{self.seconds:.2f} s)"]
+        lines += [f"  {reason}: {n}" for reason, n in by_reason.items()]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.decisions.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "n_records": self.n_records,
+                "n_candidates": self.n_candidates, "n_duplicates": self.n_duplicates,
+                "n_groups": self.n_groups, "seconds": self.seconds,
+                "decisions": self.decisions.to_dict(orient="records")}
+
+
+def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
+              title_window: int = 6, key_window: int = 10) -> DedupReport:
+    """Deduplicate a project's active records and store the decisions (one transaction).
+
+    Records already removed stay removed; pairs marked distinct (by undo or by hand)
+    are never merged again.
+    """
+    from metakit.review.store import _now
+
+    conn = project.conn
+    frame = pd.read_sql_query(
+        "SELECT id, title, authors, year, journal, volume, issue, pages, doi, pmid, "
+        "abstract, pub_types FROM active_records ORDER BY id", conn, index_col="id")
+    distinct = [(int(a), int(b)) for a, b in conn.execute(
+        "SELECT record_id, duplicate_of FROM dedup_decisions "
+        "WHERE kind = 'distinct' AND undone = 0")]
+    result = find_duplicates(frame, distinct=distinct, thresholds=thresholds,
+                             title_window=title_window, key_window=key_window)
+    params = {"thresholds": thresholds.__dict__, "title_window": title_window,
+              "key_window": key_window}
+    with project.transaction() as c:
+        run_id = int(c.execute(
+            "INSERT INTO dedup_runs (started_at, params, n_candidates, n_duplicates) "
+            "VALUES (?, ?, ?, ?)", (_now(), json.dumps(params), result.n_candidates,
+                                    len(result.decisions))).lastrowid)
+        now = _now()
+        c.executemany(
+            "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, "
+            "method, run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
+            [(int(r.record_id), int(r.duplicate_of),
+              r.reason if r.matched == r.duplicate_of else f"{r.reason} (via {r.matched})",
+              float(r.score), run_id, now) for r in result.decisions.itertuples()])
+    n_groups = result.decisions["duplicate_of"].nunique() if len(result.decisions) else 0
+    return DedupReport(run_id, result.n_records, result.n_candidates, len(result.decisions),
+                       int(n_groups), result.seconds, result.decisions)
