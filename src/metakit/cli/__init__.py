@@ -11,3 +11,4 @@ app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args
 def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
+from metakit.cli import records as _records  # noqa: E402,F401  (registers `metakit records`)

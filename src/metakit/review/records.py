@@ -100,10 +100,11 @@ class ImportReport:
         lines = [f"{self.n_imported} records imported from {self.file} "
                  f"({self.source}, {self.format}, {self.encoding})"]
         if self.errors:
-            lines.append(f"{len(self.errors)} entries skipped:")
+            lines.append(f"{len(self.errors)} {'entry' if len(self.errors) == 1 else 'entries'}"
+                         " skipped:")
             lines.extend(f"  {e}" for e in self.errors)
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warnings:")
+            lines.append(f"{len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}:")
             lines.extend(f"  {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -366,7 +367,7 @@ def _parse_ris(text: str, sink: _Sink) -> None:
 
     def flush(end_tag: bool) -> None:
         if not end_tag:
-            sink.warn(start, "entry has no ER line; read up to the next TY")
+            sink.warn(start, "entry has no ER line; read up to the next TY or the end of the file")
         parsed = parser.parse_lines(iter([*entry, "ER  - "]))
         if not parsed:
             sink.error(start, "entry could not be parsed")
@@ -618,12 +619,11 @@ _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def _parse_csv(text: str, sink: _Sink, mapping: Mapping[str, str]) -> None:
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # The delimiter is the one that splits the header into the most columns (the
+    # csv sniffer is misled by semicolons inside author lists).
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=lambda d: len(next(csv.reader([first], delimiter=d))))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
