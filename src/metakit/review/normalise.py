@@ -27,6 +27,7 @@ __all__ = [
     "KIND_ARTICLE",
     "KIND_COMMENT",
     "KIND_ERRATUM",
+    "KIND_REPLY",
     "KIND_RETRACTION",
     "first_author_surname",
     "first_page",
@@ -193,7 +194,7 @@ def norm_volume(volume: str | None) -> str:
 
 
 # ------------------------------------------------------------------- publication kind
-KIND_ARTICLE, KIND_ERRATUM, KIND_RETRACTION, KIND_COMMENT = 0, 1, 2, 3
+KIND_ARTICLE, KIND_ERRATUM, KIND_RETRACTION, KIND_COMMENT, KIND_REPLY = 0, 1, 2, 3, 4
 
 _KIND_TITLE = [
     (KIND_RETRACTION, re.compile(
@@ -202,11 +203,12 @@ _KIND_TITLE = [
     (KIND_ERRATUM, re.compile(
         r"^\s*(\[?erratum|errata|corrigendum|corrigenda|addendum|"
         r"((author|publisher)('?s)? )?corrections?\s*(to\b|:|\.|notice\b|$))", re.I)),
+    (KIND_REPLY, re.compile(
+        r"^\s*(in reply\b|reply\b|(the )?authors?'?s?'? (reply|response)\b|"
+        r"(reply|response) to( the)? (comment|letter|correspondence|commentary)|"
+        r"response\s*:|in response to\b)", re.I)),
     (KIND_COMMENT, re.compile(
-        r"^\s*(comment(ary)? (on|to)\b|comments? ?:|re ?:|in reply\b|reply\b|"
-        r"(authors?'?s?|the authors?'?s?) (reply|response)\b|(reply|response) to( the)? "
-        r"(comment|letter|correspondence|commentary)|response\s*:|"
-        r"letter to the editor|in response to\b)", re.I)),
+        r"^\s*(comment(ary)? (on|to)\b|comments? ?:|re ?:|letter to the editor\b)", re.I)),
 ]
 _KIND_PUBTYPE = {
     "erratum": KIND_ERRATUM, "published erratum": KIND_ERRATUM, "correction": KIND_ERRATUM,
@@ -218,22 +220,24 @@ _KIND_PUBTYPE = {
 
 
 def publication_kind(title: str | None, pub_types: Sequence[str] | None = ()) -> int:
-    """Article, erratum, retraction notice or comment/reply, from title and types.
+    """Article, erratum, retraction notice, comment or reply, from title and types.
 
     These share a title with the article they are about but are other publications;
-    deduplication never merges records of different kinds.
+    deduplication never merges records of different kinds. The title prefix decides
+    first ("Reply to ..." is a reply even where the database types it "Comment"), then
+    the publication types.
 
     >>> publication_kind("Erratum: Effect of aspirin", ["Journal Article"])
     1
     >>> publication_kind("Effect of aspirin", ["Comment", "Letter"])
     3
     """
-    for t in pub_types or ():
-        kind = _KIND_PUBTYPE.get(t.strip().casefold())
-        if kind is not None:
-            return kind
     if title:
         for kind, pattern in _KIND_TITLE:
             if pattern.match(title):
                 return kind
+    for t in pub_types or ():
+        kind = _KIND_PUBTYPE.get(t.strip().casefold())
+        if kind is not None:
+            return kind
     return KIND_ARTICLE
