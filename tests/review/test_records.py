@@ -241,3 +241,16 @@ def test_cli_import_prints_count(tmp_path):
     assert "embase_bom_crlf.ris:57: entry has no title, DOI or PMID" in res.output
     res = CliRunner().invoke(app, ["records", "counts", "--project", str(db)])
     assert "Embase: 4" in res.output and "identified: 4" in res.output
+
+
+def test_bibtex_garbage_entry_reported_rest_read(tmp_path):
+    f = tmp_path / "x.bib"
+    f.write_text("@article{ok1, title = {First} # { part}, year = 2001, month = mar}\n"
+                 "@article{bad, this is not bibtex}\n"
+                 "@misc(ok2, title = \"Second {B}ook\", author = {Doe, J. and Roe, R.})\n",
+                 encoding="utf-8")
+    p = read_records(f)
+    assert [r["title"] for r in p.records] == ["First part", "Second Book"]
+    assert p.records[0]["raw"]["month"] == "Mar"  # month macro expanded
+    assert p.records[1]["authors"] == ["Doe, J.", "Roe, R."]
+    assert [(e.line, e.message[:25]) for e in p.errors] == [(2, "entry could not be parsed")]

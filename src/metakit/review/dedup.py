@@ -99,14 +99,16 @@ def _codes(values: Sequence[str]) -> np.ndarray:
 def _col(frame: pd.DataFrame, name: str) -> list:
     if name not in frame:
         return [None] * len(frame)
-    return [None if (v is None or (isinstance(v, float) and np.isnan(v))) else v
-            for v in frame[name].tolist()]
+    col = frame[name].astype(object)
+    return col.where(col.notna(), None).tolist()
 
 
 def _as_list(v: Any) -> list[str]:
     if v is None:
         return []
     if isinstance(v, str):
+        if v == "[]":
+            return []
         return json.loads(v) if v.startswith("[") else [v]
     return list(v)
 

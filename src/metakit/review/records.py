@@ -314,7 +314,7 @@ def _first(d: Mapping[str, list[str]], *tags: str) -> str | None:
     for t in tags:
         vals = d.get(t)
         if vals:
-            text = " ".join(v for v in vals if v).strip()
+            text = vals[0].strip() if len(vals) == 1 else " ".join(vals).strip()
             if text:
                 return text
     return None
@@ -323,7 +323,9 @@ def _first(d: Mapping[str, list[str]], *tags: str) -> str | None:
 def _list(d: Mapping[str, list[str]], *tags: str) -> list[str]:
     out: list[str] = []
     for t in tags:
-        out.extend(v.strip() for v in d.get(t, []) if v and v.strip())
+        vals = d.get(t)
+        if vals:
+            out.extend(s for v in vals if (s := v.strip()))
     return out
 
 
@@ -335,69 +337,53 @@ def _split_keywords(values: list[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ RIS
-class _AllTags(dict):
-    """rispy mapping that keeps every tag under its own name."""
-
-    def __missing__(self, key: str) -> str:
-        return key
-
-
-class _Everything:
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-def _ris_parser():
-    import rispy
-
-    # Every tag kept as a list under its own name: the raw fields, nothing lost.
-    return rispy.RisParser(mapping=_AllTags(), list_tags=_Everything(),
-                           delimiter_tags_mapping={}, enforce_list_tags=False)
-
-
-_RIS_TAG = re.compile(r"^([A-Z][A-Z0-9]) {2}-(?: |$)")
+_RIS_TAG = re.compile(r"([A-Z][A-Z0-9]) {2}-(?: |$)")
 
 
 def _parse_ris(text: str, sink: _Sink) -> None:
-    parser = _ris_parser()
-    lines = text.split("\n")
-    entry: list[str] = []
+    # RIS is read line by line here rather than with rispy's parser: rispy gives no line
+    # numbers, and calling it once per entry (to keep them) doubled the import time.
+    # Its rules are followed: a tag is two characters, two spaces, a dash; untagged
+    # lines continue the previous field; TY starts and ER ends an entry.
+    raw: dict[str, list[str]] | None = None
     start = 0
-    stray: int | None = None
-
-    def flush(end_tag: bool) -> None:
-        if not end_tag:
-            sink.warn(start, "entry has no ER line; read up to the next TY or the end of the file")
-        parsed = parser.parse_lines(iter([*entry, "ER  - "]))
-        if not parsed:
-            sink.error(start, "entry could not be parsed")
-            return
-        sink.add(_ris_record(parsed[0], sink, start), start)
-
-    for i, line in enumerate(lines, start=1):
+    last: str | None = None
+    stray = False
+    for i, line in enumerate(text.split("\n"), start=1):
         m = _RIS_TAG.match(line)
-        tag = m.group(1) if m else None
+        if m is None:
+            if raw is None:
+                if line.strip() and not stray:
+                    stray = True
+                    sink.error(i, "text outside any RIS entry (no TY line before it)")
+            elif last is not None and line.strip():
+                vals = raw[last]
+                vals[-1] = f"{vals[-1]} {line.strip()}" if vals[-1] else line.strip()
+            continue
+        tag = m.group(1)
         if tag == "TY":
-            if entry:
-                flush(False)
-            entry, start, stray = [line], i, None
-        elif not entry:
-            if line.strip() and stray is None:
-                stray = i
-                sink.error(i, "text outside any RIS entry (no TY line before it)")
+            if raw is not None:
+                sink.warn(start, "entry has no ER line; read up to the next TY")
+                sink.add(_ris_record(raw, sink, start), start)
+            raw, start, last, stray = {"TY": [line[6:].strip()]}, i, "TY", False
+        elif raw is None:
+            if not stray:
+                stray = True
+                sink.error(i, f"{tag} line outside any RIS entry (no TY line before it)")
         elif tag == "ER":
-            flush(True)
-            entry = []
+            sink.add(_ris_record(raw, sink, start), start)
+            raw, last = None, None
         else:
-            entry.append(line)
-    if entry:
-        flush(False)
+            raw.setdefault(tag, []).append(line[6:].strip())
+            last = tag
+    if raw is not None:
+        sink.warn(start, "entry has no ER line; read up to the end of the file")
+        sink.add(_ris_record(raw, sink, start), start)
 
 
 def _ris_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
-    raw = {k: v for k, v in raw.items() if k != "UK"}
     pmid = _first(raw, "PM")
-    if pmid is None:
+    if pmid is None and ("C2" in raw or "N1" in raw or "M2" in raw or "U1" in raw):
         for v in _list(raw, "C2", "N1", "M2", "AN", "U1"):
             m = _PMID_IN_TEXT.search(v)
             if m:
@@ -507,33 +493,125 @@ _BIB_START = re.compile(r"^\s*@\s*(\w+)\s*[{(]")
 _BIB_NON_ENTRIES = {"comment", "string", "preamble"}
 
 
-def _parse_bibtex(text: str, sink: _Sink) -> None:
+_BIB_HEAD = re.compile(r"\s*@\s*(\w+)\s*([{(])\s*([^,\s]*)\s*,")
+_BIB_FIELD = re.compile(r"\s*,?\s*([\w\-:.]+)\s*=\s*")
+_BIB_WORD = re.compile(r"[\w\-:.]+")
+_BIB_DELIMS = re.compile(r'[{}"]')
+_BIB_STRING = re.compile(r'\s*@\s*string\s*[{(]\s*([\w\-:.]+)\s*=\s*[{"](.*)[}"]\s*[})]',
+                         re.S | re.I)
+_MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                        "aug", "sep", "oct", "nov", "dec")}
+
+
+def _bib_value_end(chunk: str, pos: int, quoted: bool) -> int:
+    """Index of the brace or quote closing the value opened at ``pos``."""
+    depth = 0
+    for m in _BIB_DELIMS.finditer(chunk, pos + 1):
+        c = m.group(0)
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                if quoted:
+                    raise ValueError("unbalanced braces in a quoted value")
+                return m.start()
+            depth -= 1
+        elif quoted and depth == 0:
+            return m.start()
+    raise ValueError("value never closed")
+
+
+def _skip(chunk: str, pos: int, chars: str = " \t\n") -> int:
+    while pos < len(chunk) and chunk[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _bib_fast(chunk: str, strings: dict[str, str]) -> dict[str, str]:
+    """One BibTeX entry -> fields (``ENTRYTYPE``, ``ID`` and lower-case field names).
+
+    Raises ValueError when the entry does not follow the grammar; the caller then
+    tries bibtexparser, which is complete but about a hundred times slower.
+    """
+    head = _BIB_HEAD.match(chunk)
+    if head is None:
+        raise ValueError("no '@type{key,' header")
+    close = "}" if head.group(2) == "{" else ")"
+    fields = {"ENTRYTYPE": head.group(1).lower(), "ID": head.group(3)}
+    pos, n = head.end(), len(chunk)
+    while True:
+        pos = _skip(chunk, pos, " \t\n,")
+        if pos >= n:
+            raise ValueError("entry never closed")
+        if chunk[pos] == close:
+            return fields
+        fm = _BIB_FIELD.match(chunk, pos)
+        if fm is None:
+            raise ValueError("expected 'field = value'")
+        name, pos = fm.group(1).lower(), fm.end()
+        parts = []
+        while True:
+            c = chunk[pos] if pos < n else ""
+            if c and c in '{"':
+                end = _bib_value_end(chunk, pos, c == '"')
+                parts.append(chunk[pos + 1:end])
+                pos = end + 1
+            else:
+                wm = _BIB_WORD.match(chunk, pos)
+                if wm is None:
+                    raise ValueError(f"bad value of {name}")
+                word = wm.group(0)
+                parts.append(word if word.isdigit() else strings.get(word.lower(), word))
+                pos = wm.end()
+            pos = _skip(chunk, pos)
+            if pos < n and chunk[pos] == "#":
+                pos = _skip(chunk, pos + 1)
+                continue
+            break
+        fields[name] = "".join(parts)
+
+
+def _bib_slow(chunk: str, strings_src: str) -> dict[str, str]:
     import bibtexparser
     from bibtexparser.bparser import BibTexParser
 
+    parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
+    entries = bibtexparser.loads(strings_src + "\n" + chunk, parser=parser).entries
+    if len(entries) != 1:
+        raise ValueError("entry could not be parsed")
+    return entries[0]
+
+
+def _parse_bibtex(text: str, sink: _Sink) -> None:
     lines = text.split("\n")
     starts = [(i, m.group(1).lower()) for i, line in enumerate(lines)
               if (m := _BIB_START.match(line))]
-    strings = "\n".join("\n".join(lines[a:b]) for (a, kind), (b, _) in
-                        zip(starts, [*starts[1:], (len(lines), "")]) if kind == "string")
-    for k, (a, kind) in enumerate(starts):
+    bounds = [(a, b, kind) for (a, kind), (b, _) in
+              zip(starts, [*starts[1:], (len(lines), "")])]
+    strings: dict[str, str] = dict(_MONTHS)
+    strings_src = []
+    for a, b, kind in bounds:
+        if kind == "string":
+            chunk = "\n".join(lines[a:b])
+            strings_src.append(chunk)
+            if m := _BIB_STRING.match(chunk):
+                strings[m.group(1).lower()] = m.group(2)
+    for a, b, kind in bounds:
         if kind in _BIB_NON_ENTRIES:
             continue
-        b = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        chunk = "\n".join(lines[a:b])
+        chunk = "\n".join(lines[a:b]).rstrip()
         if chunk.count("{") != chunk.count("}"):
             sink.error(a + 1, "unbalanced braces; entry skipped")
             continue
-        parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
         try:
-            entries = bibtexparser.loads(strings + "\n" + chunk, parser=parser).entries
-        except Exception as exc:  # the parser raises assorted pyparsing errors
-            sink.error(a + 1, f"entry could not be parsed ({type(exc).__name__})")
-            continue
-        if len(entries) != 1:
-            sink.error(a + 1, "entry could not be parsed")
-            continue
-        sink.add(_bib_record(entries[0], sink, a + 1), a + 1)
+            entry = _bib_fast(chunk, strings)
+        except ValueError:
+            try:  # unusual but legal syntax: let bibtexparser have a go
+                entry = _bib_slow(chunk, "\n".join(strings_src))
+            except Exception as exc:  # bibtexparser raises assorted pyparsing errors
+                sink.error(a + 1, f"entry could not be parsed ({type(exc).__name__})")
+                continue
+        sink.add(_bib_record(entry, sink, a + 1), a + 1)
 
 
 _BRACES = re.compile(r"[{}]")

@@ -542,18 +542,23 @@ class Project:
         return int(cur.lastrowid)
 
 
+# One encoder for all rows: json.dumps(..., ensure_ascii=False) builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _record_row(r: Mapping[str, Any]) -> tuple:
-    year = r.get("year")
+    get = r.get
+    year = get("year")
     return (
-        r.get("source_line"), r.get("source_key"), r.get("title"),
-        json.dumps(list(r.get("authors") or []), ensure_ascii=False),
+        get("source_line"), get("source_key"), get("title"),
+        _encode(list(get("authors") or ())),
         int(year) if year is not None else None,
-        r.get("journal"), r.get("volume"), r.get("issue"), r.get("pages"), r.get("doi"),
-        r.get("pmid"), r.get("abstract"),
-        json.dumps(list(r.get("keywords") or []), ensure_ascii=False),
-        json.dumps(list(r.get("pub_types") or []), ensure_ascii=False),
-        r.get("language"),
-        json.dumps(dict(r.get("raw") or {}), ensure_ascii=False),
+        get("journal"), get("volume"), get("issue"), get("pages"), get("doi"),
+        get("pmid"), get("abstract"),
+        _encode(list(get("keywords") or ())),
+        _encode(list(get("pub_types") or ())),
+        get("language"),
+        _encode(dict(get("raw") or {})),
     )
 
 
