@@ -93,12 +93,20 @@ ART = dict(title="Effect of aspirin on recurrent stroke: a randomized controlled
 def test_errata_comments_retractions_never_merge_with_article():
     rows = [ART,
             dict(ART, title="Erratum: " + ART["title"], pages="e5"),
-            dict(ART, pub_types=["Published Erratum"]),            # same title, an erratum
+            dict(ART, pub_types=["Published Erratum"], pages="e7"),  # same title, erratum
             dict(ART, title="Retraction notice to: " + ART["title"]),
             dict(ART, title="Comment on: " + ART["title"], authors=["Jones, A."]),
-            dict(ART, pub_types=["Comment"]),
+            dict(ART, pub_types=["Comment"], pages="1003"),
             dict(ART, title="Reply to: " + ART["title"])]
     assert _pairs(rows) == set()
+
+
+def test_untyped_copy_of_an_erratum_matches_it_only_at_the_same_page():
+    err = dict(ART, pub_types=["Published Erratum"], pages="e5")  # titled like the article
+    # a database that exports no types: same volume and page, so the same item
+    assert _pairs([err, dict(err, pub_types=[]), dict(ART, pub_types=["Article"])]) == {(1, 2)}
+    # an untyped record on the article's page stays with the article, not the erratum
+    assert _pairs([err, dict(ART, pub_types=[])]) == set()
 
 
 def test_errata_of_the_same_article_are_duplicates_of_each_other():

@@ -58,6 +58,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DedupReport", "DedupResult", "classify_pairs", "find_duplicates", "prepare",
            "candidate_pairs", "run_dedup"]
 
+_GENERIC_TYPES = {"article", "journal article", "jour", "journal", "misc", "research article",
+                  "original article", "research support, non-u.s. gov't"}
 _FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
            "abstract", "pub_types")
 
@@ -69,6 +71,8 @@ class Prepared:
 
     ids: np.ndarray
     kind: np.ndarray
+    untyped: np.ndarray      # no publication type beyond "article": kind from title only
+    by_type: np.ndarray      # kind set by a publication type, not by the title
     doi: np.ndarray          # int code, -1 missing
     pmid: np.ndarray
     title: np.ndarray        # object array of normalised titles
@@ -76,6 +80,7 @@ class Prepared:
     latin: np.ndarray        # title written in Latin script
     surname: np.ndarray      # object array
     surname_code: np.ndarray
+    surname_latin: np.ndarray
     year: np.ndarray         # float, NaN missing
     journal: np.ndarray      # object array of normalised journals
     jsig: np.ndarray         # int code of journal initials, -1 missing
@@ -129,9 +134,15 @@ def prepare(frame: pd.DataFrame) -> Prepared:
     filled += np.fromiter((bool(a) for a in authors), float, len(frame))
     filled += ~np.isnan(years)
     abstract_len = np.fromiter((len(a) if a else 0 for a in abstracts), float, len(frame))
+    kind = np.array([nz.publication_kind(t, p) for t, p in zip(titles_raw, pub_types)])
+    title_kind = np.array([nz.publication_kind(t) for t in titles_raw])
+    untyped = np.fromiter((all(x.strip().casefold() in _GENERIC_TYPES for x in pt)
+                           for pt in pub_types), bool, len(pub_types)) & (kind == nz.KIND_ARTICLE)
     return Prepared(
         ids=np.asarray(frame.index),
-        kind=np.array([nz.publication_kind(t, p) for t, p in zip(titles_raw, pub_types)]),
+        kind=kind,
+        untyped=untyped,
+        by_type=kind != title_kind,
         doi=_codes([nz.norm_doi(d) for d in _col(frame, "doi")]),
         pmid=_codes([nz.norm_pmid(p) for p in _col(frame, "pmid")]),
         title=np.array(titles, dtype=object),
@@ -139,6 +150,7 @@ def prepare(frame: pd.DataFrame) -> Prepared:
         latin=np.fromiter((t.isascii() for t in titles), bool, len(titles)),
         surname=np.array(surnames, dtype=object),
         surname_code=_codes(surnames),
+        surname_latin=np.fromiter((s.isascii() for s in surnames), bool, len(surnames)),
         year=years,
         journal=np.array(journals, dtype=object),
         jsig=_codes(["".join(w[0] for w in j.split()) for j in journals]),
@@ -212,7 +224,8 @@ class Thresholds:
 
 
 _REASONS = np.array(["doi", "pmid", "doi+pmid", "title truncated", "title",
-                     "title+author+details", "bibliographic (translated title?)"], dtype=object)
+                     "title+author+details", "journal+volume+page+year (translated title?)",
+                     "title+year+page"], dtype=object)
 
 
 def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
@@ -223,6 +236,12 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     from rapidfuzz.process import cpdist
 
     same_kind = p.kind[i] == p.kind[j]
+    # A record without publication types is compatible with one whose kind (erratum,
+    # comment ...) only its types tell, if they are the same item: same volume and page.
+    maybe_kind = ~same_kind & ((p.untyped[i] & p.by_type[j]) | (p.untyped[j] & p.by_type[i]))
+    same_item = ((p.page[i] >= 0) & (p.page[i] == p.page[j])
+                 & ((p.volume[i] < 0) | (p.volume[j] < 0) | (p.volume[i] == p.volume[j])))
+    same_kind = same_kind | (maybe_kind & same_item)
     doi_eq = (p.doi[i] >= 0) & (p.doi[i] == p.doi[j])
     doi_conf = (p.doi[i] >= 0) & (p.doi[j] >= 0) & (p.doi[i] != p.doi[j])
     pmid_eq = (p.pmid[i] >= 0) & (p.pmid[i] == p.pmid[j])
@@ -251,8 +270,9 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     title_sim[~has_titles] = 0.0
 
     sa, sb = p.surname_code[i], p.surname_code[j]
-    author_missing = (sa < 0) | (sb < 0)
-    author_eq = (sa >= 0) & ((sa == sb) | (author_sim >= t.author))
+    # Names in different scripts (王 vs Wang) cannot be compared: treated as missing.
+    author_missing = (sa < 0) | (sb < 0) | (p.surname_latin[i] != p.surname_latin[j])
+    author_eq = ~author_missing & ((sa == sb) | (author_sim >= t.author))
     author_ok = author_missing | author_eq
     dy = np.abs(p.year[i] - p.year[j])
     year_missing = np.isnan(dy)
@@ -266,7 +286,9 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     journal_eq = jsig_eq | (journal_sim >= 0.9)
     journal_missing = (p.jsig[i] < 0) | (p.jsig[j] < 0)
     script_differs = has_titles & (p.latin[i] != p.latin[j])
-    long_title = shorter >= t.min_title_len
+    # A Chinese or Japanese character carries about a word: count it as three letters.
+    shorter_eff = np.minimum(np.where(p.latin[i], li, 3 * li), np.where(p.latin[j], lj, 3 * lj))
+    long_title = shorter_eff >= t.min_title_len
     no_conflict = ~page_conf & ~vol_conf
 
     id_eq = doi_eq | pmid_eq
@@ -275,18 +297,24 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
         | (year_ok & ~page_conf & (page_eq | script_differs)))
     title_match = (title_sim >= t.title_strong) | truncated
     by_title_strong = (live & title_match & long_title & author_ok & year_ok & no_conflict
-                       & (author_eq | year_eq))
+                       & (author_eq | year_eq | page_eq | (vol_eq & journal_eq)))
     detail = page_eq | (vol_eq & (journal_eq | journal_missing)) | (year_eq & journal_eq)
     by_title = (live & (title_sim >= t.title) & author_eq & year_ok & no_conflict & detail
                 & (long_title | (year_eq & (page_eq | journal_eq))))
-    by_biblio = live & author_eq & year_eq & vol_eq & page_eq & journal_eq & ~author_missing
-    duplicate = by_id | by_title_strong | by_title | by_biblio
+    # Same journal, volume, first page and year: the same item, whatever the title says
+    # (translations); first authors must agree unless written in different scripts.
+    by_biblio = (live & year_ok & vol_eq & page_eq & journal_eq
+                 & (author_eq | (author_missing & script_differs)))
+    # Near-identical long title in the same year on the same page: a garbled first
+    # author ("C?t?" for "Côté") does not make it another paper.
+    by_title_page = live & (title_sim >= 0.97) & long_title & year_eq & page_eq & ~vol_conf
+    duplicate = by_id | by_title_strong | by_title | by_biblio | by_title_page
 
     reason_code = np.select(
         [doi_eq & pmid_eq & by_id, doi_eq & by_id, pmid_eq & by_id,
          by_title_strong & truncated & (title_sim < t.title_strong), by_title_strong,
-         by_title, by_biblio],
-        [2, 0, 1, 3, 4, 5, 6], default=-1)
+         by_title, by_biblio, by_title_page],
+        [2, 0, 1, 3, 4, 5, 6, 7], default=-1)
     score = np.where(
         id_eq & by_id, np.maximum(title_sim, 0.99),
         0.6 * np.maximum(title_sim, truncated.astype(float)) + 0.15 * author_sim
