@@ -42,6 +42,7 @@ Example
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -118,44 +119,81 @@ def _as_list(v: Any) -> list[str]:
     return list(v)
 
 
+def _per_unique(func, values: Sequence, default: Any) -> list:
+    """``[func(v) for v in values]``, calling ``func`` once per distinct value.
+
+    Journals, volumes, pages, type lists and surnames repeat across a review's records.
+    """
+    values = [tuple(v) if isinstance(v, list) else v for v in values]
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques] + [default], dtype=object)
+    return mapped[codes].tolist()
+
+
+_FIRST_JSON = re.compile(r'\["((?:[^"\\]|\\.)*)"')
+
+
+def _first_author(value: Any) -> str | None:
+    """The first author from a list or its JSON text, without decoding the whole list."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return next((a for a in value if a), None)
+    m = _FIRST_JSON.match(value)
+    if m is None:
+        return None
+    name = m.group(1)
+    return json.loads(f'"{name}"') if "\\" in name else name
+
+
+def _types_info(value: Any) -> tuple[int, bool]:
+    """(kind the types declare or -1, whether the types say nothing beyond "article")."""
+    types = _as_list(value)
+    kind = nz.kind_from_types(types)
+    generic = all(x.strip().casefold() in _GENERIC_TYPES for x in types)
+    return (-1 if kind is None else kind), generic
+
+
 def prepare(frame: pd.DataFrame) -> Prepared:
     """Normalise a records frame (columns as in :meth:`Project.records`; index = id)."""
+    n = len(frame)
     titles_raw = _col(frame, "title")
-    authors = [_as_list(a) for a in _col(frame, "authors")]
-    pub_types = [_as_list(p) for p in _col(frame, "pub_types")]
     titles = [nz.norm_title(t) for t in titles_raw]
-    journals = [nz.norm_journal(j) for j in _col(frame, "journal")]
-    surnames = [nz.first_author_surname(a) for a in authors]
+    journals = _per_unique(nz.norm_journal, _col(frame, "journal"), "")
+    first_authors = [_first_author(a) for a in _col(frame, "authors")]
+    surnames = _per_unique(lambda a: nz.first_author_surname([a]), first_authors, "")
     years = np.array([float(y) if y is not None else np.nan for y in _col(frame, "year")])
     abstracts = _col(frame, "abstract")
-    filled = np.zeros(len(frame))
+    filled = np.zeros(n)
     for name in ("title", "journal", "volume", "issue", "pages", "doi", "pmid", "abstract"):
-        filled += np.fromiter((bool(v) for v in _col(frame, name)), float, len(frame))
-    filled += np.fromiter((bool(a) for a in authors), float, len(frame))
+        filled += np.fromiter((bool(v) for v in _col(frame, name)), float, n)
+    filled += np.fromiter((a is not None for a in first_authors), float, n)
     filled += ~np.isnan(years)
-    abstract_len = np.fromiter((len(a) if a else 0 for a in abstracts), float, len(frame))
-    kind = np.array([nz.publication_kind(t, p) for t, p in zip(titles_raw, pub_types)])
-    title_kind = np.array([nz.publication_kind(t) for t in titles_raw])
-    untyped = np.fromiter((all(x.strip().casefold() in _GENERIC_TYPES for x in pt)
-                           for pt in pub_types), bool, len(pub_types)) & (kind == nz.KIND_ARTICLE)
+    abstract_len = np.fromiter((len(a) if a else 0 for a in abstracts), float, n)
+    title_kind = np.fromiter((nz.kind_from_title(t) for t in titles_raw), np.int64, n)
+    info = _per_unique(_types_info, _col(frame, "pub_types"), (-1, True))
+    type_kind = np.fromiter((k for k, _ in info), np.int64, n)
+    generic = np.fromiter((g for _, g in info), bool, n)
+    from_type = (title_kind == nz.KIND_ARTICLE) & (type_kind >= 0)
+    kind = np.where(from_type, type_kind, title_kind)
     return Prepared(
         ids=np.asarray(frame.index),
         kind=kind,
-        untyped=untyped,
-        by_type=kind != title_kind,
+        untyped=generic & (kind == nz.KIND_ARTICLE),
+        by_type=from_type,
         doi=_codes([nz.norm_doi(d) for d in _col(frame, "doi")]),
         pmid=_codes([nz.norm_pmid(p) for p in _col(frame, "pmid")]),
         title=np.array(titles, dtype=object),
-        title_len=np.fromiter((len(t) for t in titles), np.int64, len(titles)),
-        latin=np.fromiter((t.isascii() for t in titles), bool, len(titles)),
+        title_len=np.fromiter((len(t) for t in titles), np.int64, n),
+        latin=np.fromiter((t.isascii() for t in titles), bool, n),
         surname=np.array(surnames, dtype=object),
         surname_code=_codes(surnames),
-        surname_latin=np.fromiter((s.isascii() for s in surnames), bool, len(surnames)),
+        surname_latin=np.fromiter((s.isascii() for s in surnames), bool, n),
         year=years,
         journal=np.array(journals, dtype=object),
-        jsig=_codes(["".join(w[0] for w in j.split()) for j in journals]),
-        volume=_codes([nz.norm_volume(v) for v in _col(frame, "volume")]),
-        page=_codes([nz.first_page(p) for p in _col(frame, "pages")]),
+        jsig=_codes(_per_unique(lambda j: "".join(w[0] for w in j.split()), journals, "")),
+        volume=_codes(_per_unique(nz.norm_volume, _col(frame, "volume"), "")),
+        page=_codes(_per_unique(nz.first_page, _col(frame, "pages"), "")),
         completeness=filled + abstract_len / (1.0 + abstract_len.max(initial=0.0)),
     )
 
@@ -330,11 +368,43 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
 
 # ------------------------------------------------------------------------ grouping
 def _group(p: Prepared, pairs: pd.DataFrame,
-           distinct: Iterable[tuple[int, int]]) -> np.ndarray:
+           distinct: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Group label of each record: connected components of the accepted pairs.
+
+    Components holding two DOIs, two PMIDs or a pair marked distinct are rebuilt by
+    :func:`_constrained_union`, strongest pair first, so that they split apart.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if pairs.empty:
+        return np.arange(p.n)
+    a, b = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(p.n, p.n))
+    _, comp = connected_components(graph, directed=False)
+    ids = pd.DataFrame({"comp": comp, "doi": p.doi, "pmid": p.pmid})
+    bad: set[int] = set()
+    for col in ("doi", "pmid"):
+        known = ids[ids[col] >= 0]
+        per = known.groupby("comp")[col].nunique()
+        bad.update(per.index[per > 1].tolist())
+    bad.update(int(comp[x]) for x, y in distinct if comp[x] == comp[y])
+    if not bad:
+        return comp
+    labels = comp.copy()
+    in_bad = np.isin(comp[a], list(bad))
+    sub = _constrained_union(p, pairs[in_bad], distinct)
+    members = np.flatnonzero(np.isin(comp, list(bad)))
+    labels[members] = p.n + sub[members]  # offset keeps the labels apart
+    return labels
+
+
+def _constrained_union(p: Prepared, pairs: pd.DataFrame,
+                       distinct: Iterable[tuple[int, int]]) -> np.ndarray:
     """Union-find over accepted pairs, strongest first, under cannot-link constraints.
 
-    Returns the root position of each record. The loop runs over accepted pairs (about
-    the number of duplicates), not over all records or candidates.
+    Returns the root position of each record. Only the pairs of conflicting components
+    come here, so the Python loop stays short.
     """
     parent = np.arange(p.n)
     dois = {int(k): int(p.doi[k]) for k in np.flatnonzero(p.doi >= 0)}

@@ -30,6 +30,8 @@ __all__ = [
     "KIND_REPLY",
     "KIND_RETRACTION",
     "first_author_surname",
+    "kind_from_title",
+    "kind_from_types",
     "first_page",
     "norm_doi",
     "norm_journal",
@@ -233,6 +235,24 @@ _KIND_PUBTYPE = {
 }
 
 
+def kind_from_title(title: str | None) -> int:
+    """The kind a title's opening words announce ("Erratum:", "Reply to ..."), else article."""
+    if title:
+        for kind, pattern in _KIND_TITLE:
+            if pattern.match(title):
+                return kind
+    return KIND_ARTICLE
+
+
+def kind_from_types(pub_types: Sequence[str] | None) -> int | None:
+    """The kind publication types declare, or None when they declare none."""
+    for t in pub_types or ():
+        kind = _KIND_PUBTYPE.get(t.strip().casefold())
+        if kind is not None:
+            return kind
+    return None
+
+
 def publication_kind(title: str | None, pub_types: Sequence[str] | None = ()) -> int:
     """Article, erratum, retraction notice, comment or reply, from title and types.
 
@@ -246,12 +266,8 @@ def publication_kind(title: str | None, pub_types: Sequence[str] | None = ()) ->
     >>> publication_kind("Effect of aspirin", ["Comment", "Letter"])
     3
     """
-    if title:
-        for kind, pattern in _KIND_TITLE:
-            if pattern.match(title):
-                return kind
-    for t in pub_types or ():
-        kind = _KIND_PUBTYPE.get(t.strip().casefold())
-        if kind is not None:
-            return kind
-    return KIND_ARTICLE
+    kind = kind_from_title(title)
+    if kind != KIND_ARTICLE:
+        return kind
+    by_type = kind_from_types(pub_types)
+    return KIND_ARTICLE if by_type is None else by_type

@@ -158,7 +158,7 @@ class _Sink:
 
     def add(self, rec: Record, line: int) -> None:
         """Store a record unless it cannot be identified at all."""
-        rec = {k: v for k, v in rec.items() if v not in (None, "", [], {})}
+        rec = {k: v for k, v in rec.items() if v}  # no empty strings, lists or Nones
         if not (rec.get("title") or rec.get("doi") or rec.get("pmid")):
             self.error(line, "entry has no title, DOI or PMID")
             return
