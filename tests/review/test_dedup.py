@@ -270,3 +270,21 @@ def test_precision_recall_on_small_labelled_set():
     precision = tp / len(found)
     recall = tp / len(truth)
     assert (precision, recall) == (1.0, 1.0), (found - truth, truth - found)
+
+
+def test_cli_dedup_and_undo(tmp_path):
+    from typer.testing import CliRunner
+
+    from metakit.cli import app
+
+    db = str(tmp_path / "review.db")
+    run = CliRunner().invoke
+    for f in ("pubmed.nbib", "scopus.ris"):
+        assert run(app, ["records", "import", str(DATA / f), "-p", db]).exit_code == 0
+    res = run(app, ["records", "dedup", "-p", db])
+    # Smith 2019, García-López 2020 and the comment on it are in both files
+    assert res.exit_code == 0 and res.output.startswith("3 duplicates removed in 3 groups")
+    res = run(app, ["records", "undo", "1", "-p", db])
+    assert res.exit_code == 0
+    res = run(app, ["records", "counts", "-p", db])
+    assert "duplicates removed: 2" in res.output and "identified: 9" in res.output

@@ -43,6 +43,26 @@ View ``active_records``
     Records not removed as duplicates (no active ``duplicate`` decision): the records
     that go on to screening.
 
+API (stable)
+------------
+``Project.open(path="review.db", *, create=True) -> Project`` (context manager; ``close()``)
+``Project.transaction()``  context manager: BEGIN IMMEDIATE ... COMMIT/ROLLBACK; nests
+``Project.migrate() -> list[int]``  apply registered migrations still missing
+``Project.schema_version -> int``
+``Project.import_records(path, *, source=None, format=None, encoding=None, mapping=None)
+-> ImportReport`` (:mod:`metakit.review.records`)
+``Project.add_import(records, *, file, source_db, format, encoding=None, errors=()) -> int``
+``Project.records(*, active_only=False, source=None, decode=True) -> DataFrame``
+(index ``id``; all record columns plus ``duplicate_of``)
+``Project.imports() -> DataFrame``, ``Project.decisions(*, include_undone=True) -> DataFrame``
+``Project.dedup(**options) -> DedupReport`` (:mod:`metakit.review.dedup`)
+``Project.undo_dedup(decision_id, *, note=None)``
+``Project.override(record_id, duplicate_of, *, note=None)`` (``duplicate_of=None``: keep it)
+``Project.counts() -> dict``  identification counts for PRISMA 2020
+``register_migration(version, sql_or_callable)``
+Other modules may read the tables directly through ``Project.conn`` (``sqlite3.Row``
+rows) and must write only inside ``Project.transaction()``.
+
 Extending the schema
 --------------------
 Other modules add tables by registering migrations with :func:`register_migration`
