@@ -10,7 +10,8 @@ The method
    similar their titles.
 2. **Block** (candidate pairs in O(n)): sorted-neighbourhood windows over the title,
    the reversed title, and exact keys (DOI; PMID; surname + year; year + volume +
-   first page; surname + first page; journal initials + volume + first page). Only
+   first page; surname + first page; journal initials + volume + first page; journal
+   initials + first page). Only
    pairs inside a window are compared (Hernández and Stolfo's sorted-neighbourhood
    method, SIGMOD 1995), so 100,000 records give a few hundred thousand pairs.
 3. **Compare** each pair, vectorised (rapidfuzz ``cpdist``): title similarity (Indel
@@ -87,6 +88,8 @@ class Prepared:
     jsig: np.ndarray         # int code of journal initials, -1 missing
     volume: np.ndarray       # int code, -1 missing
     page: np.ndarray         # int code of first page, -1 missing
+    page_range: np.ndarray   # int code of "first-last" page, -1 missing
+    page_electronic: np.ndarray  # first page is an article number such as e57942
     completeness: np.ndarray
 
     @property
@@ -176,6 +179,7 @@ def prepare(frame: pd.DataFrame) -> Prepared:
     generic = np.fromiter((g for _, g in info), bool, n)
     from_type = (title_kind == nz.KIND_ARTICLE) & (type_kind >= 0)
     kind = np.where(from_type, type_kind, title_kind)
+    first_pages = _per_unique(nz.first_page, _col(frame, "pages"), "")
     return Prepared(
         ids=np.asarray(frame.index),
         kind=kind,
@@ -193,7 +197,10 @@ def prepare(frame: pd.DataFrame) -> Prepared:
         journal=np.array(journals, dtype=object),
         jsig=_codes(_per_unique(lambda j: "".join(w[0] for w in j.split()), journals, "")),
         volume=_codes(_per_unique(nz.norm_volume, _col(frame, "volume"), "")),
-        page=_codes(_per_unique(nz.first_page, _col(frame, "pages"), "")),
+        page=_codes(first_pages),
+        page_electronic=np.fromiter((len(f) >= 4 and f[0].isalpha() and f[1:].isdigit()
+                                     for f in first_pages), bool, n),
+        page_range=_codes(_per_unique(nz.page_range, _col(frame, "pages"), "")),
         completeness=filled + abstract_len / (1.0 + abstract_len.max(initial=0.0)),
     )
 
@@ -238,7 +245,7 @@ def candidate_pairs(p: Prepared, *, title_window: int = 6, key_window: int = 10
     chunks = _window(by_title, None, title_window) + _window(by_rev, None, title_window // 2)
     for key in (p.doi, p.pmid, _combined(p.surname_code, year_code),
                 _combined(year_code, p.volume, p.page), _combined(p.surname_code, p.page),
-                _combined(p.jsig, p.volume, p.page)):
+                _combined(p.jsig, p.volume, p.page), _combined(p.jsig, p.page)):
         order = np.lexsort((title_code, key))
         order = order[key[order] >= 0]
         chunks += _window(order, key, key_window)
@@ -332,7 +339,7 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     id_eq = doi_eq | pmid_eq
     by_id = live & id_eq & (
         (title_sim >= t.title_with_id) | truncated | ~has_titles
-        | (year_ok & ~page_conf & (page_eq | script_differs)))
+        | (year_ok & ~page_conf & (page_eq | script_differs | author_eq)))
     title_match = (title_sim >= t.title_strong) | truncated
     by_title_strong = (live & title_match & long_title & author_ok & year_ok & no_conflict
                        & (author_eq | year_eq | page_eq | (vol_eq & journal_eq)))
@@ -341,8 +348,13 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
                 & (long_title | (year_eq & (page_eq | journal_eq))))
     # Same journal, volume, first page and year: the same item, whatever the title says
     # (translations); first authors must agree unless written in different scripts.
-    by_biblio = (live & year_ok & vol_eq & page_eq & journal_eq
-                 & (author_eq | (author_missing & script_differs)))
+    # A full page range or an electronic article number pins an item down in a journal
+    # year even without the volume.
+    range_eq = ((p.page_range[i] >= 0) & (p.page_range[i] == p.page_range[j])
+                | (page_eq & p.page_electronic[i]))
+    by_biblio = live & year_ok & page_eq & journal_eq & (
+        (vol_eq & (author_eq | (author_missing & script_differs)))
+        | (range_eq & year_eq & ~vol_conf & author_missing & script_differs))
     # Near-identical long title in the same year on the same page: a garbled first
     # author ("C?t?" for "Côté") does not make it another paper.
     by_title_page = live & (title_sim >= 0.97) & long_title & year_eq & page_eq & ~vol_conf

@@ -34,6 +34,7 @@ __all__ = [
     "kind_from_types",
     "first_page",
     "norm_doi",
+    "page_range",
     "norm_journal",
     "norm_pmid",
     "norm_text",
@@ -203,6 +204,23 @@ def first_page(pages: str | None) -> str:
     return f"{m.group(1)}{m.group(2)}" if m else first
 
 
+def page_range(pages: str | None) -> str:
+    """First and last page, the last written out ("345-52" -> "345-352"); "" if no range.
+
+    >>> page_range("345-52"), page_range("e5"), page_range("1996-2000")
+    ('345-352', '', '1996-2000')
+    """
+    if not pages:
+        return ""
+    parts = re.split(r"\s*[-\u2010-\u2015]+\s*", pages.strip())
+    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return ""
+    start, end = parts[0].lstrip("0"), parts[1].lstrip("0")
+    if len(end) < len(start):
+        end = start[: len(start) - len(end)] + end
+    return f"{start}-{end}" if end != start else ""
+
+
 def norm_volume(volume: str | None) -> str:
     """Volume digits and letters only ("99-B" -> "99b")."""
     return re.sub(r"[^0-9a-z]", "", (volume or "").casefold()).lstrip("0")
@@ -219,7 +237,7 @@ _KIND_TITLE = [
         r"^\s*(\[?erratum|errata|corrigendum|corrigenda|addendum|"
         r"((author|publisher)('?s)? )?corrections?\s*(to\b|:|\.|notice\b|$))", re.I)),
     (KIND_REPLY, re.compile(
-        r"^\s*(in reply\b|reply\b|(the )?authors?'?s?'? (reply|response)\b|"
+        r"^\s*(in reply\b|reply\b|(the )?authors?['\u2019]?s?['\u2019]? (reply|response)\b|"
         r"(reply|response) to( the)? (comment|letter|correspondence|commentary)|"
         r"response\s*:|in response to\b)", re.I)),
     (KIND_COMMENT, re.compile(
