@@ -166,13 +166,19 @@ def prepare(frame: pd.DataFrame) -> Prepared:
     first_authors = [_first_author(a) for a in _col(frame, "authors")]
     surnames = _per_unique(lambda a: nz.first_author_surname([a]), first_authors, "")
     years = np.array([float(y) if y is not None else np.nan for y in _col(frame, "year")])
-    abstracts = _col(frame, "abstract")
     filled = np.zeros(n)
-    for name in ("title", "journal", "volume", "issue", "pages", "doi", "pmid", "abstract"):
-        filled += np.fromiter((bool(v) for v in _col(frame, name)), float, n)
+    for name in ("title", "journal", "volume", "issue", "pages", "doi", "pmid"):
+        if name in frame:
+            col = frame[name]
+            filled += (col.notna() & (col.astype(object) != "")).to_numpy(dtype=float)
     filled += np.fromiter((a is not None for a in first_authors), float, n)
     filled += ~np.isnan(years)
-    abstract_len = np.fromiter((len(a) if a else 0 for a in abstracts), float, n)
+    if "abstract_len" in frame:  # the store sends lengths, not texts
+        abstract_len = frame["abstract_len"].fillna(0).to_numpy(dtype=float)
+    else:
+        abstract_len = np.fromiter((len(a) if a else 0 for a in _col(frame, "abstract")),
+                                   float, n)
+    filled += abstract_len > 0
     title_kind = np.fromiter((nz.kind_from_title(t) for t in titles_raw), np.int64, n)
     info = _per_unique(_types_info, _col(frame, "pub_types"), (-1, True))
     type_kind = np.fromiter((k for k, _ in info), np.int64, n)
@@ -251,7 +257,8 @@ def candidate_pairs(p: Prepared, *, title_window: int = 6, key_window: int = 10
         chunks += _window(order, key, key_window)
     pairs = np.concatenate(chunks, axis=1)
     i, j = np.minimum(pairs[0], pairs[1]), np.maximum(pairs[0], pairs[1])
-    flat = np.unique(i * p.n + j)
+    flat = np.sort(i * p.n + j)  # sort + compare: much faster than np.unique's hashing
+    flat = flat[np.concatenate(([True], flat[1:] != flat[:-1]))]
     return flat // p.n, flat % p.n
 
 
@@ -292,21 +299,39 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     pmid_eq = (p.pmid[i] >= 0) & (p.pmid[i] == p.pmid[j])
     pmid_conf = (p.pmid[i] >= 0) & (p.pmid[j] >= 0) & (p.pmid[i] != p.pmid[j])
     live = same_kind & ~doi_conf & ~pmid_conf
-    ti, tj = p.title[i], p.title[j]
+    dy = np.abs(p.year[i] - p.year[j])
+    year_missing = np.isnan(dy)
+    year_eq = dy == 0
+    year_ok = year_missing | (dy <= 1)
+    page_eq = (p.page[i] >= 0) & (p.page[i] == p.page[j])
+    page_conf = (p.page[i] >= 0) & (p.page[j] >= 0) & ~page_eq
+    vol_eq = (p.volume[i] >= 0) & (p.volume[i] == p.volume[j])
+    vol_conf = (p.volume[i] >= 0) & (p.volume[j] >= 0) & ~vol_eq
+    no_conflict = ~page_conf & ~vol_conf
+    id_eq = doi_eq | pmid_eq
+    # Every rule but the identifier rule needs years within one and, unless the first
+    # pages agree, no page or volume conflict: other pairs skip the string comparisons.
+    need = live & (id_eq | (year_ok & (no_conflict | (page_eq & ~vol_conf))))
     n = len(i)
     title_sim = np.zeros(n)
     prefix = np.zeros(n)
     author_sim = np.zeros(n)
     journal_sim = np.zeros(n)
-    if live.any():
-        lv = np.flatnonzero(live)
-        title_sim[lv] = cpdist(ti[lv].tolist(), tj[lv].tolist(), scorer=fuzz.ratio,
-                               workers=-1) / 100.0
-        prefix[lv] = cpdist(ti[lv].tolist(), tj[lv].tolist(), scorer=Prefix.similarity,
-                            workers=-1)
-        author_sim[lv] = cpdist(p.surname[i][lv].tolist(), p.surname[j][lv].tolist(),
+    if need.any():
+        lv = np.flatnonzero(need)
+        ti, tj = p.title[i[lv]].tolist(), p.title[j[lv]].tolist()
+        title_sim[lv] = cpdist(ti, tj, scorer=fuzz.ratio, workers=-1) / 100.0
+        prefix[lv] = cpdist(ti, tj, scorer=Prefix.similarity, workers=-1)
+        # surnames and journals only where their codes differ (equal codes: equal text)
+        sa, sb = p.surname_code[i[lv]], p.surname_code[j[lv]]
+        author_sim[lv] = (sa == sb) & (sa >= 0)
+        dv = lv[(sa != sb) & (sa >= 0) & (sb >= 0)]
+        author_sim[dv] = cpdist(p.surname[i[dv]].tolist(), p.surname[j[dv]].tolist(),
                                 scorer=fuzz.ratio, workers=-1) / 100.0
-        journal_sim[lv] = cpdist(p.journal[i][lv].tolist(), p.journal[j][lv].tolist(),
+        ja, jb = p.jsig[i[lv]], p.jsig[j[lv]]
+        journal_sim[lv] = (ja == jb) & (ja >= 0)
+        dj = lv[(ja != jb) & (ja >= 0) & (jb >= 0)]
+        journal_sim[dj] = cpdist(p.journal[i[dj]].tolist(), p.journal[j[dj]].tolist(),
                                  scorer=fuzz.token_set_ratio, workers=-1) / 100.0
     li, lj = p.title_len[i], p.title_len[j]
     has_titles = (li > 0) & (lj > 0)
@@ -319,14 +344,6 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     author_missing = (sa < 0) | (sb < 0) | (p.surname_latin[i] != p.surname_latin[j])
     author_eq = ~author_missing & ((sa == sb) | (author_sim >= t.author))
     author_ok = author_missing | author_eq
-    dy = np.abs(p.year[i] - p.year[j])
-    year_missing = np.isnan(dy)
-    year_eq = dy == 0
-    year_ok = year_missing | (dy <= 1)
-    page_eq = (p.page[i] >= 0) & (p.page[i] == p.page[j])
-    page_conf = (p.page[i] >= 0) & (p.page[j] >= 0) & ~page_eq
-    vol_eq = (p.volume[i] >= 0) & (p.volume[i] == p.volume[j])
-    vol_conf = (p.volume[i] >= 0) & (p.volume[j] >= 0) & ~vol_eq
     jsig_eq = (p.jsig[i] >= 0) & (p.jsig[i] == p.jsig[j])
     journal_eq = jsig_eq | (journal_sim >= 0.9)
     journal_missing = (p.jsig[i] < 0) | (p.jsig[j] < 0)
@@ -334,9 +351,7 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     # A Chinese or Japanese character carries about a word: count it as three letters.
     shorter_eff = np.minimum(np.where(p.latin[i], li, 3 * li), np.where(p.latin[j], lj, 3 * lj))
     long_title = shorter_eff >= t.min_title_len
-    no_conflict = ~page_conf & ~vol_conf
 
-    id_eq = doi_eq | pmid_eq
     by_id = live & id_eq & (
         (title_sim >= t.title_with_id) | truncated | ~has_titles
         | (year_ok & ~page_conf & (page_eq | script_differs | author_eq)))
@@ -503,7 +518,8 @@ def find_duplicates(frame: pd.DataFrame, *, distinct: Iterable[tuple[Any, Any]] 
     ----------
     frame
         Columns title, authors (list or JSON), year, journal, volume, issue, pages, doi,
-        pmid, abstract, pub_types (list or JSON); missing columns count as empty.
+        pmid, abstract (or its length, ``abstract_len``), pub_types (list or JSON);
+        missing columns count as empty.
     distinct
         Pairs of record ids that must not end up in the same group.
     thresholds, title_window, key_window
@@ -595,9 +611,12 @@ def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
     from metakit.review.store import _now
 
     conn = project.conn
+    # Only what matching needs: the first author and the abstract's length.
     frame = pd.read_sql_query(
-        "SELECT id, title, authors, year, journal, volume, issue, pages, doi, pmid, "
-        "abstract, pub_types FROM active_records ORDER BY id", conn, index_col="id")
+        "SELECT id, title, CASE WHEN authors = '[]' THEN '[]' ELSE "
+        "json_array(json_extract(authors, '$[0]')) END AS authors, year, journal, volume, "
+        "issue, pages, doi, pmid, length(abstract) AS abstract_len, pub_types "
+        "FROM active_records ORDER BY id", conn, index_col="id")
     distinct = [(int(a), int(b)) for a, b in conn.execute(
         "SELECT record_id, duplicate_of FROM dedup_decisions "
         "WHERE kind = 'distinct' AND undone = 0")]
