@@ -288,3 +288,12 @@ def test_cli_dedup_and_undo(tmp_path):
     assert res.exit_code == 0
     res = run(app, ["records", "counts", "-p", db])
     assert "duplicates removed: 2" in res.output and "identified: 9" in res.output
+
+
+def test_chain_through_a_record_without_pages_cannot_join_two_pages():
+    # an article, a copy missing volume and pages, and an erratum titled like the
+    # article whose type was lost: 1-2 and 2-3 each look fine, 1-3 conflict on pages
+    rows = [dict(ART), dict(ART, volume=None, pages=None),
+            dict(ART, volume=None, pages="e5", year=2020)]
+    pairs = _pairs(rows)
+    assert len(pairs) == 1 and (1, 3) not in pairs

@@ -98,10 +98,10 @@ class Prepared:
 
 
 def _codes(values: Sequence[str]) -> np.ndarray:
-    codes, _ = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), sort=True)
     codes = codes.astype(np.int64)
-    empty = np.fromiter((not v for v in values), bool, len(values))
-    codes[empty] = -1
+    if len(uniques) and uniques[0] == "":  # sorted: the empty string comes first
+        codes[codes == 0] = -1
     return codes
 
 
@@ -394,12 +394,16 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
 
 
 # ------------------------------------------------------------------------ grouping
+_ID_REASONS = ("doi", "pmid", "doi+pmid")
+
+
 def _group(p: Prepared, pairs: pd.DataFrame,
            distinct: Sequence[tuple[int, int]]) -> np.ndarray:
     """Group label of each record: connected components of the accepted pairs.
 
-    Components holding two DOIs, two PMIDs or a pair marked distinct are rebuilt by
-    :func:`_constrained_union`, strongest pair first, so that they split apart.
+    A component holding two DOIs, two PMIDs, two first pages or two volumes, or a pair
+    marked distinct, was chained together through records that lack those fields; it
+    is rebuilt by :func:`_constrained_union`, strongest pair first, so that it splits.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -409,9 +413,10 @@ def _group(p: Prepared, pairs: pd.DataFrame,
     a, b = pairs["i"].to_numpy(), pairs["j"].to_numpy()
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(p.n, p.n))
     _, comp = connected_components(graph, directed=False)
-    ids = pd.DataFrame({"comp": comp, "doi": p.doi, "pmid": p.pmid})
+    fields = {"doi": p.doi, "pmid": p.pmid, "page": p.page, "volume": p.volume}
+    ids = pd.DataFrame({"comp": comp, **fields})
     bad: set[int] = set()
-    for col in ("doi", "pmid"):
+    for col in fields:
         known = ids[ids[col] >= 0]
         per = known.groupby("comp")[col].nunique()
         bad.update(per.index[per > 1].tolist())
@@ -430,12 +435,17 @@ def _constrained_union(p: Prepared, pairs: pd.DataFrame,
                        distinct: Iterable[tuple[int, int]]) -> np.ndarray:
     """Union-find over accepted pairs, strongest first, under cannot-link constraints.
 
-    Returns the root position of each record. Only the pairs of conflicting components
-    come here, so the Python loop stays short.
+    Two groups never join when they hold different DOIs or PMIDs or a pair marked
+    distinct; nor, unless the joining pair shares an identifier, when their first pages
+    or their volumes disagree. Returns the root position of each record. Only the
+    pairs of conflicting components come here, so the Python loop stays short.
     """
     parent = np.arange(p.n)
-    dois = {int(k): int(p.doi[k]) for k in np.flatnonzero(p.doi >= 0)}
-    pmids = {int(k): int(p.pmid[k]) for k in np.flatnonzero(p.pmid >= 0)}
+    single = {"doi": p.doi, "pmid": p.pmid}
+    soft = {"page": p.page, "volume": p.volume}
+    held: dict[str, dict[int, set[int]]] = {
+        k: {int(x): {int(v[x])} for x in np.flatnonzero(v >= 0)}
+        for k, v in {**single, **soft}.items()}
     members: dict[int, set[int]] = {}
     forbid: dict[int, set[int]] = {}
     for a, b in distinct:
@@ -450,26 +460,32 @@ def _constrained_union(p: Prepared, pairs: pd.DataFrame,
             parent[x], x = root, parent[x]
         return root
 
+    def clash(key: str, ra: int, rb: int, disjoint: bool) -> bool:
+        va, vb = held[key].get(ra), held[key].get(rb)
+        if va is None or vb is None:
+            return False
+        return va.isdisjoint(vb) if disjoint else va != vb
+
     order = pairs.sort_values(["score", "i", "j"], ascending=[False, True, True])
-    for a, b in zip(order["i"].to_numpy(), order["j"].to_numpy()):
+    by_id = order["reason"].isin(_ID_REASONS).to_numpy()
+    for a, b, id_edge in zip(order["i"].to_numpy(), order["j"].to_numpy(), by_id):
         ra, rb = find(int(a)), find(int(b))
         if ra == rb:
             continue
         ma, mb = members.get(ra, {ra}), members.get(rb, {rb})
         if len(ma) < len(mb):  # union by size keeps the member sets cheap
             ra, rb, ma, mb = rb, ra, mb, ma
-        # A group holds at most one DOI and one PMID, and no pair marked distinct.
-        if ((ra in dois and rb in dois and dois[ra] != dois[rb])
-                or (ra in pmids and rb in pmids and pmids[ra] != pmids[rb])
-                or (ra in forbid and forbid[ra] & mb)):
+        if (clash("doi", ra, rb, False) or clash("pmid", ra, rb, False)
+                or (ra in forbid and forbid[ra] & mb)
+                or (not id_edge and (clash("page", ra, rb, True)
+                                     or clash("volume", ra, rb, True)))):
             continue
         parent[rb] = ra
         members[ra] = ma | mb
         members.pop(rb, None)
-        for table in (dois, pmids):
+        for table in held.values():
             if rb in table:
-                table.setdefault(ra, table[rb])
-                del table[rb]
+                table.setdefault(ra, set()).update(table.pop(rb))
         if rb in forbid:
             forbid[ra] = forbid.get(ra, set()) | forbid.pop(rb)
     return np.array([find(k) for k in range(p.n)])
@@ -629,13 +645,16 @@ def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
             "INSERT INTO dedup_runs (started_at, params, n_candidates, n_duplicates) "
             "VALUES (?, ?, ?, ?)", (_now(), json.dumps(params), result.n_candidates,
                                     len(result.decisions))).lastrowid)
-        now = _now()
+        dec = result.decisions
+        via = dec["matched"].to_numpy() != dec["duplicate_of"].to_numpy()
+        reason = dec["reason"].astype(str).to_numpy(dtype=object)
+        reason[via] = reason[via] + " (via " + dec["matched"].astype(str).to_numpy()[via] + ")"
         c.executemany(
             "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, "
             "method, run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
-            [(int(r.record_id), int(r.duplicate_of),
-              r.reason if r.matched == r.duplicate_of else f"{r.reason} (via {r.matched})",
-              float(r.score), run_id, now) for r in result.decisions.itertuples()])
+            zip(dec["record_id"].astype(int).tolist(), dec["duplicate_of"].astype(int).tolist(),
+                reason.tolist(), dec["score"].astype(float).tolist(),
+                [run_id] * len(dec), [_now()] * len(dec)))
     n_groups = result.decisions["duplicate_of"].nunique() if len(result.decisions) else 0
     return DedupReport(run_id, result.n_records, result.n_candidates, len(result.decisions),
                        int(n_groups), result.seconds, result.decisions)
