@@ -26,7 +26,6 @@ import time
 from itertools import combinations
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).parent

@@ -70,7 +70,8 @@ def test_publication_kind():
              ("Retraction notice to X", [], R), ("Notice of Retraction: X", [], R),
              ("RETRACTED: X", [], A), ("Comment on: X", [], C), ("Re: X", [], C),
              ("Reply to the letter by Smith", [], P),
-             ("Reply to the letter by Smith", ["Comment"], P), ("Authors' reply", [], P), ("Response to neoadjuvant therapy", [], A),
+             ("Reply to the letter by Smith", ["Comment"], P), ("Authors' reply", [], P),
+             ("Response to neoadjuvant therapy", [], A),
              ("X", ["Published Erratum"], E), ("X", ["Retraction of Publication"], R),
              ("X", ["Comment", "Letter"], C), ("X", ["Letter"], A),
              ("X", ["Journal Article"], A)]

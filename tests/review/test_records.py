@@ -199,7 +199,8 @@ def test_csv_column_mapping(tmp_path):
 def test_endnote_xml():
     p = read_records(DATA / "endnote.xml")
     assert p.format == "endnote_xml" and len(p.records) == 2
-    assert [(e.line, e.message[:20]) for e in p.errors] == [(13, "malformed XML (misma")]  # line 13: </contributors> closes <authors>
+    # line 13: </contributors> closes <authors>
+    assert [(e.line, e.message[:20]) for e in p.errors] == [(13, "malformed XML (misma")]
     a, b = p.records
     assert a["source_line"] == 3 and b["source_line"] == 16
     assert a["title"] == "Effect of aspirin on recurrent stroke: a randomized controlled trial"
@@ -254,3 +255,9 @@ def test_bibtex_garbage_entry_reported_rest_read(tmp_path):
     assert p.records[0]["raw"]["month"] == "Mar"  # month macro expanded
     assert p.records[1]["authors"] == ["Doe, J.", "Roe, R."]
     assert [(e.line, e.message[:25]) for e in p.errors] == [(2, "entry could not be parsed")]
+
+
+def test_forced_encoding_keeps_first_entry_despite_bom():
+    p = read_records(DATA / "embase_bom_crlf.ris", encoding="utf-8")
+    assert p.encoding == "utf-8" and p.records[0]["source_line"] == 1
+    assert len(p.records) == 4

@@ -197,6 +197,7 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
                 text, encoding = data.decode("latin-1"), "latin-1"
     else:
         text = data.decode(encoding)
+    text = text.lstrip("\ufeff")  # a BOM left by a forced encoding or a double BOM
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     return unicodedata.normalize("NFC", text), encoding
 
