@@ -117,7 +117,12 @@ def main() -> None:
     ap.add_argument("--no-bib-dedupe", action="store_true")
     ap.add_argument("--write", action="store_true", help="write RESULTS.md")
     ap.add_argument("--show-errors", type=int, default=0)
+    ap.add_argument("--render", type=Path, default=None,
+                    help="only rewrite RESULTS.md from a saved results JSON")
     args = ap.parse_args()
+    if args.render:
+        write_results(json.loads(args.render.read_text()))
+        return
     with tempfile.TemporaryDirectory() as d:
         folder = corpus.write_corpus(Path(d), args.n, args.seed)
         truth = pd.read_csv(folder / "truth.csv")
@@ -151,6 +156,7 @@ def main() -> None:
     result["machine"] = f"{platform.machine()}, Python {platform.python_version()}"
     print(json.dumps(result, indent=2))
     if args.write:
+        (HERE / "RESULTS.json").write_text(json.dumps(result, indent=2) + "\n")
         write_results(result)
 
 
@@ -187,7 +193,23 @@ def write_results(r: dict) -> None:
         lines.append(f"bib-dedupe: prep+block+match {b['seconds']:.1f} s; "
                      f"{b['maybe_pairs']} pairs labelled `maybe` (left for a person, "
                      "counted as not merged).")
-    lines += ["", f"Machine: {r['machine']}, 2 shared cores.", ""]
+    lines += [
+        "", f"Machine: {r['machine']}, 2 cores shared with other jobs (so times are noisy).",
+        "",
+        "Notes",
+        "",
+        "- A pair counts as predicted when both records end up in one group (transitive "
+        "closure), for both tools; the truth pairs likewise come from the publication "
+        "each record was generated from.",
+        "- Both tools get the same parsed records (metakit's readers); bib-dedupe runs "
+        "`prep`, `block`, `match` with `cpu=2` and its `duplicate` pairs are clustered "
+        "by connected components.",
+        "- The corpus is synthetic and was written by the same developer as the rules, "
+        "with seed 1 used while writing them. bib-dedupe reports about 0.998 precision "
+        "and 0.97 recall on real exports; the numbers here are for this corpus only.",
+        "- Raw figures: `RESULTS.json`.",
+        "",
+    ]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
 
 
