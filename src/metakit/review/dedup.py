@@ -660,6 +660,33 @@ def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
             zip(dec["record_id"].astype(int).tolist(), dec["duplicate_of"].astype(int).tolist(),
                 reason.tolist(), dec["score"].astype(float).tolist(),
                 [run_id] * len(dec), [_now()] * len(dec)))
+        _follow_new_keepers(c, run_id)
     n_groups = result.decisions["duplicate_of"].nunique() if len(result.decisions) else 0
     return DedupReport(run_id, result.n_records, result.n_candidates, len(result.decisions),
                        int(n_groups), result.seconds, result.decisions)
+
+
+def _follow_new_keepers(c, run_id: int) -> None:
+    """Earlier duplicates of a record this run removed now point at its new keeper.
+
+    A record imported later can be more complete than the kept record of an existing
+    group; it then becomes the keeper, and every duplicate must still point at a kept
+    record. The old decisions are marked undone, not deleted.
+    """
+    from metakit.review.store import _now
+
+    moved = c.execute(
+        "SELECT d.id, d.record_id, d.duplicate_of, n.duplicate_of, d.score "
+        "FROM dedup_decisions d JOIN dedup_decisions n ON n.record_id = d.duplicate_of "
+        "AND n.run_id = ? AND n.kind = 'duplicate' AND n.undone = 0 "
+        "WHERE d.kind = 'duplicate' AND d.undone = 0 AND d.run_id IS NOT ?",
+        (run_id, run_id)).fetchall()
+    now = _now()
+    c.executemany("UPDATE dedup_decisions SET undone = 1, undone_at = ? WHERE id = ?",
+                  [(now, m[0]) for m in moved])
+    c.executemany(
+        "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, method, "
+        "run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
+        [(m[1], m[3], f"its kept record {m[2]} is a duplicate of {m[3]}", m[4], run_id, now)
+         for m in moved])
+
