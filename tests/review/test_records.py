@@ -261,3 +261,14 @@ def test_forced_encoding_keeps_first_entry_despite_bom():
     p = read_records(DATA / "embase_bom_crlf.ris", encoding="utf-8")
     assert p.encoding == "utf-8" and p.records[0]["source_line"] == 1
     assert len(p.records) == 4
+
+
+def test_import_report_summary_and_dict():
+    rep = read_records(DATA / "scopus.ris").report(7)
+    d = rep.to_dict()
+    assert (d["import_id"], d["n_imported"], d["source"], d["format"]) == (7, 5, "Scopus", "ris")
+    assert d["errors"] == [{"file": str(DATA / "scopus.ris"), "line": 62,
+                            "message": "text outside any RIS entry (no TY line before it)"}]
+    lines = rep.summary().splitlines()
+    assert lines[0].startswith("5 records imported from") and lines[1] == "1 entry skipped:"
+    assert lines[3] == "1 warning:"
