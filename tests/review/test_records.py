@@ -242,6 +242,9 @@ def test_cli_import_prints_count(tmp_path):
     assert "embase_bom_crlf.ris:57: entry has no title, DOI or PMID" in res.output
     res = CliRunner().invoke(app, ["records", "counts", "--project", str(db)])
     assert "Embase: 4" in res.output and "identified: 4" in res.output
+    res = CliRunner().invoke(app, ["records", "import", str(DATA / "embase_bom_crlf.ris"),
+                                   "--project", str(db)])
+    assert res.exit_code == 1 and "same content as import 1" in res.output
 
 
 def test_bibtex_garbage_entry_reported_rest_read(tmp_path):
@@ -272,3 +275,15 @@ def test_import_report_summary_and_dict():
     lines = rep.summary().splitlines()
     assert lines[0].startswith("5 records imported from") and lines[1] == "1 entry skipped:"
     assert lines[3] == "1 warning:"
+
+
+def test_same_file_is_not_imported_twice(tmp_path):
+    copy = tmp_path / "again.ris"
+    copy.write_bytes((DATA / "wos.ris").read_bytes())
+    with Project.open(tmp_path / "review.db") as proj:
+        proj.import_records(DATA / "wos.ris")
+        with pytest.raises(DataError, match="same content as import 1"):
+            proj.import_records(copy)  # another name, same bytes
+        assert proj.counts()["identified"] == 3
+        proj.import_records(copy, allow_repeat=True)
+        assert proj.counts()["identified"] == 6

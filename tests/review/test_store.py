@@ -29,7 +29,7 @@ def test_new_file_has_schema_and_version(tmp_path):
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         assert {"meta", "migrations", "imports", "records", "dedup_decisions", "dedup_runs",
                 "active_records"} <= tables
-        assert p.schema_version == 1
+        assert p.schema_version == 2
         assert p.counts() == {"identified": 0, "identified_by_source": {},
                               "duplicates_removed": 0, "after_duplicates": 0, "imports": 0,
                               "import_errors": 0}
@@ -53,7 +53,7 @@ def test_registered_migration_applies_once(tmp_path, monkeypatch):
         assert p.migrate() == []  # nothing pending the second time
         p.conn.execute("INSERT INTO screening_test (x) VALUES ('a')")
         versions = [r[0] for r in p.conn.execute("SELECT version FROM migrations ORDER BY 1")]
-        assert versions == [1, 150]
+        assert versions == [1, 2, 150]
 
 
 def test_failing_migration_leaves_file_unchanged(tmp_path, monkeypatch):
@@ -65,7 +65,7 @@ def test_failing_migration_leaves_file_unchanged(tmp_path, monkeypatch):
         Project.open(path)
     con = sqlite3.connect(path)
     assert con.execute("SELECT name FROM sqlite_master WHERE name='half'").fetchone() is None
-    assert con.execute("SELECT MAX(version) FROM migrations").fetchone()[0] == 1
+    assert con.execute("SELECT MAX(version) FROM migrations").fetchone()[0] == 2
 
 
 def test_add_import_stores_records_and_provenance(tmp_path):
