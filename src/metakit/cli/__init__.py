@@ -16,3 +16,4 @@ app.add_typer(rob_app, name="rob")
 def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
+from metakit.cli import records as _records  # noqa: E402,F401  (registers `metakit records`)
