@@ -11,3 +11,9 @@ app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args
 def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
+
+
+from metakit.cli.screen import prisma_command, screen_command  # noqa: E402
+
+app.command("screen")(screen_command)
+app.command("prisma")(prisma_command)
