@@ -422,8 +422,9 @@ def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarr
     if model == "logistic":
         from sklearn.linear_model import LogisticRegression
 
+        # dual liblinear: far faster when features outnumber the screened records
         clf = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000,
-                                 solver="liblinear")
+                                 solver="liblinear", dual=True)
         clf.fit(Xl, yl)
         return clf.decision_function(X)
     if model == "svm":
