@@ -102,3 +102,53 @@ def test_export_import_and_prisma_commands(tmp_path):
     assert r.exit_code == 0 and "No record was screened by two" in r.output
     r = runner.invoke(app, ["screen", "import", str(b), str(tmp_path / "missing.csv")])
     assert r.exit_code != 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pty")
+def test_end_to_end_in_a_pseudo_terminal(tmp_path):
+    """The real command in a pty: raw single-key input, decisions committed, resumable."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "review.db"
+    _make(path, n=3).close()
+    master, slave = os.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from metakit.cli import main; main()", "screen", str(path),
+         "--reviewer", "bob", "--no-prioritise"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+        nonlocal out
+        end = time.time() + timeout
+        while marker not in out and time.time() < end:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+        assert marker in out, (marker, out.decode(errors="replace")[-3000:])
+
+    read_until(b"[q] quit")
+    os.write(master, b"i")
+    read_until(b"1/3")
+    os.write(master, b"e")
+    read_until(b"Reason number")
+    os.write(master, b"1")
+    read_until(b"2/3")
+    os.write(master, b"q")
+    read_until(b"Saved.")
+    proc.wait(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0, out.decode(errors="replace")
+    with Project.open(path) as p:
+        d = scr.decisions(p, "title-abstract")
+        assert d[["record_id", "decision", "reason"]].fillna("").values.tolist() == [
+            [1, "include", ""], [2, "exclude", "Not an RCT"]]

@@ -42,7 +42,8 @@ def read_key() -> str:
     fd = sys.stdin.fileno()
     old = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        # TCSANOW, not the default TCSAFLUSH: a key typed ahead is kept, not discarded
+        tty.setraw(fd, termios.TCSANOW)
         ch = os.read(fd, 1).decode(errors="replace")
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
@@ -121,10 +122,10 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
         rec = records.loc[rid].to_dict()
         rec["id"] = rid
         console.print(_record_panel(rec, prog.done, prog.total, stage, reviewer))
-        console.print(KEYS)
+        console.print(KEYS, markup=False, highlight=False)
         key = read().lower()
         if key == "q":
-            console.print(f"Saved. {prog.done}/{prog.total} screened.")
+            console.print(f"Saved. {prog.done}/{prog.total} screened.", markup=False)
             return tally
         if key == "u":
             back = scr.undo_last(project, stage, reviewer)
@@ -140,12 +141,12 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
             continue
         decision = {"i": "include", "e": "exclude", "m": "maybe"}.get(key)
         if decision is None:
-            console.print(f"[red]Unknown key {key!r}.[/] {KEYS}")
+            console.print(f"Unknown key {key!r}. {KEYS}", markup=False, highlight=False)
             continue
         reason = None
         if decision == "exclude" and reasons:
             for n, r in enumerate(reasons, start=1):
-                console.print(f"  [{n}] {r}")
+                console.print(f"  [{n}] {r}", markup=False, highlight=False)
             optional = stage == "title-abstract"
             console.print("Reason number" + (" (Enter: none)" if optional else "") + ":")
             pick = read()
@@ -240,7 +241,7 @@ def screen_command(
                 if len(args) > 1:
                     scr.define_reasons(p, stage, args[1:])
                 for n, r in enumerate(scr.reasons(p, stage), start=1):
-                    console.print(f"[{n}] {r}")
+                    console.print(f"[{n}] {r}", markup=False, highlight=False)
         else:
             if reviewer is None:
                 raise typer.BadParameter("--reviewer is required to screen")
