@@ -100,6 +100,11 @@ def test_export_import_and_prisma_commands(tmp_path):
     assert "studies_included: 1" in text
     r = runner.invoke(app, ["screen", "agreement", str(b)])
     assert r.exit_code == 0 and "No record was screened by two" in r.output
+    with Project.open(b) as p:
+        scr.flag_records(p, [(2, "pt_non_trial", None)])
+    r = runner.invoke(app, ["screen", "unflag", str(b), "2", "3"])
+    assert "record 2: back to screening" in r.output
+    assert "record 3: had no active removal flag" in r.output
     r = runner.invoke(app, ["screen", "import", str(b), str(tmp_path / "missing.csv")])
     assert r.exit_code != 0
 

@@ -177,7 +177,7 @@ def _open(db: Path) -> Any:
 
 def screen_command(
     target: str = typer.Argument(..., help="review.db, or an action: export, import, "
-                                 "conflicts, agreement, design-filter, reasons"),
+                                 "conflicts, agreement, design-filter, unflag, reasons"),
     args: Optional[list[str]] = typer.Argument(None, help="review.db and a CSV file for actions; "
                                                "reasons for 'reasons'"),
     stage: Optional[str] = typer.Option(None, "--stage", help="title-abstract (default) or "
@@ -195,6 +195,7 @@ def screen_command(
     metakit screen conflicts review.db --stage title-abstract
     metakit screen agreement review.db --stage title-abstract
     metakit screen design-filter review.db
+    metakit screen unflag review.db 123 456
     metakit screen reasons review.db "Not randomised" "Wrong comparator" --stage full-text
     """
     from metakit.review import screening as scr
@@ -236,6 +237,12 @@ def screen_command(
             with _open(Path(args[0])) as p:
                 res = scr.apply_design_filter(p)
             console.print(res.summary())
+        elif target == "unflag":
+            with _open(Path(args[0])) as p:
+                for rid in args[1:]:
+                    done = scr.undo_flag(p, int(rid))
+                    console.print(f"record {rid}: " + ("back to screening" if done else
+                                                       "had no active removal flag"))
         elif target == "reasons":
             with _open(Path(args[0])) as p:
                 if len(args) > 1:
