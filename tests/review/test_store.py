@@ -172,7 +172,7 @@ def test_kill_9_mid_import_leaves_before_state(tmp_path, delay):
     with Project.open(path) as p:
         p.add_import(_recs(5), file="a.ris", source_db="Embase", format="ris")
     marker = tmp_path / "marker"
-    n = 200 * store._CHUNK  # 400,000 records: ~10 s of slowed writes, killed long before
+    n = 40 * store._CHUNK  # 40 chunks, >= 2 s of slowed writes: killed well before the end
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(marker), str(n)])
     deadline = time.time() + 60
     while not (marker.exists() and marker.read_text() == "writing"):
@@ -191,22 +191,22 @@ def test_kill_9_mid_import_leaves_before_state(tmp_path, delay):
 
 
 def test_kill_9_at_random_points_gives_before_or_after(tmp_path):
-    """Unpatched import killed after growing delays: always all or nothing."""
+    """A real RIS import killed after growing delays: always all or nothing."""
+    n = 30_000
+    big = tmp_path / "big.ris"
+    big.write_text("".join(f"TY  - JOUR\nTI  - Record {i}\nAU  - Doe, J\nPY  - 2001\n"
+                           f"AB  - {'x' * 200}\nER  - \n\n" for i in range(n)))
     child = textwrap.dedent("""
         import sys
         from metakit.review.store import Project
-        n = int(sys.argv[2])
-        recs = [{"title": f"Record {i}", "authors": ["Doe, J"], "year": 2001,
-                 "raw": {"AB": "x" * 200}} for i in range(n)]
         with Project.open(sys.argv[1]) as p:
-            p.add_import(recs, file="big.ris", source_db="Scopus", format="ris")
+            p.import_records(sys.argv[2], source="Scopus")
     """)
-    n = 30_000
     seen = set()
-    for i, delay in enumerate([0.2, 0.5, 0.8, 1.2, 30.0]):
+    for i, delay in enumerate([0.5, 1.0, 1.5, 2.5, 60.0]):
         path = tmp_path / f"review{i}.db"
         Project.open(path).close()
-        proc = subprocess.Popen([sys.executable, "-c", child, str(path), str(n)])
+        proc = subprocess.Popen([sys.executable, "-c", child, str(path), str(big)])
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -215,6 +215,7 @@ def test_kill_9_at_random_points_gives_before_or_after(tmp_path):
         with Project.open(path) as p:
             assert p.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             got = p.counts()["identified"]
+            assert p.counts()["imports"] == (1 if got else 0)
         assert got in {0, n}
         seen.add(got)
-    assert n in seen  # the 30 s run completes
+    assert n in seen  # the 60 s run completes

@@ -11,8 +11,7 @@ app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args
 def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
-
-
+from metakit.cli import records as _records  # noqa: E402,F401  (registers `metakit records`)
 from metakit.cli.screen import prisma_command, screen_command  # noqa: E402
 
 app.command("screen")(screen_command)

@@ -43,6 +43,26 @@ View ``active_records``
     Records not removed as duplicates (no active ``duplicate`` decision): the records
     that go on to screening.
 
+API (stable)
+------------
+``Project.open(path="review.db", *, create=True) -> Project`` (context manager; ``close()``)
+``Project.transaction()``  context manager: BEGIN IMMEDIATE ... COMMIT/ROLLBACK; nests
+``Project.migrate() -> list[int]``  apply registered migrations still missing
+``Project.schema_version -> int``
+``Project.import_records(path, *, source=None, format=None, encoding=None, mapping=None)
+-> ImportReport`` (:mod:`metakit.review.records`)
+``Project.add_import(records, *, file, source_db, format, encoding=None, errors=()) -> int``
+``Project.records(*, active_only=False, source=None, decode=True) -> DataFrame``
+(index ``id``; all record columns plus ``duplicate_of``)
+``Project.imports() -> DataFrame``, ``Project.decisions(*, include_undone=True) -> DataFrame``
+``Project.dedup(**options) -> DedupReport`` (:mod:`metakit.review.dedup`)
+``Project.undo_dedup(decision_id, *, note=None)``
+``Project.override(record_id, duplicate_of, *, note=None)`` (``duplicate_of=None``: keep it)
+``Project.counts() -> dict``  identification counts for PRISMA 2020
+``register_migration(version, sql_or_callable)``
+Other modules may read the tables directly through ``Project.conn`` (``sqlite3.Row``
+rows) and must write only inside ``Project.transaction()``.
+
 Extending the schema
 --------------------
 Other modules add tables by registering migrations with :func:`register_migration`
@@ -542,18 +562,23 @@ class Project:
         return int(cur.lastrowid)
 
 
+# One encoder for all rows: json.dumps(..., ensure_ascii=False) builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _record_row(r: Mapping[str, Any]) -> tuple:
-    year = r.get("year")
+    get = r.get
+    year = get("year")
     return (
-        r.get("source_line"), r.get("source_key"), r.get("title"),
-        json.dumps(list(r.get("authors") or []), ensure_ascii=False),
+        get("source_line"), get("source_key"), get("title"),
+        _encode(list(get("authors") or ())),
         int(year) if year is not None else None,
-        r.get("journal"), r.get("volume"), r.get("issue"), r.get("pages"), r.get("doi"),
-        r.get("pmid"), r.get("abstract"),
-        json.dumps(list(r.get("keywords") or []), ensure_ascii=False),
-        json.dumps(list(r.get("pub_types") or []), ensure_ascii=False),
-        r.get("language"),
-        json.dumps(dict(r.get("raw") or {}), ensure_ascii=False),
+        get("journal"), get("volume"), get("issue"), get("pages"), get("doi"),
+        get("pmid"), get("abstract"),
+        _encode(list(get("keywords") or ())),
+        _encode(list(get("pub_types") or ())),
+        get("language"),
+        _encode(dict(get("raw") or {})),
     )
 
 

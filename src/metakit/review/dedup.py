@@ -1,0 +1,622 @@
+"""Finding duplicate records: identifiers first, then fuzzy bibliographic matching.
+
+The method
+----------
+1. **Normalise** every record (:mod:`metakit.review.normalise`): DOI, PMID, title
+   (case, accents, punctuation, HTML, British/American spelling, MEDLINE brackets),
+   first-author surname, year, journal, volume, first page (spreadsheet damage
+   repaired), and the *publication kind*: article, erratum/correction, retraction
+   notice, comment/reply. Records of different kinds are never merged, however
+   similar their titles.
+2. **Block** (candidate pairs in O(n)): sorted-neighbourhood windows over the title,
+   the reversed title, and exact keys (DOI; PMID; surname + year; year + volume +
+   first page; surname + first page; journal initials + volume + first page; journal
+   initials + first page). Only
+   pairs inside a window are compared (Hernández and Stolfo's sorted-neighbourhood
+   method, SIGMOD 1995), so 100,000 records give a few hundred thousand pairs.
+3. **Compare** each pair, vectorised (rapidfuzz ``cpdist``): title similarity (Indel
+   ratio) and common-prefix length (truncated titles), surname similarity, year,
+   volume, page and journal agreement. The rules (:func:`classify_pairs`) accept a pair
+   when the identifiers agree (DOI or PMID) and nothing contradicts them, or when the
+   title matches and author, year, volume and pages agree or are missing, or when
+   author, year, volume, first page and journal all agree (translated titles).
+   Different DOIs or different PMIDs always mean different publications.
+4. **Group** accepted pairs strongest first (union-find), never joining two groups
+   that hold different DOIs or PMIDs or a pair marked distinct by hand, so a chain of
+   matches cannot join two publications. Each group keeps its most complete record
+   (most fields filled, then the longest abstract, then the first imported); every
+   other member gets a decision with the reason and score of its strongest match.
+
+Example
+-------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({
+...     "title": ["Aspirin after stroke: a randomised trial",
+...               "ASPIRIN AFTER STROKE - A RANDOMIZED TRIAL.",
+...               "Erratum: Aspirin after stroke: a randomised trial"],
+...     "authors": [["Smith, J."], ["Smith J"], ["Smith, J."]],
+...     "year": [2019, 2019, 2019], "doi": [None, None, None]})
+>>> find_duplicates(frame).decisions[["record_id", "duplicate_of"]].values.tolist()
+[[1, 0]]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from metakit.review import normalise as nz
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metakit.review.store import Project
+
+__all__ = ["DedupReport", "DedupResult", "classify_pairs", "find_duplicates", "prepare",
+           "candidate_pairs", "run_dedup"]
+
+_GENERIC_TYPES = {"article", "journal article", "jour", "journal", "misc", "research article",
+                  "original article", "research support, non-u.s. gov't"}
+_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
+           "abstract", "pub_types")
+
+
+# ------------------------------------------------------------------------ prepare
+@dataclass(frozen=True)
+class Prepared:
+    """Normalised fields as arrays, one entry per record (position, not id)."""
+
+    ids: np.ndarray
+    kind: np.ndarray
+    untyped: np.ndarray      # no publication type beyond "article": kind from title only
+    by_type: np.ndarray      # kind set by a publication type, not by the title
+    doi: np.ndarray          # int code, -1 missing
+    pmid: np.ndarray
+    title: np.ndarray        # object array of normalised titles
+    title_len: np.ndarray
+    latin: np.ndarray        # title written in Latin script
+    surname: np.ndarray      # object array
+    surname_code: np.ndarray
+    surname_latin: np.ndarray
+    year: np.ndarray         # float, NaN missing
+    journal: np.ndarray      # object array of normalised journals
+    jsig: np.ndarray         # int code of journal initials, -1 missing
+    volume: np.ndarray       # int code, -1 missing
+    page: np.ndarray         # int code of first page, -1 missing
+    page_range: np.ndarray   # int code of "first-last" page, -1 missing
+    page_electronic: np.ndarray  # first page is an article number such as e57942
+    completeness: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+def _codes(values: Sequence[str]) -> np.ndarray:
+    codes, _ = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    codes = codes.astype(np.int64)
+    empty = np.fromiter((not v for v in values), bool, len(values))
+    codes[empty] = -1
+    return codes
+
+
+def _col(frame: pd.DataFrame, name: str) -> list:
+    if name not in frame:
+        return [None] * len(frame)
+    col = frame[name].astype(object)
+    return col.where(col.notna(), None).tolist()
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        if v == "[]":
+            return []
+        return json.loads(v) if v.startswith("[") else [v]
+    return list(v)
+
+
+def _per_unique(func, values: Sequence, default: Any) -> list:
+    """``[func(v) for v in values]``, calling ``func`` once per distinct value.
+
+    Journals, volumes, pages, type lists and surnames repeat across a review's records.
+    """
+    values = [tuple(v) if isinstance(v, list) else v for v in values]
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques] + [default], dtype=object)
+    return mapped[codes].tolist()
+
+
+_FIRST_JSON = re.compile(r'\["((?:[^"\\]|\\.)*)"')
+
+
+def _first_author(value: Any) -> str | None:
+    """The first author from a list or its JSON text, without decoding the whole list."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return next((a for a in value if a), None)
+    m = _FIRST_JSON.match(value)
+    if m is None:
+        return None
+    name = m.group(1)
+    return json.loads(f'"{name}"') if "\\" in name else name
+
+
+def _types_info(value: Any) -> tuple[int, bool]:
+    """(kind the types declare or -1, whether the types say nothing beyond "article")."""
+    types = _as_list(value)
+    kind = nz.kind_from_types(types)
+    generic = all(x.strip().casefold() in _GENERIC_TYPES for x in types)
+    return (-1 if kind is None else kind), generic
+
+
+def prepare(frame: pd.DataFrame) -> Prepared:
+    """Normalise a records frame (columns as in :meth:`Project.records`; index = id)."""
+    n = len(frame)
+    titles_raw = _col(frame, "title")
+    titles = [nz.norm_title(t) for t in titles_raw]
+    journals = _per_unique(nz.norm_journal, _col(frame, "journal"), "")
+    first_authors = [_first_author(a) for a in _col(frame, "authors")]
+    surnames = _per_unique(lambda a: nz.first_author_surname([a]), first_authors, "")
+    years = np.array([float(y) if y is not None else np.nan for y in _col(frame, "year")])
+    abstracts = _col(frame, "abstract")
+    filled = np.zeros(n)
+    for name in ("title", "journal", "volume", "issue", "pages", "doi", "pmid", "abstract"):
+        filled += np.fromiter((bool(v) for v in _col(frame, name)), float, n)
+    filled += np.fromiter((a is not None for a in first_authors), float, n)
+    filled += ~np.isnan(years)
+    abstract_len = np.fromiter((len(a) if a else 0 for a in abstracts), float, n)
+    title_kind = np.fromiter((nz.kind_from_title(t) for t in titles_raw), np.int64, n)
+    info = _per_unique(_types_info, _col(frame, "pub_types"), (-1, True))
+    type_kind = np.fromiter((k for k, _ in info), np.int64, n)
+    generic = np.fromiter((g for _, g in info), bool, n)
+    from_type = (title_kind == nz.KIND_ARTICLE) & (type_kind >= 0)
+    kind = np.where(from_type, type_kind, title_kind)
+    first_pages = _per_unique(nz.first_page, _col(frame, "pages"), "")
+    return Prepared(
+        ids=np.asarray(frame.index),
+        kind=kind,
+        untyped=generic & (kind == nz.KIND_ARTICLE),
+        by_type=from_type,
+        doi=_codes([nz.norm_doi(d) for d in _col(frame, "doi")]),
+        pmid=_codes([nz.norm_pmid(p) for p in _col(frame, "pmid")]),
+        title=np.array(titles, dtype=object),
+        title_len=np.fromiter((len(t) for t in titles), np.int64, n),
+        latin=np.fromiter((t.isascii() for t in titles), bool, n),
+        surname=np.array(surnames, dtype=object),
+        surname_code=_codes(surnames),
+        surname_latin=np.fromiter((s.isascii() for s in surnames), bool, n),
+        year=years,
+        journal=np.array(journals, dtype=object),
+        jsig=_codes(_per_unique(lambda j: "".join(w[0] for w in j.split()), journals, "")),
+        volume=_codes(_per_unique(nz.norm_volume, _col(frame, "volume"), "")),
+        page=_codes(first_pages),
+        page_electronic=np.fromiter((len(f) >= 4 and f[0].isalpha() and f[1:].isdigit()
+                                     for f in first_pages), bool, n),
+        page_range=_codes(_per_unique(nz.page_range, _col(frame, "pages"), "")),
+        completeness=filled + abstract_len / (1.0 + abstract_len.max(initial=0.0)),
+    )
+
+
+# ----------------------------------------------------------------------- blocking
+def _window(order: np.ndarray, key: np.ndarray | None, width: int) -> list[np.ndarray]:
+    """Pairs of records at most ``width`` apart in ``order`` (with equal ``key``)."""
+    out = []
+    for d in range(1, min(width, len(order) - 1) + 1):
+        a, b = order[:-d], order[d:]
+        if key is not None:
+            keep = (key[a] == key[b]) & (key[a] >= 0)
+            a, b = a[keep], b[keep]
+        out.append(np.stack([a, b]))
+    return out
+
+
+def _combined(*codes: np.ndarray) -> np.ndarray:
+    """One int code per record for a tuple of codes; -1 if any part is missing."""
+    missing = np.zeros(len(codes[0]), bool)
+    key = np.zeros(len(codes[0]), np.int64)
+    for c in codes:
+        missing |= c < 0
+        key = key * (int(c.max(initial=0)) + 2) + (c + 1)
+    key[missing] = -1
+    return key
+
+
+def candidate_pairs(p: Prepared, *, title_window: int = 6, key_window: int = 10
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs ``(i, j)``, ``i < j`` (positions), from all blocking schemes."""
+    if p.n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    title_code = _codes(list(p.title))
+    rev_code = _codes([t[::-1] for t in p.title])
+    year_code = np.where(np.isnan(p.year), -1, np.nan_to_num(p.year, nan=0)).astype(np.int64)
+    has_title = title_code >= 0
+    by_title = np.lexsort((np.arange(p.n), title_code))
+    by_title = by_title[has_title[by_title]]
+    by_rev = np.lexsort((np.arange(p.n), rev_code))
+    by_rev = by_rev[has_title[by_rev]]
+    chunks = _window(by_title, None, title_window) + _window(by_rev, None, title_window // 2)
+    for key in (p.doi, p.pmid, _combined(p.surname_code, year_code),
+                _combined(year_code, p.volume, p.page), _combined(p.surname_code, p.page),
+                _combined(p.jsig, p.volume, p.page), _combined(p.jsig, p.page)):
+        order = np.lexsort((title_code, key))
+        order = order[key[order] >= 0]
+        chunks += _window(order, key, key_window)
+    pairs = np.concatenate(chunks, axis=1)
+    i, j = np.minimum(pairs[0], pairs[1]), np.maximum(pairs[0], pairs[1])
+    flat = np.unique(i * p.n + j)
+    return flat // p.n, flat % p.n
+
+
+# --------------------------------------------------------------------- comparison
+@dataclass(frozen=True)
+class Thresholds:
+    """Cut-offs of :func:`classify_pairs` (similarities on a 0-1 scale)."""
+
+    title_strong: float = 0.95      # title alone (with nothing contradicting) suffices
+    title: float = 0.88             # title plus agreeing author and bibliographic detail
+    title_with_id: float = 0.60     # title when DOI or PMID agree
+    author: float = 0.80            # surname similarity counted as agreement
+    min_title_len: int = 30         # shorter titles need more agreement
+    truncated_min: int = 40         # a prefix this long of the other title = truncation
+
+
+_REASONS = np.array(["doi", "pmid", "doi+pmid", "title truncated", "title",
+                     "title+author+details", "journal+volume+page+year (translated title?)",
+                     "title+year+page"], dtype=object)
+
+
+def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
+                   t: Thresholds = Thresholds()) -> pd.DataFrame:
+    """Compare candidate pairs; return evidence, ``duplicate`` flag, ``score``, ``reason``."""
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Prefix
+    from rapidfuzz.process import cpdist
+
+    same_kind = p.kind[i] == p.kind[j]
+    # A record without publication types is compatible with one whose kind (erratum,
+    # comment ...) only its types tell, if they are the same item: same volume and page.
+    maybe_kind = ~same_kind & ((p.untyped[i] & p.by_type[j]) | (p.untyped[j] & p.by_type[i]))
+    same_item = ((p.page[i] >= 0) & (p.page[i] == p.page[j])
+                 & ((p.volume[i] < 0) | (p.volume[j] < 0) | (p.volume[i] == p.volume[j])))
+    same_kind = same_kind | (maybe_kind & same_item)
+    doi_eq = (p.doi[i] >= 0) & (p.doi[i] == p.doi[j])
+    doi_conf = (p.doi[i] >= 0) & (p.doi[j] >= 0) & (p.doi[i] != p.doi[j])
+    pmid_eq = (p.pmid[i] >= 0) & (p.pmid[i] == p.pmid[j])
+    pmid_conf = (p.pmid[i] >= 0) & (p.pmid[j] >= 0) & (p.pmid[i] != p.pmid[j])
+    live = same_kind & ~doi_conf & ~pmid_conf
+    ti, tj = p.title[i], p.title[j]
+    n = len(i)
+    title_sim = np.zeros(n)
+    prefix = np.zeros(n)
+    author_sim = np.zeros(n)
+    journal_sim = np.zeros(n)
+    if live.any():
+        lv = np.flatnonzero(live)
+        title_sim[lv] = cpdist(ti[lv].tolist(), tj[lv].tolist(), scorer=fuzz.ratio,
+                               workers=-1) / 100.0
+        prefix[lv] = cpdist(ti[lv].tolist(), tj[lv].tolist(), scorer=Prefix.similarity,
+                            workers=-1)
+        author_sim[lv] = cpdist(p.surname[i][lv].tolist(), p.surname[j][lv].tolist(),
+                                scorer=fuzz.ratio, workers=-1) / 100.0
+        journal_sim[lv] = cpdist(p.journal[i][lv].tolist(), p.journal[j][lv].tolist(),
+                                 scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+    li, lj = p.title_len[i], p.title_len[j]
+    has_titles = (li > 0) & (lj > 0)
+    shorter = np.minimum(li, lj)
+    truncated = has_titles & (shorter >= t.truncated_min) & (prefix >= shorter - 1)
+    title_sim[~has_titles] = 0.0
+
+    sa, sb = p.surname_code[i], p.surname_code[j]
+    # Names in different scripts (王 vs Wang) cannot be compared: treated as missing.
+    author_missing = (sa < 0) | (sb < 0) | (p.surname_latin[i] != p.surname_latin[j])
+    author_eq = ~author_missing & ((sa == sb) | (author_sim >= t.author))
+    author_ok = author_missing | author_eq
+    dy = np.abs(p.year[i] - p.year[j])
+    year_missing = np.isnan(dy)
+    year_eq = dy == 0
+    year_ok = year_missing | (dy <= 1)
+    page_eq = (p.page[i] >= 0) & (p.page[i] == p.page[j])
+    page_conf = (p.page[i] >= 0) & (p.page[j] >= 0) & ~page_eq
+    vol_eq = (p.volume[i] >= 0) & (p.volume[i] == p.volume[j])
+    vol_conf = (p.volume[i] >= 0) & (p.volume[j] >= 0) & ~vol_eq
+    jsig_eq = (p.jsig[i] >= 0) & (p.jsig[i] == p.jsig[j])
+    journal_eq = jsig_eq | (journal_sim >= 0.9)
+    journal_missing = (p.jsig[i] < 0) | (p.jsig[j] < 0)
+    script_differs = has_titles & (p.latin[i] != p.latin[j])
+    # A Chinese or Japanese character carries about a word: count it as three letters.
+    shorter_eff = np.minimum(np.where(p.latin[i], li, 3 * li), np.where(p.latin[j], lj, 3 * lj))
+    long_title = shorter_eff >= t.min_title_len
+    no_conflict = ~page_conf & ~vol_conf
+
+    id_eq = doi_eq | pmid_eq
+    by_id = live & id_eq & (
+        (title_sim >= t.title_with_id) | truncated | ~has_titles
+        | (year_ok & ~page_conf & (page_eq | script_differs | author_eq)))
+    title_match = (title_sim >= t.title_strong) | truncated
+    by_title_strong = (live & title_match & long_title & author_ok & year_ok & no_conflict
+                       & (author_eq | year_eq | page_eq | (vol_eq & journal_eq)))
+    detail = page_eq | (vol_eq & (journal_eq | journal_missing)) | (year_eq & journal_eq)
+    by_title = (live & (title_sim >= t.title) & author_eq & year_ok & no_conflict & detail
+                & (long_title | (year_eq & (page_eq | journal_eq))))
+    # Same journal, volume, first page and year: the same item, whatever the title says
+    # (translations); first authors must agree unless written in different scripts.
+    # A full page range or an electronic article number pins an item down in a journal
+    # year even without the volume.
+    range_eq = ((p.page_range[i] >= 0) & (p.page_range[i] == p.page_range[j])
+                | (page_eq & p.page_electronic[i]))
+    by_biblio = live & year_ok & page_eq & journal_eq & (
+        (vol_eq & (author_eq | (author_missing & script_differs)))
+        | (range_eq & year_eq & ~vol_conf & author_missing & script_differs))
+    # Near-identical long title in the same year on the same page: a garbled first
+    # author ("C?t?" for "Côté") does not make it another paper.
+    by_title_page = live & (title_sim >= 0.97) & long_title & year_eq & page_eq & ~vol_conf
+    duplicate = by_id | by_title_strong | by_title | by_biblio | by_title_page
+
+    reason_code = np.select(
+        [doi_eq & pmid_eq & by_id, doi_eq & by_id, pmid_eq & by_id,
+         by_title_strong & truncated & (title_sim < t.title_strong), by_title_strong,
+         by_title, by_biblio, by_title_page],
+        [2, 0, 1, 3, 4, 5, 6, 7], default=-1)
+    score = np.where(
+        id_eq & by_id, np.maximum(title_sim, 0.99),
+        0.6 * np.maximum(title_sim, truncated.astype(float)) + 0.15 * author_sim
+        + 0.1 * year_eq + 0.15 * (page_eq | vol_eq))
+    return pd.DataFrame({
+        "i": i, "j": j, "duplicate": duplicate, "score": np.round(score, 4),
+        "reason": np.where(reason_code >= 0, _REASONS[np.maximum(reason_code, 0)], ""),
+        "title_sim": title_sim, "truncated": truncated, "author_sim": author_sim,
+        "year_diff": dy, "doi_eq": doi_eq, "pmid_eq": pmid_eq, "page_eq": page_eq,
+        "kind_differs": ~same_kind, "id_conflict": doi_conf | pmid_conf,
+    })
+
+
+# ------------------------------------------------------------------------ grouping
+def _group(p: Prepared, pairs: pd.DataFrame,
+           distinct: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Group label of each record: connected components of the accepted pairs.
+
+    Components holding two DOIs, two PMIDs or a pair marked distinct are rebuilt by
+    :func:`_constrained_union`, strongest pair first, so that they split apart.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if pairs.empty:
+        return np.arange(p.n)
+    a, b = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(p.n, p.n))
+    _, comp = connected_components(graph, directed=False)
+    ids = pd.DataFrame({"comp": comp, "doi": p.doi, "pmid": p.pmid})
+    bad: set[int] = set()
+    for col in ("doi", "pmid"):
+        known = ids[ids[col] >= 0]
+        per = known.groupby("comp")[col].nunique()
+        bad.update(per.index[per > 1].tolist())
+    bad.update(int(comp[x]) for x, y in distinct if comp[x] == comp[y])
+    if not bad:
+        return comp
+    labels = comp.copy()
+    in_bad = np.isin(comp[a], list(bad))
+    sub = _constrained_union(p, pairs[in_bad], distinct)
+    members = np.flatnonzero(np.isin(comp, list(bad)))
+    labels[members] = p.n + sub[members]  # offset keeps the labels apart
+    return labels
+
+
+def _constrained_union(p: Prepared, pairs: pd.DataFrame,
+                       distinct: Iterable[tuple[int, int]]) -> np.ndarray:
+    """Union-find over accepted pairs, strongest first, under cannot-link constraints.
+
+    Returns the root position of each record. Only the pairs of conflicting components
+    come here, so the Python loop stays short.
+    """
+    parent = np.arange(p.n)
+    dois = {int(k): int(p.doi[k]) for k in np.flatnonzero(p.doi >= 0)}
+    pmids = {int(k): int(p.pmid[k]) for k in np.flatnonzero(p.pmid >= 0)}
+    members: dict[int, set[int]] = {}
+    forbid: dict[int, set[int]] = {}
+    for a, b in distinct:
+        forbid.setdefault(a, set()).add(b)
+        forbid.setdefault(b, set()).add(a)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    order = pairs.sort_values(["score", "i", "j"], ascending=[False, True, True])
+    for a, b in zip(order["i"].to_numpy(), order["j"].to_numpy()):
+        ra, rb = find(int(a)), find(int(b))
+        if ra == rb:
+            continue
+        ma, mb = members.get(ra, {ra}), members.get(rb, {rb})
+        if len(ma) < len(mb):  # union by size keeps the member sets cheap
+            ra, rb, ma, mb = rb, ra, mb, ma
+        # A group holds at most one DOI and one PMID, and no pair marked distinct.
+        if ((ra in dois and rb in dois and dois[ra] != dois[rb])
+                or (ra in pmids and rb in pmids and pmids[ra] != pmids[rb])
+                or (ra in forbid and forbid[ra] & mb)):
+            continue
+        parent[rb] = ra
+        members[ra] = ma | mb
+        members.pop(rb, None)
+        for table in (dois, pmids):
+            if rb in table:
+                table.setdefault(ra, table[rb])
+                del table[rb]
+        if rb in forbid:
+            forbid[ra] = forbid.get(ra, set()) | forbid.pop(rb)
+    return np.array([find(k) for k in range(p.n)])
+
+
+# ----------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class DedupResult:
+    """Duplicates found among a set of records (nothing stored).
+
+    Attributes
+    ----------
+    decisions
+        One row per removed record: ``record_id``, ``duplicate_of`` (the kept record),
+        ``reason``, ``score``, ``matched`` (the record its strongest match was with).
+    pairs
+        Every compared candidate pair with its evidence (record ids in ``id_i``,
+        ``id_j``).
+    n_records, n_candidates
+        Records considered and candidate pairs compared.
+    seconds
+        Wall time of the search.
+    """
+
+    decisions: pd.DataFrame
+    pairs: pd.DataFrame
+    n_records: int
+    n_candidates: int
+    seconds: float
+
+    def duplicate_pairs(self) -> set[tuple[Any, Any]]:
+        """All pairs of records in the same group, as ``(smaller id, larger id)``."""
+        out: set[tuple[Any, Any]] = set()
+        for keeper, grp in self.decisions.groupby("duplicate_of"):
+            ids = sorted([keeper, *grp["record_id"]])
+            out.update((a, b) for k, a in enumerate(ids) for b in ids[k + 1:])
+        return out
+
+
+def find_duplicates(frame: pd.DataFrame, *, distinct: Iterable[tuple[Any, Any]] = (),
+                    thresholds: Thresholds = Thresholds(), title_window: int = 6,
+                    key_window: int = 10) -> DedupResult:
+    """Find duplicate records in a frame (index = record id).
+
+    Parameters
+    ----------
+    frame
+        Columns title, authors (list or JSON), year, journal, volume, issue, pages, doi,
+        pmid, abstract, pub_types (list or JSON); missing columns count as empty.
+    distinct
+        Pairs of record ids that must not end up in the same group.
+    thresholds, title_window, key_window
+        Rule cut-offs and blocking window widths.
+    """
+    start = time.perf_counter()
+    frame = frame[~frame.index.duplicated()]
+    p = prepare(frame)
+    i, j = candidate_pairs(p, title_window=title_window, key_window=key_window)
+    pairs = classify_pairs(p, i, j, thresholds)
+    pos = {rid: k for k, rid in enumerate(p.ids)}
+    distinct_pos = [(pos[a], pos[b]) for a, b in distinct if a in pos and b in pos]
+    accepted = pairs[pairs["duplicate"]]
+    roots = _group(p, accepted, distinct_pos)
+    decisions = _decisions(p, accepted, roots)
+    pairs = pairs.assign(id_i=p.ids[pairs["i"].to_numpy()], id_j=p.ids[pairs["j"].to_numpy()])
+    return DedupResult(decisions, pairs, p.n, len(i), time.perf_counter() - start)
+
+
+def _decisions(p: Prepared, accepted: pd.DataFrame, roots: np.ndarray) -> pd.DataFrame:
+    cols = ["record_id", "duplicate_of", "reason", "score", "matched"]
+    if accepted.empty:
+        return pd.DataFrame(columns=cols)
+    groups = pd.DataFrame({"pos": np.arange(p.n), "root": roots,
+                           "completeness": p.completeness})
+    sizes = groups.groupby("root")["pos"].transform("size")
+    groups = groups[sizes > 1]
+    # Keeper: most complete, then first imported (smallest position).
+    best = groups.sort_values(["root", "completeness", "pos"], ascending=[True, False, True])
+    keeper = best.drop_duplicates("root").set_index("root")["pos"]
+    groups = groups.assign(keeper=keeper.reindex(groups["root"]).to_numpy())
+    removed = groups[groups["pos"] != groups["keeper"]]
+    # Strongest accepted match of each removed record within its group.
+    both = pd.concat([
+        accepted[["i", "j", "score", "reason"]].rename(columns={"i": "pos", "j": "other"}),
+        accepted[["j", "i", "score", "reason"]].rename(columns={"j": "pos", "i": "other"})])
+    both = both[roots[both["pos"].to_numpy()] == roots[both["other"].to_numpy()]]
+    both = both.assign(to_keeper=both["other"].to_numpy()
+                       == keeper.reindex(roots[both["pos"].to_numpy()]).to_numpy())
+    strongest = (both.sort_values(["pos", "to_keeper", "score"], ascending=[True, False, False])
+                 .drop_duplicates("pos").set_index("pos"))
+    ev = strongest.reindex(removed["pos"])
+    return pd.DataFrame({
+        "record_id": p.ids[removed["pos"].to_numpy()],
+        "duplicate_of": p.ids[removed["keeper"].to_numpy()],
+        "reason": ev["reason"].to_numpy(),
+        "score": ev["score"].to_numpy(),
+        "matched": p.ids[ev["other"].to_numpy().astype(np.int64)],
+    }).sort_values("record_id", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class DedupReport:
+    """What one deduplication run stored in a project."""
+
+    run_id: int
+    n_records: int
+    n_candidates: int
+    n_duplicates: int
+    n_groups: int
+    seconds: float
+    decisions: pd.DataFrame = field(repr=False)
+
+    def summary(self) -> str:
+        by_reason = self.decisions["reason"].value_counts().to_dict() if self.n_duplicates else {}
+        lines = [f"{self.n_duplicates} duplicates removed in {self.n_groups} groups "
+                 f"({self.n_records} records, {self.n_candidates} pairs compared, "
+                 f"{self.seconds:.2f} s)"]
+        lines += [f"  {reason}: {n}" for reason, n in by_reason.items()]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.decisions.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "n_records": self.n_records,
+                "n_candidates": self.n_candidates, "n_duplicates": self.n_duplicates,
+                "n_groups": self.n_groups, "seconds": self.seconds,
+                "decisions": self.decisions.to_dict(orient="records")}
+
+
+def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
+              title_window: int = 6, key_window: int = 10) -> DedupReport:
+    """Deduplicate a project's active records and store the decisions (one transaction).
+
+    Records already removed stay removed; pairs marked distinct (by undo or by hand)
+    are never merged again.
+    """
+    from metakit.review.store import _now
+
+    conn = project.conn
+    frame = pd.read_sql_query(
+        "SELECT id, title, authors, year, journal, volume, issue, pages, doi, pmid, "
+        "abstract, pub_types FROM active_records ORDER BY id", conn, index_col="id")
+    distinct = [(int(a), int(b)) for a, b in conn.execute(
+        "SELECT record_id, duplicate_of FROM dedup_decisions "
+        "WHERE kind = 'distinct' AND undone = 0")]
+    result = find_duplicates(frame, distinct=distinct, thresholds=thresholds,
+                             title_window=title_window, key_window=key_window)
+    params = {"thresholds": thresholds.__dict__, "title_window": title_window,
+              "key_window": key_window}
+    with project.transaction() as c:
+        run_id = int(c.execute(
+            "INSERT INTO dedup_runs (started_at, params, n_candidates, n_duplicates) "
+            "VALUES (?, ?, ?, ?)", (_now(), json.dumps(params), result.n_candidates,
+                                    len(result.decisions))).lastrowid)
+        now = _now()
+        c.executemany(
+            "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, "
+            "method, run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
+            [(int(r.record_id), int(r.duplicate_of),
+              r.reason if r.matched == r.duplicate_of else f"{r.reason} (via {r.matched})",
+              float(r.score), run_id, now) for r in result.decisions.itertuples()])
+    n_groups = result.decisions["duplicate_of"].nunique() if len(result.decisions) else 0
+    return DedupReport(run_id, result.n_records, result.n_candidates, len(result.decisions),
+                       int(n_groups), result.seconds, result.decisions)

@@ -1,0 +1,877 @@
+"""Reading search exports: RIS, PubMed MEDLINE (.nbib), BibTeX, CSV and EndNote XML.
+
+Every reader turns a file into plain record dicts with the fields of
+:data:`metakit.review.store.RECORD_FIELDS`, the line where the entry starts
+(``source_line``), the database's own id (``source_key``) and every original field
+(``raw``). An entry that cannot be read is reported with its file, line and the reason,
+and the rest of the file is still read; nothing is dropped silently.
+
+Bytes are decoded by BOM (UTF-8, UTF-16, UTF-32), then strict UTF-8, then Windows-1252
+(which covers the Latin-1 exports of older tools); any line ending is accepted.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> ris = "TY  - JOUR\\nTI  - Aspirin after stroke\\nAU  - Smith, J\\nPY  - 2019\\nER  - \\n"
+>>> with tempfile.TemporaryDirectory() as d:
+...     f = pathlib.Path(d) / "scopus.ris"
+...     _ = f.write_text(ris)
+...     parsed = read_records(f, source="Scopus")
+>>> parsed.records[0]["title"], parsed.records[0]["year"], parsed.errors
+('Aspirin after stroke', 2019, ())
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metakit.errors import DataError
+
+__all__ = [
+    "EntryError",
+    "FORMATS",
+    "ImportReport",
+    "ParsedFile",
+    "decode_bytes",
+    "detect_format",
+    "read_records",
+]
+
+#: Formats :func:`read_records` understands.
+FORMATS = ("ris", "medline", "bibtex", "csv", "endnote_xml")
+
+Record = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class EntryError:
+    """An entry that could not be read (skipped) or was read with a repair (warning)."""
+
+    file: str
+    line: int
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did.
+
+    Attributes
+    ----------
+    file, source, format, encoding
+        The file read, the database it came from, how it was parsed and decoded.
+    import_id
+        Row id in the project's ``imports`` table (None when only parsed).
+    n_imported
+        Records stored.
+    errors
+        Entries skipped, each with file, line and reason.
+    warnings
+        Entries stored after a repair (for example a missing ``ER`` tag), or fields
+        left empty because they could not be read.
+    """
+
+    file: str
+    source: str
+    format: str
+    encoding: str
+    import_id: int | None
+    n_imported: int
+    errors: tuple[EntryError, ...] = ()
+    warnings: tuple[EntryError, ...] = ()
+
+    def summary(self) -> str:
+        lines = [f"{self.n_imported} records imported from {self.file} "
+                 f"({self.source}, {self.format}, {self.encoding})"]
+        if self.errors:
+            lines.append(f"{len(self.errors)} {'entry' if len(self.errors) == 1 else 'entries'}"
+                         " skipped:")
+            lines.extend(f"  {e}" for e in self.errors)
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}:")
+            lines.extend(f"  {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "source": self.source, "format": self.format,
+                "encoding": self.encoding, "import_id": self.import_id,
+                "n_imported": self.n_imported,
+                "errors": [e.to_dict() for e in self.errors],
+                "warnings": [w.to_dict() for w in self.warnings]}
+
+    def to_frame(self):
+        """Errors and warnings as a frame (columns level, file, line, message)."""
+        import pandas as pd
+
+        rows = [{"level": "error", **e.to_dict()} for e in self.errors]
+        rows += [{"level": "warning", **w.to_dict()} for w in self.warnings]
+        return pd.DataFrame(rows, columns=["level", "file", "line", "message"])
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A parsed file, before it is stored."""
+
+    file: str
+    source: str
+    format: str
+    encoding: str
+    records: tuple[Record, ...]
+    errors: tuple[EntryError, ...] = ()
+    warnings: tuple[EntryError, ...] = ()
+
+    def report(self, import_id: int | None = None) -> ImportReport:
+        return ImportReport(self.file, self.source, self.format, self.encoding, import_id,
+                            len(self.records), self.errors, self.warnings)
+
+
+@dataclass
+class _Sink:
+    """Collects records, errors and warnings while one file is parsed."""
+
+    file: str
+    records: list[Record] = field(default_factory=list)
+    errors: list[EntryError] = field(default_factory=list)
+    warnings: list[EntryError] = field(default_factory=list)
+
+    def error(self, line: int, message: str) -> None:
+        self.errors.append(EntryError(self.file, line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(EntryError(self.file, line, message))
+
+    def add(self, rec: Record, line: int) -> None:
+        """Store a record unless it cannot be identified at all."""
+        rec = {k: v for k, v in rec.items() if v}  # no empty strings, lists or Nones
+        if not (rec.get("title") or rec.get("doi") or rec.get("pmid")):
+            self.error(line, "entry has no title, DOI or PMID")
+            return
+        rec["source_line"] = line
+        self.records.append(rec)
+
+
+# -------------------------------------------------------------------------- decoding
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode an export to text with ``\\n`` line endings; return ``(text, encoding)``.
+
+    Examples
+    --------
+    >>> decode_bytes("Müller".encode("latin-1"))
+    ('Müller', 'cp1252')
+    >>> decode_bytes(codecs.BOM_UTF8 + b"TY  - JOUR\\r\\n")
+    ('TY  - JOUR\\n', 'utf-8-sig')
+    """
+    if encoding is None:
+        for bom, name in _BOMS:
+            if data.startswith(bom):
+                encoding = name
+                break
+    if encoding is None:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            try:
+                text, encoding = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:  # five bytes undefined in cp1252
+                text, encoding = data.decode("latin-1"), "latin-1"
+    else:
+        text = data.decode(encoding)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return unicodedata.normalize("NFC", text), encoding
+
+
+def detect_format(path: str | Path, text: str) -> str:
+    """Guess the format from the content (first tags), then the file extension."""
+    head = text.lstrip("\ufeff \n\t")[:4000]
+    if re.search(r"^TY {2}-", head, re.M):
+        return "ris"
+    if re.search(r"^PMID- ?\d", head, re.M):
+        return "medline"
+    if re.search(r"<records>|<record>", head) and head.startswith("<"):
+        return "endnote_xml"
+    if re.search(r"^\s*@\w+\s*[{(]", head, re.M):
+        return "bibtex"
+    ext = Path(path).suffix.lower()
+    by_ext = {".ris": "ris", ".nbib": "medline", ".medline": "medline", ".bib": "bibtex",
+              ".csv": "csv", ".tsv": "csv", ".xml": "endnote_xml"}
+    if ext in by_ext:
+        return by_ext[ext]
+    raise DataError(f"cannot tell the format of {path}; pass format= one of {FORMATS}",
+                    column="format")
+
+
+def read_records(path: str | Path, *, source: str | None = None, format: str | None = None,
+                 encoding: str | None = None,
+                 mapping: Mapping[str, str] | None = None) -> ParsedFile:
+    """Read a search export.
+
+    Parameters
+    ----------
+    path
+        The file.
+    source
+        The database it came from ("Embase", "PubMed" ...). When None: the ``DB`` tag of
+        a RIS export, "PubMed" for MEDLINE files, else the file name without extension.
+    format
+        One of :data:`FORMATS`; guessed from the content and extension when None.
+    encoding
+        Force a text encoding (otherwise: BOM, UTF-8, Windows-1252).
+    mapping
+        CSV only: ``{field: column}`` for columns the built-in names do not cover
+        (fields: title, authors, year, journal, volume, issue, pages, start_page,
+        end_page, doi, pmid, abstract, keywords, pub_types, language, source_key).
+
+    Returns
+    -------
+    ParsedFile
+        The records (dicts) and the entries that were skipped, each with its line.
+    """
+    path = Path(path)
+    text, used = decode_bytes(path.read_bytes(), encoding)
+    fmt = format or detect_format(path, text)
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r}; use one of {FORMATS}", column="format")
+    sink = _Sink(str(path))
+    if fmt == "csv":
+        _parse_csv(text, sink, mapping or {})
+    else:
+        _PARSERS[fmt](text, sink)
+    if source is None:
+        source = _guess_source(fmt, sink.records) or path.stem
+    return ParsedFile(str(path), source, fmt, used, tuple(sink.records), tuple(sink.errors),
+                      tuple(sink.warnings))
+
+
+def _guess_source(fmt: str, records: list[Record]) -> str | None:
+    if fmt == "medline":
+        return "PubMed"
+    for rec in records[:50]:
+        raw = rec.get("raw", {})
+        db = raw.get("DB") or raw.get("DP")
+        if db:
+            return str(db[0] if isinstance(db, list) else db).strip()
+        an = raw.get("AN")
+        if an and str(an[0] if isinstance(an, list) else an).startswith("WOS:"):
+            return "Web of Science"
+    return None
+
+
+# ------------------------------------------------------------------- field helpers
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+_DOI = re.compile(r"10\.\d{4,9}/\S+", re.I)
+_PMID_IN_TEXT = re.compile(r"(?:PMID|PubMed ID):?\s*(\d{1,9})", re.I)
+
+
+def _year(value: str | None, sink: _Sink, line: int) -> int | None:
+    if not value:
+        return None
+    m = _YEAR.search(value)
+    if m is None:
+        sink.warn(line, f"year {value!r} not understood; left empty")
+        return None
+    return int(m.group(1))
+
+
+def _doi(*values: str | None) -> str | None:
+    """The first DOI found in the values (as written; dedup normalises it)."""
+    for v in values:
+        if v:
+            m = _DOI.search(v)
+            if m:
+                return m.group(0).rstrip(".,;")
+    return None
+
+
+def _pages(start: str | None, end: str | None) -> str | None:
+    start, end = (start or "").strip(), (end or "").strip()
+    if start and end and end != start:
+        return f"{start}-{end}"
+    return start or end or None
+
+
+def _first(d: Mapping[str, list[str]], *tags: str) -> str | None:
+    for t in tags:
+        vals = d.get(t)
+        if vals:
+            text = vals[0].strip() if len(vals) == 1 else " ".join(vals).strip()
+            if text:
+                return text
+    return None
+
+
+def _list(d: Mapping[str, list[str]], *tags: str) -> list[str]:
+    out: list[str] = []
+    for t in tags:
+        vals = d.get(t)
+        if vals:
+            out.extend(s for v in vals if (s := v.strip()))
+    return out
+
+
+def _split_keywords(values: list[str]) -> list[str]:
+    out = []
+    for v in values:
+        out.extend(p.strip() for p in re.split(r";", v) if p.strip())
+    return out
+
+
+# ------------------------------------------------------------------------------ RIS
+_RIS_TAG = re.compile(r"([A-Z][A-Z0-9]) {2}-(?: |$)")
+
+
+def _parse_ris(text: str, sink: _Sink) -> None:
+    # RIS is read line by line here rather than with rispy's parser: rispy gives no line
+    # numbers, and calling it once per entry (to keep them) doubled the import time.
+    # Its rules are followed: a tag is two characters, two spaces, a dash; untagged
+    # lines continue the previous field; TY starts and ER ends an entry.
+    raw: dict[str, list[str]] | None = None
+    start = 0
+    last: str | None = None
+    stray = False
+    for i, line in enumerate(text.split("\n"), start=1):
+        m = _RIS_TAG.match(line)
+        if m is None:
+            if raw is None:
+                if line.strip() and not stray:
+                    stray = True
+                    sink.error(i, "text outside any RIS entry (no TY line before it)")
+            elif last is not None and line.strip():
+                vals = raw[last]
+                vals[-1] = f"{vals[-1]} {line.strip()}" if vals[-1] else line.strip()
+            continue
+        tag = m.group(1)
+        if tag == "TY":
+            if raw is not None:
+                sink.warn(start, "entry has no ER line; read up to the next TY")
+                sink.add(_ris_record(raw, sink, start), start)
+            raw, start, last, stray = {"TY": [line[6:].strip()]}, i, "TY", False
+        elif raw is None:
+            if not stray:
+                stray = True
+                sink.error(i, f"{tag} line outside any RIS entry (no TY line before it)")
+        elif tag == "ER":
+            sink.add(_ris_record(raw, sink, start), start)
+            raw, last = None, None
+        else:
+            raw.setdefault(tag, []).append(line[6:].strip())
+            last = tag
+    if raw is not None:
+        sink.warn(start, "entry has no ER line; read up to the end of the file")
+        sink.add(_ris_record(raw, sink, start), start)
+
+
+def _ris_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
+    pmid = _first(raw, "PM")
+    if pmid is None and ("C2" in raw or "N1" in raw or "M2" in raw or "U1" in raw):
+        for v in _list(raw, "C2", "N1", "M2", "AN", "U1"):
+            m = _PMID_IN_TEXT.search(v)
+            if m:
+                pmid = m.group(1)
+                break
+    db = (_first(raw, "DB", "DP") or "").lower()
+    an = _first(raw, "AN")
+    if pmid is None and an and an.isdigit() and ("pubmed" in db or "medline" in db):
+        pmid = an
+    c2 = _first(raw, "C2")
+    if pmid is None and c2 and c2.isdigit():  # Scopus puts the bare PMID in C2
+        pmid = c2
+    sp, ep = _first(raw, "SP"), _first(raw, "EP")
+    authors = _list(raw, "AU", "A1")
+    if not authors:
+        authors = _list(raw, "A2", "A3", "A4")
+    return {
+        "title": _first(raw, "TI", "T1", "CT", "BT"),
+        "authors": authors,
+        "year": _year(_first(raw, "PY", "Y1", "DA"), sink, line),
+        "journal": _first(raw, "JF", "T2", "JO", "JA", "J2"),
+        "volume": _first(raw, "VL"),
+        "issue": _first(raw, "IS"),
+        "pages": _pages(sp, ep) or _first(raw, "C7"),  # C7: article number (WoS)
+        "doi": _doi(_first(raw, "DO"), _first(raw, "DI"), *_list(raw, "UR", "L3", "M3", "N1")),
+        "pmid": pmid,
+        "abstract": _first(raw, "AB", "N2"),
+        "keywords": _split_keywords(_list(raw, "KW")),
+        "pub_types": [v for v in _list(raw, "M3", "PT") if not _DOI.search(v)],
+        "language": _first(raw, "LA"),
+        "source_key": _first(raw, "AN", "U2", "ID"),
+        "raw": raw,
+    }
+
+
+# -------------------------------------------------------------------------- MEDLINE
+_MEDLINE_TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3}) *- (.*)$")
+
+
+def _parse_medline(text: str, sink: _Sink) -> None:
+    raw: dict[str, list[str]] = {}
+    start = 0
+    last: str | None = None
+    broken: str | None = None
+    stray: int | None = None
+
+    def flush() -> None:
+        if broken:
+            sink.error(start, broken)
+        else:
+            sink.add(_medline_record(raw, sink, start), start)
+
+    for i, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        m = _MEDLINE_TAG.match(line)
+        if m and m.group(1) == "PMID":
+            if raw or broken:
+                flush()
+            raw, start, last, broken, stray = {"PMID": [m.group(2).strip()]}, i, "PMID", None, None
+        elif not raw and broken is None:
+            if stray is None:
+                stray = i
+                sink.error(i, "text outside any MEDLINE record (no PMID- line before it)")
+        elif line.startswith("      ") and last is not None:
+            raw[last][-1] += " " + line.strip()
+        elif m:
+            last = m.group(1)
+            raw.setdefault(last, []).append(m.group(2).strip())
+        elif broken is None:
+            broken = f"line {i} is neither a tag nor a continuation; record skipped"
+    if raw or broken:
+        flush()
+
+
+def _medline_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
+    doi = None
+    for v in _list(raw, "LID", "AID"):
+        if v.endswith("[doi]"):
+            doi = v[:-5].strip()
+            break
+    pmid = (raw.get("PMID") or [""])[0]
+    if not pmid.isdigit():
+        sink.warn(line, f"PMID {pmid!r} is not a number; left empty")
+        pmid = None
+    return {
+        "title": _first(raw, "TI", "BTI"),
+        "authors": _list(raw, "FAU") or _list(raw, "AU"),
+        "year": _year(_first(raw, "DP", "DEP"), sink, line),
+        "journal": _first(raw, "JT", "TA"),
+        "volume": _first(raw, "VI"),
+        "issue": _first(raw, "IP"),
+        "pages": _first(raw, "PG"),
+        "doi": doi,
+        "pmid": pmid,
+        "abstract": _first(raw, "AB"),
+        "keywords": _list(raw, "OT") or _list(raw, "MH"),
+        "pub_types": _list(raw, "PT"),
+        "language": _first(raw, "LA"),
+        "source_key": pmid,
+        "raw": raw,
+    }
+
+
+# --------------------------------------------------------------------------- BibTeX
+_BIB_START = re.compile(r"^\s*@\s*(\w+)\s*[{(]")
+_BIB_NON_ENTRIES = {"comment", "string", "preamble"}
+
+
+_BIB_HEAD = re.compile(r"\s*@\s*(\w+)\s*([{(])\s*([^,\s]*)\s*,")
+_BIB_FIELD = re.compile(r"\s*,?\s*([\w\-:.]+)\s*=\s*")
+_BIB_WORD = re.compile(r"[\w\-:.]+")
+_BIB_DELIMS = re.compile(r'[{}"]')
+_BIB_STRING = re.compile(r'\s*@\s*string\s*[{(]\s*([\w\-:.]+)\s*=\s*[{"](.*)[}"]\s*[})]',
+                         re.S | re.I)
+_MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                        "aug", "sep", "oct", "nov", "dec")}
+
+
+def _bib_value_end(chunk: str, pos: int, quoted: bool) -> int:
+    """Index of the brace or quote closing the value opened at ``pos``."""
+    depth = 0
+    for m in _BIB_DELIMS.finditer(chunk, pos + 1):
+        c = m.group(0)
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                if quoted:
+                    raise ValueError("unbalanced braces in a quoted value")
+                return m.start()
+            depth -= 1
+        elif quoted and depth == 0:
+            return m.start()
+    raise ValueError("value never closed")
+
+
+def _skip(chunk: str, pos: int, chars: str = " \t\n") -> int:
+    while pos < len(chunk) and chunk[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _bib_fast(chunk: str, strings: dict[str, str]) -> dict[str, str]:
+    """One BibTeX entry -> fields (``ENTRYTYPE``, ``ID`` and lower-case field names).
+
+    Raises ValueError when the entry does not follow the grammar; the caller then
+    tries bibtexparser, which is complete but about a hundred times slower.
+    """
+    head = _BIB_HEAD.match(chunk)
+    if head is None:
+        raise ValueError("no '@type{key,' header")
+    close = "}" if head.group(2) == "{" else ")"
+    fields = {"ENTRYTYPE": head.group(1).lower(), "ID": head.group(3)}
+    pos, n = head.end(), len(chunk)
+    while True:
+        pos = _skip(chunk, pos, " \t\n,")
+        if pos >= n:
+            raise ValueError("entry never closed")
+        if chunk[pos] == close:
+            return fields
+        fm = _BIB_FIELD.match(chunk, pos)
+        if fm is None:
+            raise ValueError("expected 'field = value'")
+        name, pos = fm.group(1).lower(), fm.end()
+        parts = []
+        while True:
+            c = chunk[pos] if pos < n else ""
+            if c and c in '{"':
+                end = _bib_value_end(chunk, pos, c == '"')
+                parts.append(chunk[pos + 1:end])
+                pos = end + 1
+            else:
+                wm = _BIB_WORD.match(chunk, pos)
+                if wm is None:
+                    raise ValueError(f"bad value of {name}")
+                word = wm.group(0)
+                parts.append(word if word.isdigit() else strings.get(word.lower(), word))
+                pos = wm.end()
+            pos = _skip(chunk, pos)
+            if pos < n and chunk[pos] == "#":
+                pos = _skip(chunk, pos + 1)
+                continue
+            break
+        fields[name] = "".join(parts)
+
+
+def _bib_slow(chunk: str, strings_src: str) -> dict[str, str]:
+    import bibtexparser
+    from bibtexparser.bparser import BibTexParser
+
+    parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
+    entries = bibtexparser.loads(strings_src + "\n" + chunk, parser=parser).entries
+    if len(entries) != 1:
+        raise ValueError("entry could not be parsed")
+    return entries[0]
+
+
+def _parse_bibtex(text: str, sink: _Sink) -> None:
+    lines = text.split("\n")
+    starts = [(i, m.group(1).lower()) for i, line in enumerate(lines)
+              if (m := _BIB_START.match(line))]
+    bounds = [(a, b, kind) for (a, kind), (b, _) in
+              zip(starts, [*starts[1:], (len(lines), "")])]
+    strings: dict[str, str] = dict(_MONTHS)
+    strings_src = []
+    for a, b, kind in bounds:
+        if kind == "string":
+            chunk = "\n".join(lines[a:b])
+            strings_src.append(chunk)
+            if m := _BIB_STRING.match(chunk):
+                strings[m.group(1).lower()] = m.group(2)
+    for a, b, kind in bounds:
+        if kind in _BIB_NON_ENTRIES:
+            continue
+        chunk = "\n".join(lines[a:b]).rstrip()
+        if chunk.count("{") != chunk.count("}"):
+            sink.error(a + 1, "unbalanced braces; entry skipped")
+            continue
+        try:
+            entry = _bib_fast(chunk, strings)
+        except ValueError:
+            try:  # unusual but legal syntax: let bibtexparser have a go
+                entry = _bib_slow(chunk, "\n".join(strings_src))
+            except Exception as exc:  # bibtexparser raises assorted pyparsing errors
+                sink.error(a + 1, f"entry could not be parsed ({type(exc).__name__})")
+                continue
+        sink.add(_bib_record(entry, sink, a + 1), a + 1)
+
+
+_BRACES = re.compile(r"[{}]")
+# LaTeX accent commands -> Unicode combining marks (composed by NFC afterwards).
+_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303",
+            "=": "\u0304", ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b",
+            "c": "\u0327", "k": "\u0328", "r": "\u030a"}
+_LATEX_ACCENT = re.compile(r"\\([`'^\"~=.]|[uvHckr](?=[\s{]))\s*\{?\s*(\\[ij]\b\s*|[A-Za-z])\}?")
+_LATEX_LETTERS = {r"\i": "i", r"\j": "j", r"\o": "ø", r"\O": "Ø", r"\ss": "ß", r"\ae": "æ",
+                  r"\AE": "Æ", r"\oe": "œ", r"\OE": "Œ", r"\aa": "å", r"\AA": "Å", r"\l": "ł",
+                  r"\L": "Ł", r"\&": "&", r"\%": "%", r"\_": "_", r"\$": "$",
+                  "---": "-", "--": "-", "~": " "}
+_LATEX_LETTER = re.compile("|".join(re.escape(k) + (r"\b" if k[-1].isalpha() else "")
+                                    for k in sorted(_LATEX_LETTERS, key=len, reverse=True)))
+
+
+def _latex_to_unicode(v: str) -> str:
+    """Accents and special letters as BibTeX exports write them (M{\\"u}ller -> Müller)."""
+    def accent(m: re.Match) -> str:
+        letter = m.group(2).strip()
+        letter = {r"\i": "i", r"\j": "j"}.get(letter, letter)
+        return letter + _ACCENTS[m.group(1)]
+
+    v = _LATEX_ACCENT.sub(accent, v)
+    v = _LATEX_LETTER.sub(lambda m: _LATEX_LETTERS[m.group(0)], v)
+    return unicodedata.normalize("NFC", v)
+
+
+def _bib_clean(v: str | None) -> str | None:
+    if v is None:
+        return None
+    v = _latex_to_unicode(v)
+    return re.sub(r"\s+", " ", _BRACES.sub("", v)).strip() or None
+
+
+def _bib_record(e: dict[str, str], sink: _Sink, line: int) -> Record:
+    get = {k.lower(): _bib_clean(v) for k, v in e.items()}
+    authors = [a.strip() for a in re.split(r"\s+and\s+", get.get("author") or "") if a.strip()]
+    pages = (get.get("pages") or "").replace("--", "-") or None
+    pmid = get.get("pmid")
+    if pmid is None and (get.get("eprinttype") or "").lower() == "pubmed":
+        pmid = get.get("eprint")
+    kws = re.split(r"[;,]", get.get("keywords") or get.get("keyword") or "")
+    return {
+        "title": get.get("title"),
+        "authors": [a for a in authors if a.lower() != "others"],
+        "year": _year(get.get("year") or get.get("date"), sink, line),
+        "journal": get.get("journal") or get.get("journaltitle") or get.get("booktitle"),
+        "volume": get.get("volume"),
+        "issue": get.get("number") or get.get("issue"),
+        "pages": pages,
+        "doi": _doi(get.get("doi"), get.get("url")),
+        "pmid": pmid,
+        "abstract": get.get("abstract"),
+        "keywords": [k.strip() for k in kws if k.strip()],
+        "pub_types": [t for t in [get.get("entrytype"), get.get("type")] if t],
+        "language": get.get("language"),
+        "source_key": get.get("id"),
+        "raw": dict(e),
+    }
+
+
+# ------------------------------------------------------------------------------ CSV
+_CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "article title", "document title", "ti"),
+    "authors": ("authors", "author", "author full names", "author names", "au"),
+    "year": ("year", "publication year", "pubyear", "py", "create date", "date"),
+    "journal": ("journal", "source title", "journal/book", "publication title", "source",
+                "journal title", "so"),
+    "volume": ("volume", "vl"),
+    "issue": ("issue", "number", "is"),
+    "pages": ("pages", "page range", "pagination"),
+    "start_page": ("page start", "start page", "beginning page", "bp"),
+    "end_page": ("page end", "end page", "ending page", "ep"),
+    "doi": ("doi", "di"),
+    "pmid": ("pmid", "pubmed id", "pubmed_id"),
+    "abstract": ("abstract", "ab"),
+    "keywords": ("author keywords", "keywords", "de"),
+    "pub_types": ("document type", "publication type", "dt", "pt"),
+    "language": ("language of original document", "language", "la"),
+    "source_key": ("eid", "accession number", "ut (unique wos id)", "ut", "id"),
+}
+
+
+def _parse_csv(text: str, sink: _Sink, mapping: Mapping[str, str]) -> None:
+    # The delimiter is the one that splits the header into the most columns (the
+    # csv sniffer is misled by semicolons inside author lists).
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=lambda d: len(next(csv.reader([first], delimiter=d))))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    lower = {h.lower(): j for j, h in enumerate(header)}
+    unknown = set(mapping) - set(_CSV_COLUMNS)
+    if unknown:
+        raise DataError(f"unknown record fields in mapping: {sorted(unknown)}",
+                        column="mapping")
+    cols: dict[str, int] = {}
+    for fld, names in _CSV_COLUMNS.items():
+        if fld in mapping:
+            name = mapping[fld]
+            if name.lower() not in lower:
+                raise DataError(f"column {name!r} (mapped to {fld}) is not in the file",
+                                column=name)
+            cols[fld] = lower[name.lower()]
+            continue
+        for n in names:
+            if n in lower:
+                cols[fld] = lower[n]
+                break
+    if not ({"title", "doi", "pmid"} & set(cols)):
+        raise DataError("no title, DOI or PMID column found; pass mapping={'title': ...}",
+                        column="title")
+    prev_end = reader.line_num
+    for row in reader:
+        line = prev_end + 1
+        prev_end = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            sink.error(line, f"row has {len(row)} fields, header has {len(header)}")
+            continue
+        get = {f: row[j].strip() or None for f, j in cols.items()}
+        sink.add(_csv_record(get, dict(zip(header, row)), sink, line), line)
+
+
+def _split_authors(value: str | None) -> list[str]:
+    if not value:
+        return []
+    if ";" in value:
+        parts = value.split(";")
+    elif re.search(r"\w+ [A-Z]{1,3}\.?, \w", value):  # "Smith J, Doe AB" (PubMed CSV)
+        parts = value.split(",")
+    else:
+        parts = [value]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: _Sink,
+                line: int) -> Record:
+    kws = get.get("keywords") or ""
+    return {
+        "title": get.get("title"),
+        "authors": _split_authors(get.get("authors")),
+        "year": _year(get.get("year"), sink, line),
+        "journal": get.get("journal"),
+        "volume": get.get("volume"),
+        "issue": get.get("issue"),
+        "pages": get.get("pages") or _pages(get.get("start_page"), get.get("end_page")),
+        "doi": _doi(get.get("doi")),
+        "pmid": get.get("pmid"),
+        "abstract": get.get("abstract"),
+        "keywords": [k.strip() for k in kws.split(";") if k.strip()],
+        "pub_types": [t.strip() for t in (get.get("pub_types") or "").split(";") if t.strip()],
+        "language": get.get("language"),
+        "source_key": get.get("source_key"),
+        "raw": {k: v for k, v in row.items() if v != ""},
+    }
+
+
+# ---------------------------------------------------------------------- EndNote XML
+_RECORD_BLOCK = re.compile(r"<record>.*?</record>|<record>", re.S)
+
+
+def _parse_endnote_xml(text: str, sink: _Sink) -> None:
+    # Records are parsed one by one so a malformed record costs only itself.
+    line_starts = _line_index(text)
+    if "<record>" not in text:
+        sink.error(1, "no <record> elements found")
+        return
+    for m in _RECORD_BLOCK.finditer(text):
+        line = _line_of(line_starts, m.start())
+        chunk = m.group(0)
+        if not chunk.endswith("</record>"):
+            sink.error(line, "record is not closed (</record> missing)")
+            continue
+        inner_open = chunk.find("<record>", 8)
+        if inner_open != -1:
+            sink.error(line, "record is not closed before the next <record>")
+            continue
+        try:
+            elem = ET.fromstring(chunk)
+        except ET.ParseError as exc:
+            msg = re.sub(r": line \d+, column \d+", "", str(exc))
+            sink.error(line + exc.position[0] - 1, f"malformed XML ({msg})")
+            continue
+        sink.add(_endnote_record(elem, sink, line), line)
+
+
+def _line_index(text: str) -> list[int]:
+    return [0] + [m.end() for m in re.finditer("\n", text)]
+
+
+def _line_of(starts: list[int], pos: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(starts, pos)
+
+
+def _xml_text(elem: ET.Element | None) -> str | None:
+    if elem is None:
+        return None
+    text = re.sub(r"\s+", " ", "".join(elem.itertext())).strip()
+    return text or None
+
+
+def _endnote_record(rec: ET.Element, sink: _Sink, line: int) -> Record:
+    def one(path: str) -> str | None:
+        return _xml_text(rec.find(path))
+
+    def many(path: str) -> list[str]:
+        return [t for e in rec.findall(path) if (t := _xml_text(e))]
+
+    raw: dict[str, Any] = {}
+    for child in rec:
+        if len(child) and child.tag in {"contributors", "titles", "dates", "keywords",
+                                        "periodical", "urls"}:
+            for sub in child.iter():
+                if sub is not child and (t := _xml_text(sub)) and not len(sub.findall("./*/*")):
+                    raw.setdefault(f"{child.tag}/{sub.tag}", [])
+                    if t not in raw[f"{child.tag}/{sub.tag}"]:
+                        raw[f"{child.tag}/{sub.tag}"].append(t)
+        elif (t := _xml_text(child)) is not None:
+            raw[child.tag] = t
+    ref_type = rec.find("ref-type")
+    pub_types = [ref_type.get("name")] if ref_type is not None and ref_type.get("name") else []
+    pub_types += many("work-type")
+    notes = " ".join(many("notes") + many("accession-num"))
+    pmid_m = _PMID_IN_TEXT.search(notes)
+    remote_db = (one("remote-database-name") or "").lower()
+    acc = one("accession-num")
+    pmid = pmid_m.group(1) if pmid_m else (acc if acc and acc.isdigit() and
+                                            ("pubmed" in remote_db or "medline" in remote_db)
+                                            else None)
+    return {
+        "title": one("titles/title"),
+        "authors": many("contributors/authors/author"),
+        "year": _year(one("dates/year") or one("dates/pub-dates/date"), sink, line),
+        "journal": (one("titles/secondary-title") or one("periodical/full-title")
+                    or one("periodical/abbr-1")),
+        "volume": one("volume"),
+        "issue": one("number"),
+        "pages": one("pages"),
+        "doi": _doi(one("electronic-resource-num"), *many("urls/related-urls/url")),
+        "pmid": pmid,
+        "abstract": one("abstract"),
+        "keywords": many("keywords/keyword"),
+        "pub_types": pub_types,
+        "language": one("language"),
+        "source_key": acc or one("rec-number"),
+        "raw": raw,
+    }
+
+
+_PARSERS: dict[str, Callable[[str, _Sink], None]] = {
+    "ris": _parse_ris,
+    "medline": _parse_medline,
+    "bibtex": _parse_bibtex,
+    "endnote_xml": _parse_endnote_xml,
+}
