@@ -290,3 +290,65 @@ def test_design_filter_on_store_records(tmp_path):
         assert scr.queue(p, "title-abstract", "A", prioritise=False) == [1]
         flags = p.conn.execute("SELECT record_id, rule FROM automation_flags").fetchall()
         assert [tuple(f) for f in flags] == [(2, "pt_non_trial"), (3, "animal_only")]
+
+
+MEDLINE = """PMID- 1001
+TI  - Bone marrow concentrate with core decompression for osteonecrosis: a randomised
+      trial.
+AB  - Sixty hips were randomly allocated to two groups.
+FAU - Tran, An
+PT  - Journal Article
+PT  - Randomized Controlled Trial
+MH  - Humans
+MH  - Femur Head Necrosis/*therapy
+DP  - 2019
+
+PMID- 1002
+TI  - Cell therapy for osteonecrosis of the femoral head.
+AB  - Twelve animals were studied in two groups.
+FAU - Li, Bo
+PT  - Journal Article
+OT  - stem cells
+MH  - *Animals
+MH  - Femur Head Necrosis/therapy
+DP  - 2018
+
+PMID- 1003
+TI  - Osteonecrosis of the hip: current concepts.
+AB  - We review treatment options including randomised trials.
+FAU - Ng, Cy
+PT  - Journal Article
+PT  - Review
+DP  - 2020
+
+PMID- 1004
+TI  - Core decompression alone or with cells: a randomised comparison.
+AB  - Patients were randomised to two groups.
+FAU - Ruiz, Di
+PT  - Journal Article
+DP  - 2021
+"""
+
+
+def test_end_to_end_from_a_medline_file(tmp_path):
+    """Import a MEDLINE file, run the design filter, screen, count, as a user would."""
+    src = tmp_path / "pubmed.nbib"
+    src.write_text(MEDLINE, encoding="utf-8")
+    with Project.open(tmp_path / "review.db") as p:
+        p.import_records(src, source="MEDLINE")
+        res = scr.apply_design_filter(p)
+        # 1002: MeSH Animals without Humans (from the raw MH field, though OT is set);
+        # 1003: publication type Review
+        assert res.rules == (None, "animal_only", "pt_non_trial", None)
+        for rid in scr.queue(p, "title-abstract", "A", prioritise=False):
+            scr.record_decision(p, rid, "title-abstract", "A", "include")
+        scr.define_reasons(p, "full-text", ["Not randomised"])
+        scr.record_decision(p, 1, "full-text", "A", "include")
+        scr.record_decision(p, 4, "full-text", "A", "exclude", "Not randomised")
+        counts = PrismaCounts.from_store(p)
+    # 4 identified, 2 removed by automation, 2 screened, 0 excluded, 2 assessed,
+    # 1 excluded (not randomised), 1 included
+    assert (counts.records_identified, counts.removed_by_automation,
+            counts.records_screened, counts.records_excluded, counts.reports_assessed,
+            dict(counts.reports_excluded), counts.reports_included,
+            counts.studies_included) == (4, 2, 2, 0, 2, {"Not randomised": 1}, 1, 1)

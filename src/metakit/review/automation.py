@@ -220,7 +220,8 @@ def _as_list(value: Any) -> list[str]:
         items = re.split(r"[;|\n]", value)
     else:
         items = list(value)
-    return [str(v).strip().lower() for v in items if str(v).strip()]
+    # MEDLINE marks major headings with '*' ("*Animals", "Femur Head/*surgery")
+    return [str(v).replace("*", "").strip().lower() for v in items if str(v).strip()]
 
 
 def _text(value: Any) -> str:

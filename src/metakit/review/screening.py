@@ -487,10 +487,14 @@ def apply_design_filter(project: Project) -> Any:
 
     ids = _screening_pool(project)
     recs = project.records().loc[ids].reset_index()
+    # MeSH headings: the store's keywords may hold author keywords instead, so the
+    # MEDLINE "MH" field of the raw record is added
+    headings = [list(k or []) + list((raw or {}).get("MH") or [])
+                for k, raw in zip(recs["keywords"], recs["raw"])]
     frame = pd.DataFrame({"record_id": recs["id"], "title": recs["title"],
                           "abstract": recs["abstract"],
                           "publication_types": recs["pub_types"],
-                          "keywords": recs["keywords"]})
+                          "keywords": headings})
     result = design_filter(frame)
     flag_records(project, [(r, rule, ev) for r, rule, ev in
                            zip(result.record_ids, result.rules, result.evidence)
