@@ -348,8 +348,10 @@ def design_filter(records: pd.DataFrame | Sequence[Mapping[str, Any]], *,
     Examples
     --------
     >>> res = design_filter([
-    ...     {"record_id": 1, "title": "Core decompression: a review", "publication_types": "Review"},
-    ...     {"record_id": 2, "title": "Stem cells for osteonecrosis", "abstract": "A randomised trial.",
+    ...     {"record_id": 1, "title": "Core decompression: a review",
+    ...      "publication_types": "Review"},
+    ...     {"record_id": 2, "title": "Stem cells for osteonecrosis",
+    ...      "abstract": "A randomised trial.",
     ...      "publication_types": "Randomized Controlled Trial"}])
     >>> res.rules
     ('pt_non_trial', None)
@@ -416,8 +418,8 @@ def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarr
     Anal* 2001;9:137-163). ``nb`` is multinomial naive Bayes (ASReview's classic default
     classifier; Ferdinands G et al. Performance of active learning models for screening
     prioritization in systematic reviews. *Syst Rev* 2023;12:100) trained on a set in
-    which inclusions are oversampled to balance the classes. ``svm`` is a class-balanced linear SVM; its decision values are used
-    as scores.
+    which inclusions are oversampled to balance the classes. ``svm`` is a class-balanced
+    linear SVM; its decision values are used as scores.
     """
     Xl, yl = X[labelled], y
     if model == "logistic":

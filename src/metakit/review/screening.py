@@ -52,7 +52,7 @@ from metakit.review.store import Project, register_migration
 __all__ = [
     "STAGES", "DECISIONS", "SCHEMA_VERSION",
     "define_reasons", "reasons", "record_decision", "undo_last", "resolve",
-    "decisions", "final_decisions", "conflicts", "agreement", "queue", "progress",
+    "decisions", "final_decisions", "conflicts", "agreement", "queue", "progress", "Progress",
     "flag_records", "apply_design_filter", "undo_flag", "set_report", "set_source_kind",
     "export_csv", "import_csv", "prisma_counts_from_store",
 ]
@@ -548,7 +548,8 @@ def export_csv(project: Project, path: str | Path, stage: str | None = None) -> 
         w.writerow([*CSV_COLUMNS, "title"])
         for row in d.itertuples():
             w.writerow([row.record_id, row.stage, row.reviewer, row.decision,
-                        "" if pd.isna(row.reason) else row.reason, row.decided_at, titles.get(row.record_id) or ""])
+                        "" if pd.isna(row.reason) else row.reason, row.decided_at,
+                        titles.get(row.record_id) or ""])
     return len(d)
 
 
