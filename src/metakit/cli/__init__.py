@@ -17,3 +17,7 @@ def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
 from metakit.cli import records as _records  # noqa: E402,F401  (registers `metakit records`)
+from metakit.cli.screen import prisma_command, screen_command  # noqa: E402
+
+app.command("screen")(screen_command)
+app.command("prisma")(prisma_command)

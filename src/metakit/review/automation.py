@@ -1,0 +1,685 @@
+"""Automation tools: a study-design filter and screening prioritisation.
+
+Two tools a review may report in the PRISMA 2020 box "records removed by automation
+tools", and a ranker that puts the likely inclusions first.
+
+Study-design filter
+-------------------
+The filter removes records that are, on transparent evidence, not randomised trials.
+It is written in the spirit of the Cochrane Highly Sensitive Search Strategy (HSSS),
+sensitivity-maximising version (Lefebvre C, Glanville J, Briscoe S, et al. Chapter 4:
+Searching for and selecting studies. In: Higgins JPT et al. (eds). Cochrane Handbook
+for Systematic Reviews of Interventions, version 6.3, 2022; Technical Supplement
+section 3.6.1). The HSSS keeps a MEDLINE record if *any* of these holds:
+
+=====  ======================================  ===================================
+HSSS   term                                    here
+=====  ======================================  ===================================
+#1     randomized controlled trial [pt]        publication type, :data:`TRIAL_TYPES`
+#2     controlled clinical trial [pt]          publication type, :data:`TRIAL_TYPES`
+#3     randomized [tiab]                       ``randomi[sz]*`` in title/abstract
+#4     placebo [tiab]                          ``placebo*``
+#5     drug therapy [sh]                       subject heading/keyword "drug therapy"
+#6     randomly [tiab]                         ``randomly``
+#7     trial [tiab]                            ``trial*``
+#8     groups [tiab]                           ``groups``
+#10    NOT (animals [mh] NOT humans [mh])      rule ``animal_only``
+=====  ======================================  ===================================
+
+and the rules below (:data:`DESIGN_RULES`) are tried in order; the first that fires is
+recorded with the record, so every removal names its reason and can be undone:
+
+``pt_non_trial``
+    The record carries a non-trial publication type (:data:`NON_TRIAL_TYPES`: reviews,
+    case reports, comments, editorials, letters, news, ...) and no trial type
+    (:data:`TRIAL_TYPES`). A trial type always wins, so a letter that is tagged
+    "Randomized Controlled Trial" is kept.
+``animal_only``
+    HSSS line #10: subject headings say "Animals" and not "Humans"; for records without
+    subject headings (e.g. an Embase or CSV import), the title names a laboratory
+    species (:data:`ANIMAL_TERMS`) and neither title nor abstract names people
+    (:data:`HUMAN_TERMS`). The title-based half is our extension.
+``title_non_trial_design``
+    The title names a design that is not a trial (:data:`NON_TRIAL_TITLE_TERMS`:
+    systematic review, meta-analysis, case report, ...) and carries no trial type.
+``no_trial_terms``
+    None of HSSS lines #1-#8 matches: no trial publication type, no "drug therapy"
+    heading and none of the text words in title or abstract. Records with neither
+    title nor abstract are never removed by this rule (there is no evidence).
+
+Screening prioritisation
+------------------------
+:func:`rank_records` ranks unscreened records by the probability of inclusion that a
+linear classifier on TF-IDF features learned from the decisions made so far (active
+learning with certainty sampling, as in ASReview: van de Schoot R et al. An open source
+machine learning framework for efficient and transparent systematic reviews. *Nat Mach
+Intell* 2021;3:125-133). :func:`simulate_screening` replays a labelled review in which
+the model learns only the labels of records already screened, and reports work saved
+over sampling (WSS, Cohen AM et al. Reducing workload in systematic review preparation
+using automated citation classification. *JAMIA* 2006;13:206-219) and the recall after
+screening a fraction of the records (RRF). scikit-learn is an optional extra
+(``pip install metakit[ml]``) imported only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metakit.errors import DataError
+
+__all__ = [
+    "TRIAL_TYPES",
+    "NON_TRIAL_TYPES",
+    "ANIMAL_TERMS",
+    "HUMAN_TERMS",
+    "NON_TRIAL_TITLE_TERMS",
+    "HSSS_TEXT_TERMS",
+    "DESIGN_RULES",
+    "DesignRule",
+    "DesignFilterResult",
+    "design_filter",
+    "rank_records",
+    "SimulationResult",
+    "simulate_screening",
+    "wss",
+    "recall_at",
+]
+
+#: Publication types that show a trial (HSSS #1, #2 and their MEDLINE relatives).
+TRIAL_TYPES: frozenset[str] = frozenset({
+    "randomized controlled trial",
+    "controlled clinical trial",
+    "pragmatic clinical trial",
+    "equivalence trial",
+    "clinical trial",
+    "clinical trial, phase i",
+    "clinical trial, phase ii",
+    "clinical trial, phase iii",
+    "clinical trial, phase iv",
+    "clinical trial protocol",
+    "multicenter study",
+    "randomised controlled trial",
+})
+
+#: Publication types that show the record is not a report of a trial.
+NON_TRIAL_TYPES: frozenset[str] = frozenset({
+    "review",
+    "systematic review",
+    "meta-analysis",
+    "scoping review",
+    "case reports",
+    "case report",
+    "comment",
+    "editorial",
+    "letter",
+    "news",
+    "newspaper article",
+    "biography",
+    "historical article",
+    "interview",
+    "lecture",
+    "portrait",
+    "published erratum",
+    "retraction of publication",
+    "practice guideline",
+    "guideline",
+    "consensus development conference",
+    "observational study",
+    "twin study",
+    "validation study",
+})
+
+#: Laboratory species named in titles of animal studies (rule ``animal_only``).
+ANIMAL_TERMS: tuple[str, ...] = (
+    "rat", "rats", "mouse", "mice", "murine", "rabbit", "rabbits", "canine", "dog",
+    "dogs", "porcine", "pig", "pigs", "piglets", "sheep", "ovine", "goat", "goats",
+    "bovine", "equine", "horse", "horses", "rodent", "rodents", "zebrafish", "primate",
+    "primates", "monkey", "monkeys", "macaque", "macaques", "animal model",
+    "animal models", "in vivo model",
+)
+
+#: Words that show people were studied; any of them keeps an ``animal_only`` candidate.
+HUMAN_TERMS: tuple[str, ...] = (
+    "patient", "patients", "participant", "participants", "human", "humans", "men",
+    "women", "children", "adults", "adult", "volunteers", "subjects", "people",
+    "persons", "infants", "adolescents", "elderly",
+)
+
+#: Title phrases that name a design other than a trial (rule ``title_non_trial_design``).
+NON_TRIAL_TITLE_TERMS: tuple[str, ...] = (
+    "systematic review", "meta-analysis", "meta analysis", "metaanalysis",
+    "scoping review", "narrative review", "literature review", "umbrella review",
+    "review of the literature", "case report", "case series", "a case of",
+    "editorial", "letter to the editor", "erratum", "corrigendum", "retraction",
+)
+
+#: HSSS lines #3, #4, #6, #7, #8 as regular expressions on title and abstract.
+HSSS_TEXT_TERMS: tuple[str, ...] = (
+    r"randomi[sz]\w*", r"placebo\w*", r"randomly", r"trials?", r"groups",
+)
+
+
+@dataclass(frozen=True)
+class DesignRule:
+    """One row of the design filter's rule table.
+
+    Attributes
+    ----------
+    name
+        The rule's name, recorded with each record it removes.
+    hsss
+        The HSSS lines the rule stands for ("" for our extensions).
+    description
+        What the rule checks, in words.
+    """
+
+    name: str
+    hsss: str
+    description: str
+
+
+#: The rule table, in the order the rules are tried.
+DESIGN_RULES: tuple[DesignRule, ...] = (
+    DesignRule("pt_non_trial", "#1, #2",
+               "a non-trial publication type and no trial publication type"),
+    DesignRule("animal_only", "#10",
+               "subject headings Animals without Humans; or, without headings, a "
+               "laboratory species in the title and no human term in title/abstract"),
+    DesignRule("title_non_trial_design", "",
+               "the title names a non-trial design (review, meta-analysis, case "
+               "report, ...) and there is no trial publication type"),
+    DesignRule("no_trial_terms", "#1-#8",
+               "none of the HSSS terms: no trial type, no 'drug therapy' heading, no "
+               "randomi*/placebo/randomly/trial/groups in title or abstract"),
+)
+
+
+def _words_regex(terms: Iterable[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(t).replace(r"\ ", r"[\s-]+") for t in terms)
+    return re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
+
+
+_ANIMAL_RE = _words_regex(ANIMAL_TERMS)
+_HUMAN_RE = _words_regex(HUMAN_TERMS)
+_TITLE_DESIGN_RE = _words_regex(NON_TRIAL_TITLE_TERMS)
+_HSSS_RE = re.compile(r"\b(?:" + "|".join(HSSS_TEXT_TERMS) + r")\b", re.IGNORECASE)
+
+
+def _as_list(value: Any) -> list[str]:
+    """A list of lower-case tags from a list, a ';'-separated string or a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        items = re.split(r"[;|\n]", value)
+    else:
+        items = list(value)
+    # MEDLINE marks major headings with '*' ("*Animals", "Femur Head/*surgery")
+    return [str(v).replace("*", "").strip().lower() for v in items if str(v).strip()]
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _first_rule(title: str, abstract: str, pub_types: list[str],
+                headings: list[str]) -> tuple[str, str] | None:
+    """The first rule that fires on one record and the evidence it saw, or None."""
+    trial_pt = [p for p in pub_types if p in TRIAL_TYPES]
+    non_trial_pt = [p for p in pub_types if p in NON_TRIAL_TYPES]
+    if non_trial_pt and not trial_pt:
+        return "pt_non_trial", "publication type: " + ", ".join(non_trial_pt)
+    heads = set(headings)
+    if "animals" in heads and "humans" not in heads:
+        return "animal_only", "subject headings: Animals without Humans"
+    if not headings:
+        species = _ANIMAL_RE.search(title)
+        if species and not _HUMAN_RE.search(title + " " + abstract):
+            return "animal_only", f"title names {species.group(0)!r}, no human term"
+    if not trial_pt:
+        design = _TITLE_DESIGN_RE.search(title)
+        if design:
+            return "title_non_trial_design", f"title says {design.group(0)!r}"
+    if not (title or abstract):
+        return None
+    drug_therapy = any("drug therapy" in h for h in headings)
+    if not trial_pt and not drug_therapy and not _HSSS_RE.search(title + " " + abstract):
+        return "no_trial_terms", "no HSSS term in title, abstract, type or headings"
+    return None
+
+
+@dataclass(frozen=True)
+class DesignFilterResult:
+    """The design filter's verdict on each record.
+
+    Attributes
+    ----------
+    record_ids
+        The records, in input order.
+    rules
+        The rule that fired for each record (None where the record is kept).
+    evidence
+        What the rule saw ("publication type: review").
+    """
+
+    record_ids: tuple[Any, ...]
+    rules: tuple[str | None, ...]
+    evidence: tuple[str | None, ...]
+
+    @property
+    def removed(self) -> tuple[Any, ...]:
+        """Ids of the records the filter removes."""
+        return tuple(r for r, rule in zip(self.record_ids, self.rules) if rule is not None)
+
+    @property
+    def kept(self) -> tuple[Any, ...]:
+        """Ids of the records the filter keeps."""
+        return tuple(r for r, rule in zip(self.record_ids, self.rules) if rule is None)
+
+    def counts(self) -> dict[str, int]:
+        """Number of records removed by each rule (rules that fired on none included)."""
+        out = {rule.name: 0 for rule in DESIGN_RULES}
+        for rule in self.rules:
+            if rule is not None:
+                out[rule] += 1
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per record: record_id, removed, rule, evidence."""
+        return pd.DataFrame({
+            "record_id": list(self.record_ids),
+            "removed": [r is not None for r in self.rules],
+            "rule": list(self.rules),
+            "evidence": list(self.evidence),
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts per rule, and the removed records with their rule."""
+        return {
+            "n_records": len(self.record_ids),
+            "n_removed": len(self.removed),
+            "counts": self.counts(),
+            "removed": {r: rule for r, rule in zip(self.record_ids, self.rules)
+                        if rule is not None},
+        }
+
+    def summary(self) -> str:
+        """A few lines: records removed by each rule."""
+        lines = [f"Design filter (Cochrane HSSS, sensitivity-maximising): "
+                 f"{len(self.removed)} of {len(self.record_ids)} records removed"]
+        for name, n in self.counts().items():
+            lines.append(f"  {name:<24}{n:>8}")
+        return "\n".join(lines)
+
+
+def design_filter(records: pd.DataFrame | Sequence[Mapping[str, Any]], *,
+                  id_column: str = "record_id", title: str = "title",
+                  abstract: str = "abstract", publication_types: str = "publication_types",
+                  headings: str = "keywords") -> DesignFilterResult:
+    """Flag records that are not randomised trials, naming the rule that fired.
+
+    Parameters
+    ----------
+    records
+        A data frame (or a list of mappings) with one row per record.
+    id_column
+        Column holding the record id; the row position is used when it is absent.
+    title, abstract
+        Text columns.
+    publication_types
+        Column of publication types: a list, or a string separated by ';'.
+    headings
+        Column of subject headings/keywords (MeSH, Emtree), same format.
+
+    Returns
+    -------
+    DesignFilterResult
+        The rule (or None) for each record; nothing is deleted here: the store records
+        the flag and can undo it.
+
+    Examples
+    --------
+    >>> res = design_filter([
+    ...     {"record_id": 1, "title": "Core decompression: a review",
+    ...      "publication_types": "Review"},
+    ...     {"record_id": 2, "title": "Stem cells for osteonecrosis",
+    ...      "abstract": "A randomised trial.",
+    ...      "publication_types": "Randomized Controlled Trial"}])
+    >>> res.rules
+    ('pt_non_trial', None)
+    """
+    frame = pd.DataFrame(list(records)) if not isinstance(records, pd.DataFrame) else records
+    n = len(frame)
+
+    def column(name: str) -> list[Any]:
+        return frame[name].tolist() if name in frame.columns else [None] * n
+
+    ids = column(id_column) if id_column in frame.columns else list(range(n))
+    if len(set(ids)) != len(ids):
+        raise DataError("record ids must be unique", column=id_column)
+    rules: list[str | None] = []
+    evidence: list[str | None] = []
+    for t, a, p, h in zip(column(title), column(abstract), column(publication_types),
+                          column(headings)):
+        verdict = _first_rule(_text(t), _text(a), _as_list(p), _as_list(h))
+        rules.append(None if verdict is None else verdict[0])
+        evidence.append(None if verdict is None else verdict[1])
+    return DesignFilterResult(tuple(ids), tuple(rules), tuple(evidence))
+
+
+# --------------------------------------------------------------------------------------
+# Prioritisation
+
+
+def _sklearn() -> Any:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError("screening prioritisation needs scikit-learn: "
+                          "pip install 'metakit[ml]'") from exc
+    return sklearn
+
+
+def _features(texts: Sequence[str]) -> Any:
+    """TF-IDF features of title + abstract texts: unigrams and bigrams, sublinear tf.
+
+    Salton G, Buckley C. Term-weighting approaches in automatic text retrieval.
+    *Inf Process Manag* 1988;24:513-523.
+    """
+    _sklearn()
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+                                 max_df=0.95, stop_words="english", strip_accents="unicode")
+    try:
+        return vectoriser.fit_transform(list(texts))
+    except ValueError:
+        # Tiny corpora: no term appears in two documents, so keep every term.
+        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+                               strip_accents="unicode").fit_transform(list(texts))
+
+
+MODELS = ("logistic", "nb", "svm")
+
+
+def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarray:
+    """Relevance scores of every row of X after fitting ``model`` on the labelled rows.
+
+    ``logistic`` is L2 logistic regression with class weights inversely proportional to
+    class frequency (King G, Zeng L. Logistic regression in rare events data. *Polit
+    Anal* 2001;9:137-163). ``nb`` is multinomial naive Bayes (ASReview's classic default
+    classifier; Ferdinands G et al. Performance of active learning models for screening
+    prioritization in systematic reviews. *Syst Rev* 2023;12:100) trained on a set in
+    which inclusions are oversampled to balance the classes. ``svm`` is a class-balanced
+    linear SVM; its decision values are used as scores.
+    """
+    Xl, yl = X[labelled], y
+    if model == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        # dual liblinear: far faster when features outnumber the screened records
+        clf = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000,
+                                 solver="liblinear", dual=True)
+        clf.fit(Xl, yl)
+        return clf.decision_function(X)
+    if model == "svm":
+        from sklearn.svm import LinearSVC
+
+        clf = LinearSVC(C=1.0, class_weight="balanced")
+        clf.fit(Xl, yl)
+        return clf.decision_function(X)
+    if model == "nb":
+        from sklearn.naive_bayes import MultinomialNB
+
+        idx = _balanced_oversample(yl)
+        clf = MultinomialNB(alpha=3.822)
+        clf.fit(Xl[idx], yl[idx])
+        return clf.predict_log_proba(X)[:, 1] - clf.predict_log_proba(X)[:, 0]
+    raise DataError(f"model must be one of {MODELS}, got {model!r}", column="model")
+
+
+def _balanced_oversample(y: np.ndarray) -> np.ndarray:
+    """Indices of a training set in which the inclusions are repeated to match the exclusions.
+
+    A simple, deterministic stand-in for ASReview's "double balance" (which also
+    down-weights exclusions with a tuned rule; Ferdinands et al. 2023): here the
+    inclusions are tiled until both classes have the same size, so naive Bayes does
+    not learn that inclusions are rare.
+    """
+    ones = np.flatnonzero(y == 1)
+    zeros = np.flatnonzero(y == 0)
+    if len(ones) == 0 or len(zeros) == 0:
+        return np.arange(len(y))
+    return np.concatenate([np.resize(ones, max(len(zeros), len(ones))), zeros])
+
+
+def rank_records(texts: Sequence[str], labels: Sequence[int | None] | np.ndarray, *,
+                 model: str = "logistic") -> np.ndarray:
+    """Rank unscreened records, most likely inclusion first.
+
+    Parameters
+    ----------
+    texts
+        Title and abstract of every record (labelled and unlabelled).
+    labels
+        1 (include), 0 (exclude) or None/-1 (not yet screened), per record.
+    model
+        "logistic" (default), "nb" (naive Bayes, ASReview's classic default) or "svm".
+
+    Returns
+    -------
+    numpy.ndarray
+        Positions of the unlabelled records, best first. Until at least one inclusion and
+        one exclusion are known, the records keep their input order.
+
+    Examples
+    --------
+    >>> texts = ["stem cell hip", "stem cell femoral head", "knee tendon", "shoulder tendon"]
+    >>> rank_records(texts, [1, 0, None, None]).tolist()[0] in (2, 3)
+    True
+    """
+    lab = np.array([-1 if v is None else int(v) for v in labels], dtype=int)
+    if len(lab) != len(texts):
+        raise DataError(f"{len(texts)} texts but {len(lab)} labels", column="labels")
+    if np.any((lab != -1) & (lab != 0) & (lab != 1)):
+        raise DataError("labels must be 1 (include), 0 (exclude) or None", column="labels")
+    unlabelled = np.flatnonzero(lab == -1)
+    labelled = np.flatnonzero(lab != -1)
+    if not (np.any(lab == 1) and np.any(lab == 0)):
+        return unlabelled
+    X = _features(texts)
+    scores = _scores(X, labelled, lab[labelled], model)
+    # stable sort keeps input order among ties
+    return unlabelled[np.argsort(-scores[unlabelled], kind="stable")]
+
+
+def wss(order_labels: Sequence[int] | np.ndarray, recall: float = 0.95) -> float:
+    """Work saved over sampling at a recall level (Cohen et al. 2006).
+
+    With N records screened in the given order and the reviewer stopping as soon as
+    ``ceil(recall * K)`` of the K inclusions are found after n records,
+    WSS = (N - n) / N - (1 - recall).
+
+    Parameters
+    ----------
+    order_labels
+        Labels (1 include, 0 exclude) in the order the records were screened.
+    recall
+        Target recall, in (0, 1].
+
+    Examples
+    --------
+    >>> wss([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], recall=0.95)   # n = 2 of N = 10
+    0.75
+    """
+    y = np.asarray(order_labels, dtype=int)
+    k = int(y.sum())
+    if k == 0:
+        raise DataError("WSS needs at least one inclusion", column="labels")
+    target = math.ceil(recall * k - 1e-12)
+    n = int(np.searchsorted(np.cumsum(y), target) + 1)
+    return (len(y) - n) / len(y) - (1 - recall)
+
+
+def recall_at(order_labels: Sequence[int] | np.ndarray, fraction: float = 0.10) -> float:
+    """Recall after screening a fraction of the records (RRF; ASReview's "RRF@10").
+
+    The number screened is ``ceil(fraction * N)``.
+
+    Examples
+    --------
+    >>> recall_at([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], fraction=0.10)   # 2 of 12 read
+    0.5
+    """
+    y = np.asarray(order_labels, dtype=int)
+    k = int(y.sum())
+    if k == 0:
+        raise DataError("recall needs at least one inclusion", column="labels")
+    n = math.ceil(fraction * len(y) - 1e-12)
+    return float(y[:n].sum() / k)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """A replayed screening: the order in which the model presented the records.
+
+    Attributes
+    ----------
+    order
+        Positions of the records in the order screened, priors excluded.
+    labels
+        Their true labels, in that order.
+    priors
+        Positions of the prior records given to the model at the start.
+    model, batch_size, seed
+        The settings of the run.
+    n_retrains
+        How many times the model was fitted.
+    """
+
+    order: np.ndarray
+    labels: np.ndarray
+    priors: tuple[int, ...]
+    model: str
+    batch_size: int
+    seed: int
+    n_retrains: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def wss95(self) -> float:
+        """Work saved over sampling at 95% recall, priors excluded."""
+        return wss(self.labels, 0.95)
+
+    @property
+    def rrf10(self) -> float:
+        """Recall after screening 10% of the records, priors excluded."""
+        return recall_at(self.labels, 0.10)
+
+    def recall_curve(self) -> np.ndarray:
+        """Recall after each record screened (length N)."""
+        return np.cumsum(self.labels) / self.labels.sum()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings and the two metrics."""
+        return {"model": self.model, "n_records": int(len(self.labels)),
+                "n_included": int(self.labels.sum()), "priors": list(self.priors),
+                "batch_size": self.batch_size, "seed": self.seed,
+                "n_retrains": self.n_retrains, "wss95": self.wss95, "rrf10": self.rrf10}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per record screened: rank, position, label, recall so far."""
+        return pd.DataFrame({"rank": np.arange(1, len(self.order) + 1),
+                             "record": self.order, "label": self.labels,
+                             "recall": self.recall_curve()})
+
+    def summary(self) -> str:
+        """One line with WSS@95 and RRF@10."""
+        return (f"{self.model}: N = {len(self.labels)}, included = {int(self.labels.sum())}, "
+                f"WSS@95 = {self.wss95:.3f}, RRF@10 = {self.rrf10:.3f}")
+
+
+def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray, *,
+                       model: str = "logistic", n_prior_included: int = 1,
+                       n_prior_excluded: int = 1, batch_size: int = 1, seed: int = 0,
+                       features: Any = None) -> SimulationResult:
+    """Replay a screening in which the model learns only the labels already screened.
+
+    The run starts from ``n_prior_included`` inclusions and ``n_prior_excluded``
+    exclusions drawn at random (with ``seed``); the model is then fitted on the labels
+    known so far, the ``batch_size`` top-ranked unscreened records are "screened"
+    (their true labels revealed), and the model is refitted, until every record is
+    screened. Once every inclusion has been found the remaining order no longer
+    changes WSS or recall, so the last ranking is kept for the rest. TF-IDF weights are
+    computed once on all texts (they use no labels).
+
+    Parameters
+    ----------
+    texts
+        Title + abstract of each record.
+    labels
+        True final labels (1 include, 0 exclude).
+    model
+        See :func:`rank_records`.
+    n_prior_included, n_prior_excluded
+        Prior knowledge given to the model before the first ranking.
+    batch_size
+        Records screened between two refits (1 = refit after every decision).
+    seed
+        Seed for drawing the priors.
+    features
+        Precomputed feature matrix (rows = records), to share across runs.
+
+    Returns
+    -------
+    SimulationResult
+        The screening order with WSS@95 and RRF@10 (priors excluded from both).
+    """
+    y = np.asarray(labels, dtype=int)
+    if len(y) != len(texts):
+        raise DataError(f"{len(texts)} texts but {len(y)} labels", column="labels")
+    if n_prior_included < 1 or n_prior_excluded < 1:
+        raise DataError("the simulation needs at least one prior inclusion and exclusion",
+                        column="priors")
+    ones, zeros = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if len(ones) <= n_prior_included or len(zeros) <= n_prior_excluded:
+        raise DataError("too few inclusions/exclusions for the priors requested",
+                        column="labels")
+    if batch_size < 1:
+        raise DataError("batch_size must be >= 1", column="batch_size")
+    rng = np.random.default_rng(seed)
+    priors = np.concatenate([rng.choice(ones, n_prior_included, replace=False),
+                             rng.choice(zeros, n_prior_excluded, replace=False)])
+    X = _features(texts) if features is None else features
+    screened = np.zeros(len(y), dtype=bool)
+    screened[priors] = True
+    known = list(priors)
+    order: list[int] = []
+    left_to_find = int(y.sum()) - n_prior_included
+    n_fits = 0
+    while len(order) < len(y) - len(priors):
+        pool = np.flatnonzero(~screened)
+        if left_to_find == 0:
+            # nothing left to find: the rest keeps the last ranking
+            order.extend(int(i) for i in ranked if not screened[i])
+            break
+        idx = np.asarray(known)
+        scores = _scores(X, idx, y[idx], model)
+        n_fits += 1
+        ranked = pool[np.argsort(-scores[pool], kind="stable")]
+        take = ranked[:batch_size]
+        screened[take] = True
+        known.extend(int(i) for i in take)
+        order.extend(int(i) for i in take)
+        left_to_find -= int(y[take].sum())
+    order_arr = np.asarray(order, dtype=int)
+    return SimulationResult(order_arr, y[order_arr], tuple(int(p) for p in priors),
+                            model, batch_size, seed, n_fits)

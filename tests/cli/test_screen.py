@@ -1,0 +1,159 @@
+"""The terminal screener driven by scripted keys, and the screen/prisma commands."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from metakit.cli import app
+from metakit.cli.screen import run_screener
+from metakit.review import screening as scr
+from metakit.review import store
+from metakit.review.store import MIGRATIONS, Project
+
+
+@pytest.fixture(autouse=True)
+def _isolated_migrations(monkeypatch):
+    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
+
+
+def _make(path, n=5):
+    p = Project.open(path)
+    p.add_import([{"title": f"Trial {i}", "abstract": f"Abstract {i}", "authors": ["Roe, R"],
+                   "year": 2001 + i, "journal": "J Bone"} for i in range(n)],
+                 file="m.ris", source_db="MEDLINE", format="ris")
+    scr.define_reasons(p, "title-abstract", ["Not an RCT", "Wrong population"])
+    return p
+
+
+def _keys(*keys):
+    it = iter(keys)
+    return lambda: next(it)
+
+
+def test_scripted_session_then_resume(tmp_path):
+    path = tmp_path / "review.db"
+    out = io.StringIO()
+    console = Console(file=out, width=100)
+    with _make(path) as p:
+        # record 1 include; record 2 exclude with reason 2; record 3 maybe; undo (3 back);
+        # record 3 exclude without reason (Enter); quit
+        tally = run_screener(p, "title-abstract", "ann", read=_keys("i", "e", "2", "m", "u",
+                                                                      "e", "\r", "q"),
+                             console=console, prioritise=False)
+        assert tally == {"include": 1, "exclude": 2, "maybe": 1, "undo": 1}
+        d = scr.decisions(p, "title-abstract")
+        assert d[["record_id", "decision"]].values.tolist() == [
+            [1, "include"], [2, "exclude"], [3, "exclude"]]
+        assert d.reason.tolist()[1] == "Wrong population"
+        assert d.reason.isna().tolist()[2]
+    text = out.getvalue()
+    assert "Trial 0" in text and "J Bone" in text and "0/5" in text and "3/5" in text
+    # a new session (as after a crash or 'q') starts with record 4
+    with Project.open(path) as p:
+        out2 = io.StringIO()
+        run_screener(p, "title-abstract", "ann", read=_keys("x", "i", "i"),
+                     console=Console(file=out2, width=100), prioritise=False)
+        assert "Unknown key" in out2.getvalue()
+        assert "Nothing left to screen" in out2.getvalue()
+        assert str(scr.progress(p, "title-abstract", "ann")) == "5/5"
+
+
+def test_full_text_exclusion_needs_a_reason(tmp_path):
+    with _make(tmp_path / "r.db", n=1) as p:
+        scr.define_reasons(p, "full-text", ["Not randomised"])
+        scr.record_decision(p, 1, "title-abstract", "ann", "include")
+        out = io.StringIO()
+        run_screener(p, "full-text", "ann", read=_keys("e", "\r", "e", "1"),
+                     console=Console(file=out, width=100), prioritise=False)
+        d = scr.decisions(p, "full-text")
+        assert d.reason.tolist() == ["Not randomised"]
+        assert "stays unscreened" in out.getvalue()
+
+
+def test_export_import_and_prisma_commands(tmp_path):
+    runner = CliRunner()
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    with _make(a) as p:
+        for i in range(1, 6):
+            scr.record_decision(p, i, "title-abstract", "ann", "exclude" if i > 1 else
+                                "include")
+        scr.record_decision(p, 1, "full-text", "ann", "include")
+    _make(b).close()
+    csv_path = tmp_path / "d.csv"
+    r = runner.invoke(app, ["screen", "export", str(a), str(csv_path)])
+    assert r.exit_code == 0, r.output
+    assert "6 decisions" in r.output
+    r = runner.invoke(app, ["screen", "import", str(b), str(csv_path)])
+    assert r.exit_code == 0, r.output
+    svg = tmp_path / "flow.svg"
+    r = runner.invoke(app, ["prisma", str(b), "-o", str(svg), "--counts-yaml",
+                            str(tmp_path / "c.yaml")])
+    assert r.exit_code == 0, r.output
+    assert svg.exists()
+    text = (tmp_path / "c.yaml").read_text()
+    # 5 screened, 4 excluded, 1 sought/assessed/included
+    assert "records_screened: 5" in text and "records_excluded: 4" in text
+    assert "studies_included: 1" in text
+    r = runner.invoke(app, ["screen", "agreement", str(b)])
+    assert r.exit_code == 0 and "No record was screened by two" in r.output
+    with Project.open(b) as p:
+        scr.flag_records(p, [(2, "pt_non_trial", None)])
+    r = runner.invoke(app, ["screen", "unflag", str(b), "2", "3"])
+    assert "record 2: back to screening" in r.output
+    assert "record 3: had no active removal flag" in r.output
+    r = runner.invoke(app, ["screen", "import", str(b), str(tmp_path / "missing.csv")])
+    assert r.exit_code != 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pty")
+def test_end_to_end_in_a_pseudo_terminal(tmp_path):
+    """The real command in a pty: raw single-key input, decisions committed, resumable."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "review.db"
+    _make(path, n=3).close()
+    master, slave = os.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from metakit.cli import main; main()", "screen", str(path),
+         "--reviewer", "bob", "--no-prioritise"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+        nonlocal out
+        end = time.time() + timeout
+        while marker not in out and time.time() < end:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+        assert marker in out, (marker, out.decode(errors="replace")[-3000:])
+
+    read_until(b"[q] quit")
+    os.write(master, b"i")
+    read_until(b"1/3")
+    os.write(master, b"e")
+    read_until(b"Reason number")
+    os.write(master, b"1")
+    read_until(b"2/3")
+    os.write(master, b"q")
+    read_until(b"Saved.")
+    proc.wait(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0, out.decode(errors="replace")
+    with Project.open(path) as p:
+        d = scr.decisions(p, "title-abstract")
+        assert d[["record_id", "decision", "reason"]].fillna("").values.tolist() == [
+            [1, "include", ""], [2, "exclude", "Not an RCT"]]
