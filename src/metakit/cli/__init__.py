@@ -5,19 +5,19 @@ from __future__ import annotations
 import typer
 
 from metakit.cli.meta import meta_command
+from metakit.cli.records import records_app
 from metakit.cli.rob import app as rob_app
+from metakit.cli.screen import prisma_command, screen_command
 
 app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 app.command("meta")(meta_command)
+app.add_typer(records_app, name="records")
+app.command("screen")(screen_command)
+app.command("prisma")(prisma_command)
 app.add_typer(rob_app, name="rob")
 
 
 def main() -> None:
     """Entry point of the ``metakit`` console script."""
     app()
-from metakit.cli import records as _records  # noqa: E402,F401  (registers `metakit records`)
-from metakit.cli.screen import prisma_command, screen_command  # noqa: E402
-
-app.command("screen")(screen_command)
-app.command("prisma")(prisma_command)

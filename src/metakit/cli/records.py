@@ -7,11 +7,8 @@ from typing import Optional
 
 import typer
 
-from metakit.cli import app
-
 records_app = typer.Typer(help="Search records: import, deduplicate, count.",
                           no_args_is_help=True)
-app.add_typer(records_app, name="records")
 
 _PROJECT = typer.Option(Path("review.db"), "--project", "-p",
                         help="The review project file (created when missing).")
