@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -52,19 +53,26 @@ def read_key() -> str:
     return ch
 
 
+def _text(value: Any) -> str:
+    """A record field as display text; missing values (None, NaN, pandas NA) are ''."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
 def _record_panel(rec: Any, done: int, total: int, stage: str, reviewer: str) -> Panel:
-    authors = rec.get("authors") or []
+    authors = rec.get("authors")
+    if authors is None or (not isinstance(authors, (list, tuple, str)) and pd.isna(authors)):
+        authors = []
     if isinstance(authors, str):
         authors = [authors]
-    shown = "; ".join(authors[:6]) + (" et al." if len(authors) > 6 else "")
-    year = rec.get("year")
+    shown = "; ".join(_text(a) for a in authors[:6]) + (" et al." if len(authors) > 6 else "")
     body = Text()
-    body.append((rec.get("title") or "(no title)") + "\n", style="bold")
+    body.append((_text(rec.get("title")) or "(no title)") + "\n", style="bold")
     body.append(shown + "\n", style="italic")
-    bits = [str(year) if year is not None and str(year) != "<NA>" else "",
-            rec.get("journal") or ""]
+    bits = [_text(rec.get("year")), _text(rec.get("journal"))]
     body.append(" · ".join(b for b in bits if b) + "\n\n", style="dim")
-    body.append(rec.get("abstract") or "(no abstract)")
+    body.append(_text(rec.get("abstract")) or "(no abstract)")
     return Panel(body, title=f"record {rec.get('id')}",
                  subtitle=f"{stage} · {reviewer} · {done}/{total}", expand=True)
 
