@@ -287,3 +287,18 @@ def test_same_file_is_not_imported_twice(tmp_path):
         assert proj.counts()["identified"] == 3
         proj.import_records(copy, allow_repeat=True)
         assert proj.counts()["identified"] == 6
+
+
+def test_gbk_cnki_export_and_latin1_export_are_told_apart(tmp_path):
+    cnki = (DATA / "cnki.ris").read_text(encoding="utf-8")
+    f = tmp_path / "cnki_gbk.ris"
+    f.write_bytes(cnki.encode("gbk"))
+    p = read_records(f)
+    assert p.encoding == "gb18030"
+    assert p.records[0]["title"] == "髓芯减压与保守治疗股骨头坏死的比较研究"
+    # European names in Latin-1: single high bytes between ASCII letters
+    g = tmp_path / "latin1.ris"
+    g.write_bytes("TY  - JOUR\nTI  - Hüftkopfnekrose bei Kindern\nAU  - Müller, K.\n"
+                  "AU  - Gómez, Ñ.\nER  - \n".encode("latin-1"))
+    q = read_records(g)
+    assert q.encoding == "cp1252" and q.records[0]["authors"] == ["Müller, K.", "Gómez, Ñ."]

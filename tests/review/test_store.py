@@ -218,3 +218,22 @@ def test_kill_9_at_random_points_gives_before_or_after(tmp_path):
         assert got in {0, n}
         seen.add(got)
     assert n in seen  # the 60 s run completes
+
+
+def test_version_1_file_is_migrated_to_version_2(tmp_path, monkeypatch):
+    path = tmp_path / "review.db"
+    monkeypatch.setattr(store, "MIGRATIONS", [m for m in MIGRATIONS if m[0] == 1])
+    with Project.open(path) as p:  # a file as the first release wrote it
+        assert p.schema_version == 1
+        with p.transaction() as c:
+            c.execute("INSERT INTO imports (file, source_db, format, imported_at, n_records, "
+                      "n_errors) VALUES ('a.ris', 'A', 'ris', '2026-01-01', 2, 0)")
+            c.executemany("INSERT INTO records (import_id, source_db, source_file, title) "
+                          "VALUES (1, 'A', 'a.ris', ?)", [("x",), ("y",)])
+    monkeypatch.undo()
+    with Project.open(path) as p:
+        assert p.schema_version == 2
+        assert p.imports().loc[1, "sha256"] is None
+        p.add_import(_recs(1), file="b.ris", source_db="B", format="ris", sha256="ab")
+        assert p.imports()["sha256"].isna().tolist() == [True, False]
+        assert p.counts()["identified"] == 3

@@ -172,8 +172,38 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _decode_legacy(data: bytes) -> tuple[str, str]:
+    """Not UTF-8: GB18030 (older CNKI exports) or Windows-1252 / Latin-1.
+
+    Chinese text in GBK comes as pairs of high bytes; European accents in Latin-1 are
+    single high bytes between ASCII letters. When nearly all high bytes come in runs
+    and the bytes are valid GB18030, it is GB18030.
+    """
+    high = len(_HIGH.findall(data))
+    in_runs = sum(len(m) for m in _HIGH_RUN.findall(data))
+    if high and in_runs >= 0.9 * high:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+                return text, "gb18030"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:  # five bytes undefined in cp1252
+        return data.decode("latin-1"), "latin-1"
+
+
 def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """Decode an export to text with ``\\n`` line endings; return ``(text, encoding)``.
+
+    BOM first; then strict UTF-8; then GB18030 when the bytes look like Chinese
+    double-byte text; then Windows-1252 (Latin-1 for its five undefined bytes).
 
     Examples
     --------
@@ -191,10 +221,7 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            try:
-                text, encoding = data.decode("cp1252"), "cp1252"
-            except UnicodeDecodeError:  # five bytes undefined in cp1252
-                text, encoding = data.decode("latin-1"), "latin-1"
+            text, encoding = _decode_legacy(data)
     else:
         text = data.decode(encoding)
     text = text.lstrip("\ufeff")  # a BOM left by a forced encoding or a double BOM

@@ -17,7 +17,7 @@ file is next opened.
 Schema (versions 1-2, owned by this module)
 ----------------------------------------
 ``meta(key TEXT PRIMARY KEY, value TEXT)``
-    ``schema_version`` (highest applied migration), ``created_at``, ``metakit_version``.
+    ``schema_version`` (highest applied migration) and ``created_at``.
 ``migrations(version INTEGER PRIMARY KEY, applied_at TEXT)``
     One row per applied migration.
 ``imports(id, file, source_db, format, encoding, imported_at, n_records, n_errors, errors,
