@@ -92,6 +92,8 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
     kk = y.shape[-1]
     y2 = y.reshape(-1, kk)
     v2 = v.reshape(-1, kk)
+    if mask is None and strata is None and y2.shape[0] == 1:
+        return _single(y2, v2, shape)
     if mask is None:
         # one pass each: a non-finite value or overflow makes the sum non-finite
         if not (np.isfinite(y2.sum()) and np.isfinite(v2.sum())):
@@ -138,6 +140,21 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
     if scalar:
         k, p = float(np.asarray(k).flat[0]), float(np.asarray(p).flat[0])
     return Batch(y=yc, v=vv, Z=Z, ZG=ZG, center=center, k=k, p=p, shape=shape, scalar=scalar)
+
+
+def _single(y2: np.ndarray, v2: np.ndarray, shape: tuple[int, ...]) -> Batch:
+    """:func:`make_batch` for one meta-analysis without mask or strata (the single fit)."""
+    ysum, vsum = float(y2.sum()), float(v2.sum())
+    if not (np.isfinite(ysum) and np.isfinite(vsum)):
+        raise ValueError("yi and vi must be finite wherever mask is True")
+    if v2.min() < 0:
+        raise ValueError("vi must be >= 0 wherever mask is True")
+    k = y2.shape[1]
+    center = ysum / k
+    yc = y2 - center
+    zt = np.array([np.ones(k), yc[0], yc[0] * yc[0], v2[0]])[None]
+    return Batch(y=yc, v=v2, Z=zt.transpose(0, 2, 1), ZG=None, center=np.array([center]),
+                 k=float(k), p=1.0, shape=shape, scalar=True)
 
 
 class Stats(NamedTuple):
