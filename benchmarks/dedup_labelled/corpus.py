@@ -138,7 +138,8 @@ JOURNALS = [
     ("Gastroenterology", "Gastroenterology"), ("Gut", "Gut"), ("Hepatology", "Hepatology"),
     ("Journal of Psychiatric Research", "J Psychiatr Res"), ("PLoS One", "PLoS One"),
     ("Scientific Reports", "Sci Rep"), ("Medicine (Baltimore)", "Medicine (Baltimore)"),
-    ("Trials", "Trials"), ("BMJ Open", "BMJ Open"), ("Frontiers in Pharmacology", "Front Pharmacol"),
+    ("Trials", "Trials"), ("BMJ Open", "BMJ Open"),
+    ("Frontiers in Pharmacology", "Front Pharmacol"),
     ("Chinese Medical Journal", "Chin Med J (Engl)"), ("Der Orthopäde", "Orthopade"),
     ("Revista Española de Cirugía Ortopédica y Traumatología", "Rev Esp Cir Ortop Traumatol"),
     ("Zhonghua Yi Xue Za Zhi", "Zhonghua Yi Xue Za Zhi"),
@@ -151,8 +152,9 @@ GERMAN = {"for": "für", "in": "bei", "and": "und", "of": "von", "the": "die",
           "with": "mit", "versus": "gegenüber", "outcomes": "Ergebnisse",
           "randomised": "randomisierte", "randomized": "randomisierte", "trial": "Studie",
           "study": "Studie", "a": "eine", "adults": "Erwachsene", "children": "Kinder"}
-CJK = "研究治疗患者临床效果分析影响比较随机对照试验系统评价荟萃股骨头坏死髓芯减压干细胞骨折" \
-      "关节炎糖尿病中风心房颤动阿司匹林儿童老年女性安全性有效性长期结局风险质量生活"
+CJK = ("研究治疗患者临床效果分析影响比较随机对照试验系统评价荟萃"
+       "股骨头坏死髓芯减压干细胞骨折关节炎糖尿病中风心房颤动"
+       "阿司匹林儿童老年女性安全性有效性长期结局风险质量生活")
 
 
 @dataclass

@@ -26,7 +26,6 @@ import time
 from itertools import combinations
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).parent
@@ -93,21 +92,25 @@ def run_bib_dedupe(recs: pd.DataFrame, cpu: int) -> tuple[set, dict]:
     blocked = bd.block(prepped, verbosity_level=0, cpu=cpu)
     matched = bd.match(blocked, verbosity_level=0, cpu=cpu)
     seconds = time.perf_counter() - t0
-    dup = matched[matched["duplicate_label"] == "duplicate"]
     n_maybe = int((matched["duplicate_label"] == "maybe").sum())
-    # connected components of the duplicate pairs
-    parent: dict[int, int] = {}
 
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    def clusters(labels: tuple[str, ...]) -> set:
+        """Connected components of the pairs with these labels, as within-group pairs."""
+        dup = matched[matched["duplicate_label"].isin(labels)]
+        parent: dict[int, int] = {}
 
-    for a, b in zip(dup["ID_1"].astype(int), dup["ID_2"].astype(int)):
-        parent[find(a)] = find(b)
-    groups = pd.Series({i: find(i) for i in recs.index})
-    return pairs_of(groups), {"seconds": seconds, "maybe_pairs": n_maybe}
+        def find(x: int) -> int:
+            while parent.setdefault(x, x) != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for a, b in zip(dup["ID_1"].astype(int), dup["ID_2"].astype(int)):
+            parent[find(a)] = find(b)
+        return pairs_of(pd.Series({i: find(i) for i in recs.index}))
+
+    return clusters(("duplicate",)), {"seconds": seconds, "maybe_pairs": n_maybe,
+                                       "with_maybe": clusters(("duplicate", "maybe"))}
 
 
 def main() -> None:
@@ -118,7 +121,12 @@ def main() -> None:
     ap.add_argument("--no-bib-dedupe", action="store_true")
     ap.add_argument("--write", action="store_true", help="write RESULTS.md")
     ap.add_argument("--show-errors", type=int, default=0)
+    ap.add_argument("--render", type=Path, default=None,
+                    help="only rewrite RESULTS.md from a saved results JSON")
     args = ap.parse_args()
+    if args.render:
+        write_results(json.loads(args.render.read_text()))
+        return
     with tempfile.TemporaryDirectory() as d:
         folder = corpus.write_corpus(Path(d), args.n, args.seed)
         truth = pd.read_csv(folder / "truth.csv")
@@ -142,6 +150,7 @@ def main() -> None:
         if not args.no_bib_dedupe:
             try:
                 theirs, info = run_bib_dedupe(recs, args.cpu)
+                info["if_every_maybe_were_merged"] = score(info.pop("with_maybe"), true_pairs)
                 import importlib.metadata as md
 
                 result["bib_dedupe"] = {**score(theirs, true_pairs), **info,
@@ -152,6 +161,7 @@ def main() -> None:
     result["machine"] = f"{platform.machine()}, Python {platform.python_version()}"
     print(json.dumps(result, indent=2))
     if args.write:
+        (HERE / "RESULTS.json").write_text(json.dumps(result, indent=2) + "\n")
         write_results(result)
 
 
@@ -188,7 +198,28 @@ def write_results(r: dict) -> None:
         lines.append(f"bib-dedupe: prep+block+match {b['seconds']:.1f} s; "
                      f"{b['maybe_pairs']} pairs labelled `maybe` (left for a person, "
                      "counted as not merged).")
-    lines += ["", f"Machine: {r['machine']}, 2 shared cores.", ""]
+        if "if_every_maybe_were_merged" in b:
+            w = b["if_every_maybe_were_merged"]
+            lines.append(f"Had the person merged every `maybe` pair: precision "
+                         f"{w['precision']:.4f}, recall {w['recall']:.4f} "
+                         f"(FP {w['fp']}, FN {w['fn']}).")
+    lines += [
+        "", f"Machine: {r['machine']}, 2 cores shared with other jobs (so times are noisy).",
+        "",
+        "Notes",
+        "",
+        "- A pair counts as predicted when both records end up in one group (transitive "
+        "closure), for both tools; the truth pairs likewise come from the publication "
+        "each record was generated from.",
+        "- Both tools get the same parsed records (metakit's readers); bib-dedupe runs "
+        "`prep`, `block`, `match` with `cpu=2` and its `duplicate` pairs are clustered "
+        "by connected components.",
+        "- The corpus is synthetic and was written by the same developer as the rules, "
+        "with seed 1 used while writing them. bib-dedupe reports about 0.998 precision "
+        "and 0.97 recall on real exports; the numbers here are for this corpus only.",
+        "- Raw figures: `RESULTS.json`.",
+        "",
+    ]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
 
 

@@ -70,7 +70,8 @@ def test_publication_kind():
              ("Retraction notice to X", [], R), ("Notice of Retraction: X", [], R),
              ("RETRACTED: X", [], A), ("Comment on: X", [], C), ("Re: X", [], C),
              ("Reply to the letter by Smith", [], P),
-             ("Reply to the letter by Smith", ["Comment"], P), ("Authors' reply", [], P), ("Response to neoadjuvant therapy", [], A),
+             ("Reply to the letter by Smith", ["Comment"], P), ("Authors' reply", [], P),
+             ("Response to neoadjuvant therapy", [], A),
              ("X", ["Published Erratum"], E), ("X", ["Retraction of Publication"], R),
              ("X", ["Comment", "Letter"], C), ("X", ["Letter"], A),
              ("X", ["Journal Article"], A)]
@@ -288,3 +289,34 @@ def test_cli_dedup_and_undo(tmp_path):
     assert res.exit_code == 0
     res = run(app, ["records", "counts", "-p", db])
     assert "duplicates removed: 2" in res.output and "identified: 9" in res.output
+
+
+def test_chain_through_a_record_without_pages_cannot_join_two_pages():
+    # an article, a copy missing volume and pages, and an erratum titled like the
+    # article whose type was lost: 1-2 and 2-3 each look fine, 1-3 conflict on pages
+    rows = [dict(ART), dict(ART, volume=None, pages=None),
+            dict(ART, volume=None, pages="e5", year=2020)]
+    pairs = _pairs(rows)
+    assert len(pairs) == 1 and (1, 3) not in pairs
+
+
+def test_more_complete_record_imported_later_becomes_keeper(tmp_path):
+    base = dict(title=ART["title"], authors=["Smith, J."], year=2019,
+                journal="Lancet Neurol", pages="345-52")
+    with Project.open(tmp_path / "review.db") as p:
+        p.add_import([dict(base, volume="18"), dict(base)], file="a.ris", source_db="A",
+                     format="ris")
+        p.dedup()
+        fr = p.records()
+        assert pd.isna(fr.loc[1, "duplicate_of"]) and fr.loc[2, "duplicate_of"] == 1
+        p.add_import([dict(base, volume="18", issue="4", doi="10.1016/x", pmid="123",
+                           abstract="Background")], file="b.nbib", source_db="B",
+                     format="medline")
+        p.dedup()
+        fr = p.records()
+        # record 3 is the most complete: 1 now points at it, and so does 1's duplicate 2
+        assert fr.loc[1, "duplicate_of"] == 3 and fr.loc[2, "duplicate_of"] == 3
+        assert pd.isna(fr.loc[3, "duplicate_of"])
+        assert p.counts()["duplicates_removed"] == 2
+        undone = p.decisions().query("undone == 1")
+        assert undone["record_id"].tolist() == [2]

@@ -199,7 +199,8 @@ def test_csv_column_mapping(tmp_path):
 def test_endnote_xml():
     p = read_records(DATA / "endnote.xml")
     assert p.format == "endnote_xml" and len(p.records) == 2
-    assert [(e.line, e.message[:20]) for e in p.errors] == [(13, "malformed XML (misma")]  # line 13: </contributors> closes <authors>
+    # line 13: </contributors> closes <authors>
+    assert [(e.line, e.message[:20]) for e in p.errors] == [(13, "malformed XML (misma")]
     a, b = p.records
     assert a["source_line"] == 3 and b["source_line"] == 16
     assert a["title"] == "Effect of aspirin on recurrent stroke: a randomized controlled trial"
@@ -241,6 +242,9 @@ def test_cli_import_prints_count(tmp_path):
     assert "embase_bom_crlf.ris:57: entry has no title, DOI or PMID" in res.output
     res = CliRunner().invoke(app, ["records", "counts", "--project", str(db)])
     assert "Embase: 4" in res.output and "identified: 4" in res.output
+    res = CliRunner().invoke(app, ["records", "import", str(DATA / "embase_bom_crlf.ris"),
+                                   "--project", str(db)])
+    assert res.exit_code == 1 and "same content as import 1" in res.output
 
 
 def test_bibtex_garbage_entry_reported_rest_read(tmp_path):
@@ -254,3 +258,47 @@ def test_bibtex_garbage_entry_reported_rest_read(tmp_path):
     assert p.records[0]["raw"]["month"] == "Mar"  # month macro expanded
     assert p.records[1]["authors"] == ["Doe, J.", "Roe, R."]
     assert [(e.line, e.message[:25]) for e in p.errors] == [(2, "entry could not be parsed")]
+
+
+def test_forced_encoding_keeps_first_entry_despite_bom():
+    p = read_records(DATA / "embase_bom_crlf.ris", encoding="utf-8")
+    assert p.encoding == "utf-8" and p.records[0]["source_line"] == 1
+    assert len(p.records) == 4
+
+
+def test_import_report_summary_and_dict():
+    rep = read_records(DATA / "scopus.ris").report(7)
+    d = rep.to_dict()
+    assert (d["import_id"], d["n_imported"], d["source"], d["format"]) == (7, 5, "Scopus", "ris")
+    assert d["errors"] == [{"file": str(DATA / "scopus.ris"), "line": 62,
+                            "message": "text outside any RIS entry (no TY line before it)"}]
+    lines = rep.summary().splitlines()
+    assert lines[0].startswith("5 records imported from") and lines[1] == "1 entry skipped:"
+    assert lines[3] == "1 warning:"
+
+
+def test_same_file_is_not_imported_twice(tmp_path):
+    copy = tmp_path / "again.ris"
+    copy.write_bytes((DATA / "wos.ris").read_bytes())
+    with Project.open(tmp_path / "review.db") as proj:
+        proj.import_records(DATA / "wos.ris")
+        with pytest.raises(DataError, match="same content as import 1"):
+            proj.import_records(copy)  # another name, same bytes
+        assert proj.counts()["identified"] == 3
+        proj.import_records(copy, allow_repeat=True)
+        assert proj.counts()["identified"] == 6
+
+
+def test_gbk_cnki_export_and_latin1_export_are_told_apart(tmp_path):
+    cnki = (DATA / "cnki.ris").read_text(encoding="utf-8")
+    f = tmp_path / "cnki_gbk.ris"
+    f.write_bytes(cnki.encode("gbk"))
+    p = read_records(f)
+    assert p.encoding == "gb18030"
+    assert p.records[0]["title"] == "髓芯减压与保守治疗股骨头坏死的比较研究"
+    # European names in Latin-1: single high bytes between ASCII letters
+    g = tmp_path / "latin1.ris"
+    g.write_bytes("TY  - JOUR\nTI  - Hüftkopfnekrose bei Kindern\nAU  - Müller, K.\n"
+                  "AU  - Gómez, Ñ.\nER  - \n".encode("latin-1"))
+    q = read_records(g)
+    assert q.encoding == "cp1252" and q.records[0]["authors"] == ["Müller, K.", "Gómez, Ñ."]

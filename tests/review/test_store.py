@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,7 @@ def test_new_file_has_schema_and_version(tmp_path):
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         assert {"meta", "migrations", "imports", "records", "dedup_decisions", "dedup_runs",
                 "active_records"} <= tables
-        assert p.schema_version == 1
+        assert p.schema_version == 2
         assert p.counts() == {"identified": 0, "identified_by_source": {},
                               "duplicates_removed": 0, "after_duplicates": 0, "imports": 0,
                               "import_errors": 0}
@@ -54,7 +53,7 @@ def test_registered_migration_applies_once(tmp_path, monkeypatch):
         assert p.migrate() == []  # nothing pending the second time
         p.conn.execute("INSERT INTO screening_test (x) VALUES ('a')")
         versions = [r[0] for r in p.conn.execute("SELECT version FROM migrations ORDER BY 1")]
-        assert versions == [1, 150]
+        assert versions == [1, 2, 150]
 
 
 def test_failing_migration_leaves_file_unchanged(tmp_path, monkeypatch):
@@ -66,7 +65,7 @@ def test_failing_migration_leaves_file_unchanged(tmp_path, monkeypatch):
         Project.open(path)
     con = sqlite3.connect(path)
     assert con.execute("SELECT name FROM sqlite_master WHERE name='half'").fetchone() is None
-    assert con.execute("SELECT MAX(version) FROM migrations").fetchone()[0] == 1
+    assert con.execute("SELECT MAX(version) FROM migrations").fetchone()[0] == 2
 
 
 def test_add_import_stores_records_and_provenance(tmp_path):
@@ -219,3 +218,22 @@ def test_kill_9_at_random_points_gives_before_or_after(tmp_path):
         assert got in {0, n}
         seen.add(got)
     assert n in seen  # the 60 s run completes
+
+
+def test_version_1_file_is_migrated_to_version_2(tmp_path, monkeypatch):
+    path = tmp_path / "review.db"
+    monkeypatch.setattr(store, "MIGRATIONS", [m for m in MIGRATIONS if m[0] == 1])
+    with Project.open(path) as p:  # a file as the first release wrote it
+        assert p.schema_version == 1
+        with p.transaction() as c:
+            c.execute("INSERT INTO imports (file, source_db, format, imported_at, n_records, "
+                      "n_errors) VALUES ('a.ris', 'A', 'ris', '2026-01-01', 2, 0)")
+            c.executemany("INSERT INTO records (import_id, source_db, source_file, title) "
+                          "VALUES (1, 'A', 'a.ris', ?)", [("x",), ("y",)])
+    monkeypatch.undo()
+    with Project.open(path) as p:
+        assert p.schema_version == 2
+        assert p.imports().loc[1, "sha256"] is None
+        p.add_import(_recs(1), file="b.ris", source_db="B", format="ris", sha256="ab")
+        assert p.imports()["sha256"].isna().tolist() == [True, False]
+        assert p.counts()["identified"] == 3

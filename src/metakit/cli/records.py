@@ -26,14 +26,21 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                                  help="ris, medline, bibtex, csv, endnote_xml"),
             encoding: Optional[str] = typer.Option(None, help="Force a text encoding"),
             map_: list[str] = typer.Option([], "--map", help="CSV column: field=Column"),
+            allow_repeat: bool = typer.Option(False, help="Import a file imported before"),
             project: Path = _PROJECT) -> None:
     """Import one search export into the project (all or nothing)."""
+    from metakit.errors import DataError
     from metakit.review.store import Project
 
     mapping = dict(m.split("=", 1) for m in map_) or None
     with Project.open(project) as p:
-        report = p.import_records(file, source=source, format=format, encoding=encoding,
-                                  mapping=mapping)
+        try:
+            report = p.import_records(file, source=source, format=format,
+                                      encoding=encoding, mapping=mapping,
+                                      allow_repeat=allow_repeat)
+        except DataError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
     typer.echo(report.summary())
 
 

@@ -44,7 +44,10 @@ __all__ = [
 
 # ---------------------------------------------------------------------------- text
 _TAGS = re.compile(r"<[^>]{1,40}>")
-_NON_ALNUM = re.compile(r"[^0-9a-z\u0080-\uffff]+")
+# Everything ASCII but digits and lower-case letters becomes a space (casefold ran
+# first); non-ASCII letters (accents already stripped, CJK) are kept.
+_ASCII_PUNCT_TO_SPACE = {c: " " for c in range(128)
+                         if not (48 <= c <= 57 or 97 <= c <= 122)}
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon",
           "κ": "kappa", "λ": "lambda", "μ": "mu", "τ": "tau", "ω": "omega"}
 _GREEK_RE = re.compile("|".join(_GREEK))
@@ -61,6 +64,8 @@ _SPELLING_RE = re.compile(r"\b(" + "|".join(sorted(_SPELLING, key=len, reverse=T
 
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_UNICODE_PUNCT = re.compile("[\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u2190-\u2bff"
+                            "\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40]")
 _LETTERS = str.maketrans({"ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ı": "i", "æ": "ae",
                           "œ": "oe", "þ": "th"})
 
@@ -79,7 +84,8 @@ def norm_text(value: str | None) -> str:
     if not text.isascii():
         text = _GREEK_RE.sub(lambda m: _GREEK[m.group(0)], text)
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_LETTERS)
-    return " ".join(_NON_ALNUM.sub(" ", text).split())
+        text = _UNICODE_PUNCT.sub(" ", text)
+    return " ".join(text.translate(_ASCII_PUNCT_TO_SPACE).split())
 
 
 # Elsevier and Springer watermark the retracted article itself; it is still that article.
@@ -127,6 +133,9 @@ def norm_doi(value: str | None) -> str:
     """Lower-case DOI without resolver prefix, spaces or trailing punctuation."""
     if not value:
         return ""
+    doi = value.strip().lower()
+    if doi.startswith("10.") and doi[-1].isalnum() and " " not in doi and "%" not in doi:
+        return doi if "/" in doi else ""
     doi = unquote(value.strip())
     doi = _DOI_PREFIX.sub("", doi).strip().lower()
     doi = re.sub(r"\s+", "", doi)
@@ -185,6 +194,11 @@ _EXCEL_DAY_MONTH = re.compile(r"^(\d{1,2})-([A-Za-z]{3})$")
 _EXCEL_MONTH_NUM = re.compile(r"^([A-Za-z]{3})-(\d{1,4})$")
 
 
+_PAGE_SEP = re.compile(r"\s*[-\u2010-\u2015,]\s*")
+_NON_PAGE = re.compile(r"[^0-9a-z]")
+_PAGE_NUMBER = re.compile(r"^([a-z]*)0*(\d+)$")
+
+
 def first_page(pages: str | None) -> str:
     """The first page, repairing spreadsheet damage ("3-12" shown as "12-Mar").
 
@@ -198,9 +212,11 @@ def first_page(pages: str | None) -> str:
         month = m.group(2) if m.re is _EXCEL_DAY_MONTH else m.group(1)
         if month.lower() in _MONTHS:
             return _MONTHS[month.lower()]
-    first = re.split(r"\s*[-\u2010-\u2015,]\s*", p, maxsplit=1)[0]
-    first = re.sub(r"[^0-9a-z]", "", first.casefold())
-    m = re.match(r"^([a-z]*)0*(\d+)$", first)
+    first = _PAGE_SEP.split(p, maxsplit=1)[0].casefold()
+    if first.isdigit():
+        return first.lstrip("0") or "0"
+    first = _NON_PAGE.sub("", first)
+    m = _PAGE_NUMBER.match(first)
     return f"{m.group(1)}{m.group(2)}" if m else first
 
 
@@ -253,12 +269,24 @@ _KIND_PUBTYPE = {
 }
 
 
+# One pattern, one named group per kind, tried in the order of _KIND_TITLE.
+_KIND_ANY = re.compile("|".join(f"(?P<k{kind}>{pattern.pattern})"
+                                for kind, pattern in _KIND_TITLE), re.I)
+
+
 def kind_from_title(title: str | None) -> int:
     """The kind a title's opening words announce ("Erratum:", "Reply to ..."), else article."""
     if title:
-        for kind, pattern in _KIND_TITLE:
-            if pattern.match(title):
-                return kind
+        m = _KIND_ANY.match(title)
+        if m:
+            return int(m.lastgroup[1:]) if m.lastgroup else _kind_of_match(m)
+    return KIND_ARTICLE
+
+
+def _kind_of_match(m: re.Match) -> int:
+    for kind, _ in _KIND_TITLE:
+        if m.group(f"k{kind}") is not None:
+            return kind
     return KIND_ARTICLE
 
 

@@ -172,8 +172,38 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _decode_legacy(data: bytes) -> tuple[str, str]:
+    """Not UTF-8: GB18030 (older CNKI exports) or Windows-1252 / Latin-1.
+
+    Chinese text in GBK comes as pairs of high bytes; European accents in Latin-1 are
+    single high bytes between ASCII letters. When nearly all high bytes come in runs
+    and the bytes are valid GB18030, it is GB18030.
+    """
+    high = len(_HIGH.findall(data))
+    in_runs = sum(len(m) for m in _HIGH_RUN.findall(data))
+    if high and in_runs >= 0.9 * high:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+                return text, "gb18030"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:  # five bytes undefined in cp1252
+        return data.decode("latin-1"), "latin-1"
+
+
 def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """Decode an export to text with ``\\n`` line endings; return ``(text, encoding)``.
+
+    BOM first; then strict UTF-8; then GB18030 when the bytes look like Chinese
+    double-byte text; then Windows-1252 (Latin-1 for its five undefined bytes).
 
     Examples
     --------
@@ -191,12 +221,10 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            try:
-                text, encoding = data.decode("cp1252"), "cp1252"
-            except UnicodeDecodeError:  # five bytes undefined in cp1252
-                text, encoding = data.decode("latin-1"), "latin-1"
+            text, encoding = _decode_legacy(data)
     else:
         text = data.decode(encoding)
+    text = text.lstrip("\ufeff")  # a BOM left by a forced encoding or a double BOM
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     return unicodedata.normalize("NFC", text), encoding
 
@@ -420,7 +448,6 @@ def _ris_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
 
 
 # -------------------------------------------------------------------------- MEDLINE
-_MEDLINE_TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3}) *- (.*)$")
 
 
 def _parse_medline(text: str, sink: _Sink) -> None:
@@ -437,22 +464,28 @@ def _parse_medline(text: str, sink: _Sink) -> None:
             sink.add(_medline_record(raw, sink, start), start)
 
     for i, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
+        # Tags fill four columns, then "- ": checked by slicing, not a regex (hot loop).
+        if line[4:6] == "- " and line[:1].isalpha():
+            tag, value = line[:4].rstrip(), line[6:].strip()
+        elif line.startswith("      "):
+            if raw and last is not None:
+                raw[last][-1] += " " + line.strip()
             continue
-        m = _MEDLINE_TAG.match(line)
-        if m and m.group(1) == "PMID":
+        elif not line.strip():
+            continue
+        else:
+            tag = value = None
+        if tag == "PMID":
             if raw or broken:
                 flush()
-            raw, start, last, broken, stray = {"PMID": [m.group(2).strip()]}, i, "PMID", None, None
+            raw, start, last, broken, stray = {"PMID": [value]}, i, "PMID", None, None
         elif not raw and broken is None:
             if stray is None:
                 stray = i
                 sink.error(i, "text outside any MEDLINE record (no PMID- line before it)")
-        elif line.startswith("      ") and last is not None:
-            raw[last][-1] += " " + line.strip()
-        elif m:
-            last = m.group(1)
-            raw.setdefault(last, []).append(m.group(2).strip())
+        elif tag is not None:
+            last = tag
+            raw.setdefault(tag, []).append(value)
         elif broken is None:
             broken = f"line {i} is neither a tag nor a continuation; record skipped"
     if raw or broken:
@@ -814,11 +847,16 @@ def _line_of(starts: list[int], pos: int) -> int:
     return bisect.bisect_right(starts, pos)
 
 
+_WS = re.compile(r"\s+")
+
+
 def _xml_text(elem: ET.Element | None) -> str | None:
     if elem is None:
         return None
-    text = re.sub(r"\s+", " ", "".join(elem.itertext())).strip()
-    return text or None
+    text = "".join(elem.itertext())
+    if "\n" in text or "  " in text or "\t" in text:
+        text = _WS.sub(" ", text)
+    return text.strip() or None
 
 
 def _endnote_record(rec: ET.Element, sink: _Sink, line: int) -> Record:
@@ -828,15 +866,16 @@ def _endnote_record(rec: ET.Element, sink: _Sink, line: int) -> Record:
     def many(path: str) -> list[str]:
         return [t for e in rec.findall(path) if (t := _xml_text(e))]
 
+    # raw: every text-bearing element; nested ones as "container/element" lists
+    # (the <style> wrappers EndNote puts around text are looked through).
     raw: dict[str, Any] = {}
     for child in rec:
-        if len(child) and child.tag in {"contributors", "titles", "dates", "keywords",
-                                        "periodical", "urls"}:
+        if len(child) and child.tag != "style":
             for sub in child.iter():
-                if sub is not child and (t := _xml_text(sub)) and not len(sub.findall("./*/*")):
-                    raw.setdefault(f"{child.tag}/{sub.tag}", [])
-                    if t not in raw[f"{child.tag}/{sub.tag}"]:
-                        raw[f"{child.tag}/{sub.tag}"].append(t)
+                if sub is child or sub.tag == "style" or any(c.tag != "style" for c in sub):
+                    continue
+                if (t := _xml_text(sub)) is not None:
+                    raw.setdefault(f"{child.tag}/{sub.tag}", []).append(t)
         elif (t := _xml_text(child)) is not None:
             raw[child.tag] = t
     ref_type = rec.find("ref-type")

@@ -14,14 +14,16 @@ a process killed half way (``kill -9``) leaves the file as it was before the com
 or as it is after it, never half-written. SQLite rolls a hot journal back when the
 file is next opened.
 
-Schema (version 1, owned by this module)
+Schema (versions 1-2, owned by this module)
 ----------------------------------------
 ``meta(key TEXT PRIMARY KEY, value TEXT)``
-    ``schema_version`` (highest applied migration), ``created_at``, ``metakit_version``.
+    ``schema_version`` (highest applied migration) and ``created_at``.
 ``migrations(version INTEGER PRIMARY KEY, applied_at TEXT)``
     One row per applied migration.
-``imports(id, file, source_db, format, encoding, imported_at, n_records, n_errors, errors)``
-    One row per imported file; ``errors`` is a JSON list of ``{file, line, message}``.
+``imports(id, file, source_db, format, encoding, imported_at, n_records, n_errors, errors,
+sha256)``
+    One row per imported file; ``errors`` is a JSON list of ``{file, line, message}``;
+    ``sha256`` (schema version 2) the file's digest, so one export is not imported twice.
 ``records(id, import_id, source_db, source_file, source_line, source_key, title, authors,
 year, journal, volume, issue, pages, doi, pmid, abstract, keywords, pub_types, language,
 raw)``
@@ -49,9 +51,10 @@ API (stable)
 ``Project.transaction()``  context manager: BEGIN IMMEDIATE ... COMMIT/ROLLBACK; nests
 ``Project.migrate() -> list[int]``  apply registered migrations still missing
 ``Project.schema_version -> int``
-``Project.import_records(path, *, source=None, format=None, encoding=None, mapping=None)
--> ImportReport`` (:mod:`metakit.review.records`)
-``Project.add_import(records, *, file, source_db, format, encoding=None, errors=()) -> int``
+``Project.import_records(path, *, source=None, format=None, encoding=None, mapping=None,
+allow_repeat=False) -> ImportReport`` (:mod:`metakit.review.records`)
+``Project.add_import(records, *, file, source_db, format, encoding=None, errors=(),
+sha256=None) -> int``
 ``Project.records(*, active_only=False, source=None, decode=True) -> DataFrame``
 (index ``id``; all record columns plus ``duplicate_of``)
 ``Project.imports() -> DataFrame``, ``Project.decisions(*, include_undone=True) -> DataFrame``
@@ -181,7 +184,13 @@ CREATE VIEW IF NOT EXISTS active_records AS
 """
 
 #: Registered migrations as ``(version, migration)``; append with :func:`register_migration`.
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _SCHEMA_V1)]
+# Version 2: the SHA-256 of each imported file, so the same export is not counted twice.
+_SCHEMA_V2 = """
+ALTER TABLE imports ADD COLUMN sha256 TEXT;
+CREATE INDEX IF NOT EXISTS imports_sha256 ON imports(sha256);
+"""
+
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _SCHEMA_V1), (2, _SCHEMA_V2)]
 
 
 def register_migration(version: int, migration: Migration) -> None:
@@ -340,7 +349,7 @@ class Project:
     # -------------------------------------------------------------------- writing
     def add_import(self, records: Iterable[Mapping[str, Any]], *, file: str, source_db: str,
                    format: str, encoding: str | None = None,
-                   errors: Sequence[Mapping[str, Any]] = ()) -> int:
+                   errors: Sequence[Mapping[str, Any]] = (), sha256: str | None = None) -> int:
         """Insert one import and its records in one transaction; return the import id.
 
         Each record is a mapping with any of :data:`RECORD_FIELDS` plus ``source_line``,
@@ -351,29 +360,42 @@ class Project:
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO imports (file, source_db, format, encoding, imported_at, "
-                "n_records, n_errors, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "n_records, n_errors, errors, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (file, source_db, format, encoding, _now(), len(rows), len(errors),
-                 json.dumps([dict(e) for e in errors], ensure_ascii=False)))
+                 json.dumps([dict(e) for e in errors], ensure_ascii=False), sha256))
             import_id = int(cur.lastrowid)
             _insert_rows(c, import_id, source_db, file, rows)
         return import_id
 
     def import_records(self, path: str | Path, *, source: str | None = None,
                        format: str | None = None, encoding: str | None = None,
-                       mapping: Mapping[str, str] | None = None) -> ImportReport:
+                       mapping: Mapping[str, str] | None = None,
+                       allow_repeat: bool = False) -> ImportReport:
         """Parse a search export and store its records in one transaction.
 
         See :func:`metakit.review.records.read_records` for the formats and arguments;
         ``source`` names the database (``"Embase"``), guessed from the file when None.
         Entries that cannot be read are reported (file, line, message) and skipped.
+        A file whose bytes were imported before is refused (its records would be
+        counted twice in the PRISMA diagram) unless ``allow_repeat``.
         """
+        import hashlib
+
         from metakit.review.records import read_records
 
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        seen = self.conn.execute("SELECT id, file FROM imports WHERE sha256 = ?",
+                                 (digest,)).fetchone()
+        if seen is not None and not allow_repeat:
+            raise DataError(f"{path} has the same content as import {seen['id']} "
+                            f"({seen['file']}); pass allow_repeat=True to import it again",
+                            column="file")
         parsed = read_records(path, source=source, format=format, encoding=encoding,
                               mapping=mapping)
         import_id = self.add_import(
             parsed.records, file=str(path), source_db=parsed.source, format=parsed.format,
-            encoding=parsed.encoding, errors=[e.to_dict() for e in parsed.errors])
+            encoding=parsed.encoding, errors=[e.to_dict() for e in parsed.errors],
+            sha256=digest)
         return parsed.report(import_id)
 
     # -------------------------------------------------------------------- reading
