@@ -103,10 +103,14 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
     front: list[int] = []
     skipped: set[int] = set()
     since_rank = retrain_every
+    features: dict[Any, Any] = {}   # TF-IDF of the pool, computed once per session
     records = project.records()
+    if prioritise and stage == "title-abstract":
+        console.print("Ranking records by relevance to the decisions so far...")
     while True:
         if since_rank >= retrain_every or not order:
-            order = scr.queue(project, stage, reviewer, prioritise=prioritise)
+            order = scr.queue(project, stage, reviewer, prioritise=prioritise,
+                              cache=features)
             since_rank = 0
         decided = {int(r) for r in scr.decisions(project, stage).query(
             "reviewer == @reviewer").record_id}
