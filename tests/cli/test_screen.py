@@ -105,6 +105,20 @@ def test_export_import_and_prisma_commands(tmp_path):
     r = runner.invoke(app, ["screen", "unflag", str(b), "2", "3"])
     assert "record 2: back to screening" in r.output
     assert "record 3: had no active removal flag" in r.output
+    # record 1 (the inclusion) was not retrieved after all: the flow changes accordingly
+    r = runner.invoke(app, ["screen", "not-retrieved", str(b), "1"])
+    assert r.exit_code == 0, r.output
+    with Project.open(b) as p:
+        c = scr.prisma_counts_from_store(p)
+    assert (c.reports_sought, c.reports_not_retrieved, c.reports_assessed,
+            c.reports_included, c.studies_included) == (1, 1, 0, 0, 0)
+    r = runner.invoke(app, ["screen", "study", str(b), "Roe 2001", "1"])
+    assert r.exit_code == 0 and "linked to study Roe 2001" in r.output
+    with Project.open(b) as p:
+        c = scr.prisma_counts_from_store(p)
+        row = p.conn.execute("SELECT retrieved, study_id FROM reports").fetchone()
+    assert tuple(row) == (1, "Roe 2001")
+    assert (c.reports_assessed, c.reports_included, c.studies_included) == (1, 1, 1)
     r = runner.invoke(app, ["screen", "import", str(b), str(tmp_path / "missing.csv")])
     assert r.exit_code != 0
 

@@ -111,10 +111,14 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
     front: list[int] = []
     skipped: set[int] = set()
     since_rank = retrain_every
+    features: dict[Any, Any] = {}   # TF-IDF of the pool, computed once per session
     records = project.records()
+    if prioritise and stage == "title-abstract":
+        console.print("Ranking records by relevance to the decisions so far...")
     while True:
         if since_rank >= retrain_every or not order:
-            order = scr.queue(project, stage, reviewer, prioritise=prioritise)
+            order = scr.queue(project, stage, reviewer, prioritise=prioritise,
+                              cache=features)
             since_rank = 0
         decided = {int(r) for r in scr.decisions(project, stage).query(
             "reviewer == @reviewer").record_id}
@@ -185,7 +189,8 @@ def _open(db: Path) -> Any:
 
 def screen_command(
     target: str = typer.Argument(..., help="review.db, or an action: export, import, "
-                                 "conflicts, agreement, design-filter, unflag, reasons"),
+                                 "conflicts, agreement, design-filter, unflag, "
+                                 "not-retrieved, retrieved, study, reasons"),
     args: Optional[list[str]] = typer.Argument(None, help="review.db and a CSV file for actions; "
                                                "reasons for 'reasons'"),
     stage: Optional[str] = typer.Option(None, "--stage", help="title-abstract (default) or "
@@ -204,6 +209,8 @@ def screen_command(
     metakit screen agreement review.db --stage title-abstract
     metakit screen design-filter review.db
     metakit screen unflag review.db 123 456
+    metakit screen not-retrieved review.db 77 78     (full text could not be obtained)
+    metakit screen study review.db "Smith 2019" 12 34  (reports of one study)
     metakit screen reasons review.db "Not randomised" "Wrong comparator" --stage full-text
     """
     from metakit.review import screening as scr
@@ -251,6 +258,20 @@ def screen_command(
                     done = scr.undo_flag(p, int(rid))
                     console.print(f"record {rid}: " + ("back to screening" if done else
                                                        "had no active removal flag"))
+        elif target in ("not-retrieved", "retrieved"):
+            with _open(Path(args[0])) as p:
+                for rid in args[1:]:
+                    study = p.conn.execute("SELECT study_id FROM reports WHERE record_id = ?",
+                                           (int(rid),)).fetchone()
+                    scr.set_report(p, int(rid), retrieved=target == "retrieved",
+                                   study_id=study[0] if study else None)
+            console.print(f"{len(args) - 1} report(s) marked {target}")
+        elif target == "study":
+            with _open(Path(args[0])) as p:
+                study_id = args[1]
+                for rid in args[2:]:
+                    scr.set_report(p, int(rid), retrieved=True, study_id=study_id)
+            console.print(f"{len(args) - 2} report(s) linked to study {study_id}")
         elif target == "reasons":
             with _open(Path(args[0])) as p:
                 if len(args) > 1:

@@ -461,8 +461,8 @@ def _balanced_oversample(y: np.ndarray) -> np.ndarray:
     return np.concatenate([np.resize(ones, max(len(zeros), len(ones))), zeros])
 
 
-def rank_records(texts: Sequence[str], labels: Sequence[int | None] | np.ndarray, *,
-                 model: str = "logistic") -> np.ndarray:
+def rank_records(texts: Sequence[str] | None, labels: Sequence[int | None] | np.ndarray, *,
+                 model: str = "logistic", features: Any = None) -> np.ndarray:
     """Rank unscreened records, most likely inclusion first.
 
     Parameters
@@ -473,6 +473,9 @@ def rank_records(texts: Sequence[str], labels: Sequence[int | None] | np.ndarray
         1 (include), 0 (exclude) or None/-1 (not yet screened), per record.
     model
         "logistic" (default), "nb" (naive Bayes, ASReview's classic default) or "svm".
+    features
+        A precomputed feature matrix (one row per record, e.g. cached by a screening
+        session); ``texts`` is then not used and may be None.
 
     Returns
     -------
@@ -487,15 +490,16 @@ def rank_records(texts: Sequence[str], labels: Sequence[int | None] | np.ndarray
     True
     """
     lab = np.array([-1 if v is None else int(v) for v in labels], dtype=int)
-    if len(lab) != len(texts):
-        raise DataError(f"{len(texts)} texts but {len(lab)} labels", column="labels")
+    n = features.shape[0] if features is not None else len(texts or [])
+    if len(lab) != n:
+        raise DataError(f"{n} records but {len(lab)} labels", column="labels")
     if np.any((lab != -1) & (lab != 0) & (lab != 1)):
         raise DataError("labels must be 1 (include), 0 (exclude) or None", column="labels")
     unlabelled = np.flatnonzero(lab == -1)
     labelled = np.flatnonzero(lab != -1)
     if not (np.any(lab == 1) and np.any(lab == 0)):
         return unlabelled
-    X = _features(texts)
+    X = _features(texts) if features is None else features
     scores = _scores(X, labelled, lab[labelled], model)
     # stable sort keeps input order among ties
     return unlabelled[np.argsort(-scores[unlabelled], kind="stable")]

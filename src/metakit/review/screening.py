@@ -395,13 +395,14 @@ def _full_text_pool(project: Project) -> list[int]:
 
 
 def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = True,
-          model: str = "logistic") -> list[int]:
+          model: str = "logistic", cache: dict[Any, Any] | None = None) -> list[int]:
     """Record ids the reviewer has still to decide at this stage, in screening order.
 
     With ``prioritise`` (and scikit-learn installed) title/abstract records are ranked
     by :func:`metakit.review.automation.rank_records`, trained on the resolved decisions
     made so far by anyone; until one inclusion and one exclusion are known, or without
-    scikit-learn, records come in id order.
+    scikit-learn, records come in id order. ``cache`` (a dict kept by the caller, e.g.
+    a screening session) holds the TF-IDF matrix of the pool between calls.
     """
     stage = _stage(stage)
     pool = _screening_pool(project) if stage == "title-abstract" else _full_text_pool(project)
@@ -416,16 +417,26 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     if known.final.nunique() < 2:
         return todo
     try:
-        from metakit.review.automation import rank_records
         import sklearn  # noqa: F401
+
+        from metakit.review.automation import _features, rank_records
     except ImportError:
         return todo
-    ids = sorted(set(todo) | set(known.index))
-    recs = project.records().loc[ids]
-    texts = (recs.title.fillna("") + " " + recs.abstract.fillna("")).tolist()
+    cache = {} if cache is None else cache
+    key = ("tfidf", tuple(pool))
+    if key not in cache:
+        recs = project.records().loc[pool]
+        texts = (recs.title.fillna("") + " " + recs.abstract.fillna("")).tolist()
+        cache.clear()
+        cache[key] = (_features(texts), {rid: k for k, rid in enumerate(pool)})
+    X, row_of = cache[key]
+    todo_set = set(todo)
+    ids = sorted(todo_set | (set(known.index) & set(row_of)))
     label_of = {i: int(f == "forward") for i, f in known.final.items()}
-    labels = [None if i in set(todo) else label_of[i] for i in ids]
-    order = rank_records(texts, labels, model=model)
+    labels = [None if i in todo_set else label_of[i] for i in ids]
+    if len(set(v for v in labels if v is not None)) < 2:
+        return todo
+    order = rank_records(None, labels, model=model, features=X[[row_of[i] for i in ids]])
     return [ids[k] for k in order]
 
 
