@@ -14,11 +14,12 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-from metakit import batch, rob
+from metakit import batch, review, rob
 from metakit.conversions import combine_groups, mean_sd_from_median, sd_from_ci, sd_from_se
 from metakit.effects import (EffectSizes, binary_effects, continuous_effects, effect_sizes,
                              generic_effects)
 from metakit.pairwise import MetaResult, meta
+from metakit.review import PrismaCounts, Project
 from metakit.subgroups import SubgroupResult
 from metakit.tau2 import estimate_tau2
 
@@ -34,7 +35,7 @@ def meta_peto(es, **kwargs):
 
 
 __all__ = [
-    "__version__", "batch", "rob", "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult",
+    "__version__", "batch", "review", "rob", "Project", "PrismaCounts", "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult",
     "effect_sizes", "EffectSizes", "binary_effects", "continuous_effects", "generic_effects",
     "estimate_tau2", "mean_sd_from_median", "sd_from_se", "sd_from_ci", "combine_groups",
 ]

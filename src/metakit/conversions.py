@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import special
 
 from metakit.errors import DataError
 
@@ -76,6 +76,11 @@ def _check_order(*pairs: tuple[str, np.ndarray]) -> None:
             raise DataError(f"{name_lo} must not exceed {name_hi}", column=name_lo)
 
 
+def _phi(z):
+    """Standard normal density."""
+    return np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+
+
 def expected_range(n: Any, method: Literal["blom", "exact"] = "blom") -> np.ndarray:
     """xi(n): expected range of n standard normal observations, 2 E[Z_(n)].
 
@@ -91,13 +96,15 @@ def expected_range(n: Any, method: Literal["blom", "exact"] = "blom") -> np.ndar
     """
     n = _arr(n)
     if method == "blom":
-        return 2 * stats.norm.ppf((n - 0.375) / (n + 0.25))
+        return 2 * special.ndtri((n - 0.375) / (n + 0.25))
     if method != "exact":
         raise ValueError("method must be 'blom' or 'exact'")
+    from scipy import integrate   # only the exact expected range needs quadrature
+
     flat = n.ravel()
     out = np.empty_like(flat)
     for i, m in enumerate(flat):  # a handful of distinct n per review; quad per value is cheap
-        f = lambda z, m=m: z * m * stats.norm.pdf(z) * stats.norm.cdf(z) ** (m - 1)  # noqa: E731
+        f = lambda z, m=m: z * m * _phi(z) * special.ndtr(z) ** (m - 1)  # noqa: E731
         out[i] = 2 * integrate.quad(f, -12, 12, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
     return out.reshape(n.shape)
 
@@ -105,7 +112,7 @@ def expected_range(n: Any, method: Literal["blom", "exact"] = "blom") -> np.ndar
 def _eta(n: np.ndarray) -> np.ndarray:
     # Wan et al. (2014): expected IQR of n standard normals,
     # eta(n) = 2 Phi^{-1}((0.75 n - 0.125)/(n + 0.25)).
-    return 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    return 2 * special.ndtri((0.75 * n - 0.125) / (n + 0.25))
 
 
 def wan_sd_from_range(
@@ -373,11 +380,11 @@ def sd_from_ci(
         raise DataError("CI lower limit must not exceed the upper limit", column="lower")
     p = (1 + level) / 2
     if dist == "t":
-        q = stats.t.ppf(p, n - 1)
+        q = special.stdtrit(n - 1, p)
     elif dist == "z":
-        q = np.full(n.shape, stats.norm.ppf(p))
+        q = np.full(n.shape, special.ndtri(p))
     elif dist == "auto":
-        q = np.where(n < 60, stats.t.ppf(p, n - 1), stats.norm.ppf(p))
+        q = np.where(n < 60, special.stdtrit(n - 1, p), special.ndtri(p))
     else:
         raise ValueError("dist must be 't', 'z' or 'auto'")
     return np.sqrt(n) * (hi - lo) / (2 * q)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from metakit._validate import check_rule, numeric_column, require_columns, study_labels
 from metakit.errors import DataError, MetakitWarning
@@ -62,7 +62,7 @@ MEASURE_NAMES = {
     "GEN": "generic effect size",
 }
 
-_Z975 = stats.norm.ppf(0.975)
+_Z975 = special.ndtri(0.975)
 
 
 # --------------------------------------------------------------------------------------
@@ -316,10 +316,10 @@ def generic_effects(
         yi = to_scale(np.asarray(estimate, dtype=float))
         vi = arr(variance)
         vi = np.where(np.isnan(vi), arr(se) ** 2, vi)
-        z_ci = stats.norm.ppf((1 + ci_level) / 2)
+        z_ci = special.ndtri((1 + ci_level) / 2)
         se_ci = (to_scale(arr(ci_ub)) - to_scale(arr(ci_lb))) / (2 * z_ci)
         vi = np.where(np.isnan(vi), se_ci**2, vi)
-        se_p = np.abs(yi) / stats.norm.isf(arr(pvalue) / 2)
+        se_p = np.abs(yi) / -special.ndtri(arr(pvalue) / 2)
         vi = np.where(np.isnan(vi), se_p**2, vi)
     vi = np.where(np.isfinite(vi), vi, np.nan)
     return np.broadcast_to(yi, vi.shape).astype(float), vi
@@ -408,7 +408,7 @@ class EffectSizes:
         >>> list(effect_sizes(df, "MD").to_frame().columns)[:6]
         ['study', 'yi', 'vi', 'sei', 'ci_lb', 'ci_ub']
         """
-        z = stats.norm.ppf((1 + level) / 2)
+        z = special.ndtri((1 + level) / 2)
         sei = self.sei
         out = pd.DataFrame(
             {

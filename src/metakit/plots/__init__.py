@@ -3,6 +3,8 @@
 from metakit.plots.forest import (ForestRow, ForestTable, draw_forest, forest, forest_table,
                                   write_figures)
 from metakit.plots.funnel import funnel
+from metakit.plots.prisma import prisma_flow
+from metakit.plots.rob import summary_plot, traffic_light
 
 __all__ = ["ForestRow", "ForestTable", "draw_forest", "forest", "forest_table", "funnel",
-           "write_figures"]
+           "write_figures", "prisma_flow", "summary_plot", "traffic_light"]
