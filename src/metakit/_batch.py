@@ -21,6 +21,7 @@ the moment basis.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -145,15 +146,18 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
 def _single(y2: np.ndarray, v2: np.ndarray, shape: tuple[int, ...]) -> Batch:
     """:func:`make_batch` for one meta-analysis without mask or strata (the single fit)."""
     ysum, vsum = float(y2.sum()), float(v2.sum())
-    if not (np.isfinite(ysum) and np.isfinite(vsum)):
+    if not (math.isfinite(ysum) and math.isfinite(vsum)):
         raise ValueError("yi and vi must be finite wherever mask is True")
     if v2.min() < 0:
         raise ValueError("vi must be >= 0 wherever mask is True")
     k = y2.shape[1]
     center = ysum / k
-    yc = y2 - center
-    zt = np.array([np.ones(k), yc[0], yc[0] * yc[0], v2[0]])[None]
-    return Batch(y=yc, v=v2, Z=zt.transpose(0, 2, 1), ZG=None, center=np.array([center]),
+    zt = np.empty((1, 4, k))
+    zt[0, 0] = 1.0
+    np.subtract(y2[0], center, out=zt[0, 1])
+    np.multiply(zt[0, 1], zt[0, 1], out=zt[0, 2])
+    zt[0, 3] = v2[0]
+    return Batch(y=zt[:, 1], v=v2, Z=zt.transpose(0, 2, 1), ZG=None, center=np.array([center]),
                  k=float(k), p=1.0, shape=shape, scalar=True)
 
 
@@ -181,26 +185,42 @@ class Stats(NamedTuple):
 _NEG_POWERS = np.array([[-1.0], [-2.0], [-3.0]])
 
 
-def moments(b: Batch, t2, unit: bool = False):
-    """Power sums S[a][j] = sum w^(a+1) z_j at tau² (floats for a scalar batch).
+def moments(b: Batch, t2, unit: bool = False) -> tuple:
+    """Power sums at tau²: (s10, s11, s12, s1v, s20, s21, s22, s30, s31, s32).
 
-    With ``unit=True`` the weights are the mask (unweighted sums, a = 0 only).
+    ``s_aj`` is sum w^a z_j with z = (1, y, y², v): floats for a scalar batch, ``(n,)``
+    arrays, or ``(n, S)`` per stratum. With ``unit=True`` the weights are the mask
+    (a = 1 only; the higher powers are 0). ``s1v`` is computed only with ``unit=True``.
     """
     if unit:
-        if b.ZG is not None:
-            return b.ZG.sum(axis=-2)[..., None, :]
-        s = b.Z.sum(axis=-2)
-        return [s[0].tolist()] if b.scalar else s[:, None, None, :]
+        s = b.ZG.sum(axis=-2) if b.ZG is not None else b.Z.sum(axis=-2)
+        if b.scalar:
+            s10, s11, s12, s1v = s[0].tolist()
+            return s10, s11, s12, s1v, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        zero = np.zeros(s.shape[:-1])
+        return s[..., 0], s[..., 1], s[..., 2], s[..., 3], zero, zero, zero, zero, zero, zero
     if b.scalar:
-        return np.matmul(np.power(b.v[0] + t2, _NEG_POWERS), b.Z[0]).tolist()
+        S = np.matmul(np.power(b.v[0] + t2, _NEG_POWERS), b.Z[0]).tolist()
+        return (*S[0][:3], 0.0, *S[1][:3], *S[2][:3])
     w = 1.0 / (b.v + np.asarray(t2)[:, None])
-    W = np.empty((b.n, 3, w.shape[-1]))
-    W[:, 0] = w
-    np.multiply(w, w, out=W[:, 1])
-    np.multiply(W[:, 1], w, out=W[:, 2])
     if b.ZG is not None:
-        return np.matmul(W[:, None], b.ZG)
-    return np.matmul(W, b.Z)[:, None]
+        W = np.stack([w, w * w, w * w * w], axis=1)
+        S = np.matmul(W[:, None], b.ZG)
+        zero = np.zeros(S.shape[:2])
+        return (S[..., 0, 0], S[..., 0, 1], S[..., 0, 2], zero, S[..., 1, 0], S[..., 1, 1],
+                S[..., 1, 2], S[..., 2, 0], S[..., 2, 1], S[..., 2, 2])
+    # one fused multiply-and-sum per moment: faster than a batched matmul of tiny matrices
+    y, yy = b.Z[..., 1], b.Z[..., 2]
+    w2 = w * w
+    w3 = w2 * w
+    dot = _rowdot
+    return (w.sum(axis=-1), dot(w, y), dot(w, yy), np.zeros(b.n), w2.sum(axis=-1),
+            dot(w2, y), dot(w2, yy), w3.sum(axis=-1), dot(w3, y), dot(w3, yy))
+
+
+def _rowdot(a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Row-wise dot products of two (n, k) arrays."""
+    return np.einsum("nk,nk->n", a, c)
 
 
 def subset(b: Batch, rows: np.ndarray) -> Batch:
@@ -213,28 +233,16 @@ def subset(b: Batch, rows: np.ndarray) -> Batch:
 
 def stats(b: Batch, t2, unit: bool = False) -> Stats:
     """:class:`Stats` at tau² (see the module docstring for the formulas)."""
-    S = moments(b, t2, unit)
+    s10, s11, s12, s1v, s20, s21, s22, s30, s31, s32 = moments(b, t2, unit)
     if b.scalar:
-        s10, s11, s12, s1v = S[0]
         mu = s11 / s10
-        if unit:
-            s20 = s30 = s21 = s22 = s31 = s32 = 0.0
-        else:
-            s20, s21, s22, _ = S[1]
-            s30, s31, s32, _ = S[2]
         r = s20 / s10
         w2e = s21 - mu * s20
         return Stats(sw=s10, sw2=s20, mu=mu, Q=s12 - s11 * mu,
                      yPPy=s22 - 2.0 * mu * s21 + mu * mu * s20, trP=s10 - r,
                      trPP=s20 - 2.0 * s30 / s10 + r * r, swv=s1v, vbar=s1v / s10,
                      yPPPy=s32 - 2.0 * mu * s31 + mu * mu * s30 - w2e * w2e / s10)
-    S = np.asarray(S)
-    s10, s11, s12, s1v = (S[..., 0, j] for j in range(4))
-    if unit:
-        s20 = s21 = s22 = s30 = s31 = s32 = np.zeros_like(s10)
-    else:
-        s20, s21, s22 = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
-        s30, s31, s32 = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
+    # per stratum where there are strata (an empty stratum has s10 = 0 and adds nothing)
     safe = np.where(s10 > 0, s10, np.inf)
     mu = s11 / safe
     r = s20 / safe
@@ -242,9 +250,11 @@ def stats(b: Batch, t2, unit: bool = False) -> Stats:
     parts = (s10, s20, s12 - s11 * mu, s22 - 2.0 * mu * s21 + mu * mu * s20, s10 - r,
              s20 - 2.0 * s30 / safe + r * r, s1v, s1v / safe,
              s32 - 2.0 * mu * s31 + mu * mu * s30 - w2e * w2e / safe)
-    sw, sw2, Q, ypp, trp, trpp, swv, vbar, yppp = (x.sum(axis=-1) for x in parts)
-    return Stats(sw=sw, sw2=sw2, mu=mu if b.ZG is not None else mu[:, 0], Q=Q, yPPy=ypp,
-                 trP=trp, trPP=trpp, swv=swv, vbar=vbar, yPPPy=yppp)
+    if b.ZG is not None:
+        parts = tuple(x.sum(axis=-1) for x in parts)
+    sw, sw2, Q, ypp, trp, trpp, swv, vbar, yppp = parts
+    return Stats(sw=sw, sw2=sw2, mu=mu, Q=Q, yPPy=ypp, trP=trp, trPP=trpp, swv=swv,
+                 vbar=vbar, yPPPy=yppp)
 
 
 def where(cond, a, b):

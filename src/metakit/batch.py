@@ -117,7 +117,7 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
     return out
 
 
-CHUNK = 2048
+CHUNK = 1024
 
 
 def _fit_chunked(yi, vi, mask, **settings) -> tuple[dict, tuple[int, ...]]:
