@@ -50,7 +50,7 @@ from metakit._batch import Batch, Stats, every, lnot, make_batch, maximum, stats
 from metakit.errors import ConvergenceError, MetakitWarning
 
 SCORING_ITERATIONS = 1
-NEWTON_FINAL = 1e-6
+NEWTON_FINAL = 1e-5
 METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
 ITERATIVE = ("ML", "REML", "EB", "PM", "PMM")
 
@@ -282,7 +282,7 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
         new = where(active, new, x)
         scale = maximum(1.0, new)
         change = abs(new - x)
-        # a Newton step of relative size d leaves a relative error of order d²: final below 1e-6
+        # a Newton step of relative size d leaves a relative error of order d²: final below 1e-5
         done = ((change < tol * scale) | (hi - lo < tol * maximum(1.0, hi))
                 | (newton_mode & inside & (change < NEWTON_FINAL * new)))
         x = new
