@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import special
 
 from metakit._batch import make_batch, maximum, stats, where
+from metakit._figures import FigureMethods
 from metakit.batch import pool, prediction_interval, z_crit
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
@@ -213,7 +214,7 @@ def result_from_row(es, s: Settings, out: dict, i: int, mask: np.ndarray, yi, vi
 
 
 @dataclass(frozen=True)
-class MetaResult:
+class MetaResult(FigureMethods):
     """A pairwise meta-analysis: both summary models, heterogeneity, prediction interval.
 
     The model named in ``settings.model`` is the primary one: :attr:`estimate`,
@@ -488,16 +489,6 @@ class MetaResult:
                          f"{fmt_num(float(self.transform(self.pi_ub)))}] ({self.pi_description})")
         lines.extend(self.notes)
         return "\n".join(lines)
-
-    def forest(self, path=None, **options):
-        """Forest plot (RevMan layout); see :func:`metakit.plots.forest.forest`."""
-        from metakit.plots.forest import forest
-        return forest(self, path, **options)
-
-    def funnel(self, path=None, **options):
-        """Funnel plot; see :func:`metakit.plots.funnel.funnel`."""
-        from metakit.plots.funnel import funnel
-        return funnel(self, path, **options)
 
     def __str__(self) -> str:
         return self.summary()

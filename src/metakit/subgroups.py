@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import special
 
 from metakit._batch import make_batch
+from metakit._figures import FigureMethods
 from metakit.errors import DataError
 from metakit.formatting import fmt_num, fmt_p, fmt_pct
 from metakit.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, \
@@ -46,7 +47,7 @@ class SubgroupTest:
 
 
 @dataclass(frozen=True)
-class SubgroupResult:
+class SubgroupResult(FigureMethods):
     """Subgroup meta-analysis: per-subgroup fits, the overall fit and the test.
 
     Attributes
@@ -109,16 +110,6 @@ class SubgroupResult:
         total = [ln for ln in over if ln.startswith(("Total", "Heterogeneity", "Test", "Prediction"))]
         return "\n".join([head] + blocks + ["Overall"] + ["  " + t for t in total]
                          + [self.test.line()])
-
-    def forest(self, path=None, **options):
-        """Forest plot with subtotals; see :func:`metakit.plots.forest.forest`."""
-        from metakit.plots.forest import forest
-        return forest(self, path, **options)
-
-    def funnel(self, path=None, **options):
-        """Funnel plot, points coloured by subgroup; see :func:`metakit.plots.funnel.funnel`."""
-        from metakit.plots.funnel import funnel
-        return funnel(self, path, **options)
 
     def __str__(self) -> str:
         return self.summary()
