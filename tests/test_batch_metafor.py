@@ -121,3 +121,18 @@ def test_nonconvergence_raises_or_falls_back():
         est = estimate_tau2(y, v, method="REML", maxiter=1, fallback="DL")
     dl = [f for f in ds["fits"] if f["measure"] == "RR" and f["method"] == "DL"][0]
     assert close(est.tau2, dl["tau2"]) and bool(est.fallback_used)
+
+
+def test_bad_cells_are_located():
+    y = np.zeros((3, 4))
+    v = np.full((3, 4), 0.1)
+    v[2, 1] = -0.5
+    with pytest.raises(ValueError, match=r"vi must be >= 0 \(meta-analysis 2, study 1"):
+        batch.meta(y, v)
+    y[1, 3] = np.nan
+    mask = np.ones((3, 4), dtype=bool)
+    mask[1, 3] = False
+    v[2, 1] = 0.1
+    assert batch.meta(y, v, mask).k.tolist() == [4, 3, 4]   # a masked NaN is fine
+    with pytest.raises(ValueError, match=r"yi must be finite \(meta-analysis 1, study 3"):
+        batch.meta(y, v)
