@@ -127,7 +127,10 @@ def test_bad_cells_are_located():
     y = np.zeros((3, 4))
     v = np.full((3, 4), 0.1)
     v[2, 1] = -0.5
-    with pytest.raises(ValueError, match=r"vi must be >= 0 \(meta-analysis 2, study 1"):
+    with pytest.raises(ValueError, match=r"vi must be > 0 .*\(meta-analysis 2, study 1"):
+        batch.meta(y, v)
+    v[2, 1] = 0.0
+    with pytest.raises(ValueError, match=r"vi must be > 0 .*\(meta-analysis 2, study 1"):
         batch.meta(y, v)
     y[1, 3] = np.nan
     mask = np.ones((3, 4), dtype=bool)

@@ -97,7 +97,7 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         return _single(y2, v2, shape)
     if mask is None:
         # one pass each: a non-finite value or overflow makes the sum non-finite
-        if not (np.isfinite(y2.sum()) and np.isfinite(v2.sum())) or v2.min() < 0:
+        if not (np.isfinite(y2.sum()) and np.isfinite(v2.sum())) or v2.min() <= 0:
             _bad_cell(y2, v2, None)
         k = float(kk) if y2.shape[0] == 1 else np.full(y2.shape[0], float(kk))
         center = y2.sum(axis=-1) / kk
@@ -106,7 +106,7 @@ def make_batch(yi, vi, mask=None, strata=None) -> Batch:
         m2 = None
     else:
         m2 = np.broadcast_to(np.asarray(mask, dtype=bool), y.shape).reshape(-1, kk)
-        if (m2 & ~(np.isfinite(y2) & np.isfinite(v2))).any() or (m2 & (v2 < 0)).any():
+        if (m2 & ~(np.isfinite(y2) & np.isfinite(v2))).any() or (m2 & (v2 <= 0)).any():
             _bad_cell(y2, v2, m2)
         k = m2.sum(axis=-1).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -144,19 +144,19 @@ def _bad_cell(y2: np.ndarray, v2: np.ndarray, m2: np.ndarray | None):
     present = np.ones(y2.shape, dtype=bool) if m2 is None else m2
     for rule, bad in (("yi must be finite", ~np.isfinite(y2)),
                       ("vi must be finite", ~np.isfinite(v2)),
-                      ("vi must be >= 0", v2 < 0)):
+                      ("vi must be > 0 (inverse-variance weights are 1/vi)", v2 <= 0)):
         hits = np.argwhere(present & bad)
         if hits.size:
             row, col = (int(x) for x in hits[0])
             raise ValueError(f"{rule} (meta-analysis {row}, study {col}; {len(hits)} cell(s) "
                              "break this rule; mask out studies that are absent)")
-    raise ValueError("yi and vi must be finite and vi >= 0")
+    raise ValueError("yi and vi must be finite and vi > 0")
 
 
 def _single(y2: np.ndarray, v2: np.ndarray, shape: tuple[int, ...]) -> Batch:
     """:func:`make_batch` for one meta-analysis without mask or strata (the single fit)."""
     ysum, vsum = float(y2.sum()), float(v2.sum())
-    if not (math.isfinite(ysum) and math.isfinite(vsum)) or v2.min() < 0:
+    if not (math.isfinite(ysum) and math.isfinite(vsum)) or v2.min() <= 0:
         _bad_cell(y2, v2, None)
     k = y2.shape[1]
     center = ysum / k
