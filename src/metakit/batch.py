@@ -98,10 +98,11 @@ def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, le
     """Fit every meta-analysis of a batch; the one code path of all IV fits."""
     zero = 0.0 if b.scalar else np.zeros(b.n)
     st0 = stats(b, zero)
+    converged = True if b.scalar else np.ones(b.n, dtype=bool)
     if not random:
-        t2, conv = zero, where(b.k > 0, True, True)
+        t2, conv = zero, converged
     elif tau2_fixed is not None:
-        t2, conv = tau2_fixed, where(b.k > 0, True, True)
+        t2, conv = tau2_fixed, converged
     else:
         t2, conv, _, _ = resolve(b, tau2_method, tol, maxiter, fallback, st0)
     out = pool(b, t2, ci, level, st=None if random else st0)

@@ -171,7 +171,8 @@ def _estimate(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
         target = df if method != "PMM" else special.chdtri(maximum(df, 1.0), 0.5)
         t2, ok, its = solve_generalised_q(b, target, tol, maxiter, st0)
     else:
-        ok, its = where(df >= 0, True, True), where(df >= 0, 0, 0)
+        ok = True if b.scalar else np.ones(b.n, dtype=bool)
+        its = 0 if b.scalar else np.zeros(b.n, dtype=int)
         if method == "DL":
             t2 = _div(st0.Q - df, st0.trP)
         elif method == "HE":
