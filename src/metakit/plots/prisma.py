@@ -60,7 +60,7 @@ def box_texts(counts: PrismaCounts) -> dict[str, str]:
     column is used.
     """
     c = counts
-    identified = [f"Records identified from*:"]
+    identified = ["Records identified from*:"]
     if c.databases:
         identified.append(f"Databases (n = {_n(_sum(c.databases))})")
         identified += _items(c.databases)

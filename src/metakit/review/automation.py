@@ -669,6 +669,7 @@ def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray,
     order: list[int] = []
     left_to_find = int(y.sum()) - n_prior_included
     n_fits = 0
+    ranked = np.flatnonzero(~screened)
     while len(order) < len(y) - len(priors):
         pool = np.flatnonzero(~screened)
         if left_to_find == 0:
