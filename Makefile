@@ -21,6 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/metakit meta examples/data/onfh_tha.csv --measure OR --convention revman
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metakit.review.automation import _features, simulate_screening, recall_at, wss
+from metakit.review.automation import _features, recall_at, simulate_screening, wss
 
 ASREVIEW_ANCHOR = 0.46   # mean WSS@95 of ASReview LAB's default model on SYNERGY
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 REFERENCE = Path(__file__).parent / "reference"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> dict:
     """The parsed JSON file ``tests/reference/<name>.json``."""
     with open(REFERENCE / f"{name}.json", encoding="utf-8") as fh:

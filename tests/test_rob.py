@@ -14,8 +14,15 @@ import pytest
 
 from metakit.errors import DataError
 from metakit.rob import (
-    RobTable, add_rob_column, assess_quadas2, assess_rob2, assess_robins_i, from_records,
-    overall_by_study, read_assessments, restrict_to_low,
+    RobTable,
+    add_rob_column,
+    assess_quadas2,
+    assess_rob2,
+    assess_robins_i,
+    from_records,
+    overall_by_study,
+    read_assessments,
+    restrict_to_low,
 )
 from metakit.rob.robins_i import overall as robins_overall
 

@@ -509,21 +509,23 @@ def _scopus_csv(recs: list[Rec]) -> tuple[str, list[int]]:
     return buf.getvalue(), starts
 
 
+def _bibtex_escape(s: str) -> str:
+    return s.replace("{", "").replace("}", "").replace("&", "\\&").replace("%", "\\%")
+
+
 def _bibtex(recs: list[Rec]) -> tuple[str, list[int]]:
     lines, starts = [], []
     for k, r in enumerate(recs):
         starts.append(len(lines) + 1)
-        esc = (lambda s: s.replace("{", "").replace("}", "").replace("&", "\\&")
-               .replace("%", "\\%"))
         lines.append(f"@article{{central{k},")
         if r.title:
-            lines.append(f"  title = {{{esc(r.title)}}},")
+            lines.append(f"  title = {{{_bibtex_escape(r.title)}}},")
         if r.authors:
-            lines.append(f"  author = {{{esc(' and '.join(r.authors))}}},")
+            lines.append(f"  author = {{{_bibtex_escape(' and '.join(r.authors))}}},")
         for name, v in (("year", r.year), ("journal", r.journal), ("volume", r.volume),
                         ("number", r.issue), ("pages", r.pages), ("doi", r.doi)):
             if v:
-                lines.append(f"  {name} = {{{esc(v)}}},")
+                lines.append(f"  {name} = {{{_bibtex_escape(v)}}},")
         lines.append("}")
         lines.append("")
     return "\n".join(lines) + "\n", starts

@@ -16,8 +16,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 from metakit import batch, review, rob
 from metakit.conversions import combine_groups, mean_sd_from_median, sd_from_ci, sd_from_se
-from metakit.effects import (EffectSizes, binary_effects, continuous_effects, effect_sizes,
-                             generic_effects)
+from metakit.effects import EffectSizes, binary_effects, continuous_effects, effect_sizes, generic_effects
 from metakit.pairwise import MetaResult, meta
 from metakit.review import PrismaCounts, Project
 from metakit.subgroups import SubgroupResult
@@ -35,7 +34,8 @@ def meta_peto(es, **kwargs):
 
 
 __all__ = [
-    "__version__", "batch", "review", "rob", "Project", "PrismaCounts", "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult",
+    "__version__", "batch", "review", "rob", "Project", "PrismaCounts",
+    "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult",
     "effect_sizes", "EffectSizes", "binary_effects", "continuous_effects", "generic_effects",
     "estimate_tau2", "mean_sd_from_median", "sd_from_se", "sd_from_ci", "combine_groups",
 ]

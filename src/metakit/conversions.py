@@ -99,7 +99,7 @@ def expected_range(n: Any, method: Literal["blom", "exact"] = "blom") -> np.ndar
         return 2 * special.ndtri((n - 0.375) / (n + 0.25))
     if method != "exact":
         raise ValueError("method must be 'blom' or 'exact'")
-    from scipy import integrate   # only the exact expected range needs quadrature
+    from scipy import integrate  # only the exact expected range needs quadrature
 
     flat = n.ravel()
     out = np.empty_like(flat)

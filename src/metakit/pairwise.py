@@ -39,8 +39,7 @@ from metakit._figures import FigureMethods
 from metakit.batch import pool, prediction_interval, z_crit
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
-from metakit.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, \
-    transform_ci
+from metakit.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, transform_ci
 from metakit.mantel_haenszel import mantel_haenszel, peto
 from metakit.tau2 import METHOD_NAMES, resolve
 

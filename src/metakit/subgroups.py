@@ -25,8 +25,7 @@ from metakit._batch import make_batch
 from metakit._figures import FigureMethods
 from metakit.errors import DataError
 from metakit.formatting import fmt_num, fmt_p, fmt_pct
-from metakit.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, \
-    result_from_row
+from metakit.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, result_from_row
 from metakit.tau2 import resolve
 
 

@@ -25,8 +25,7 @@ from matplotlib.text import Text
 import metakit as mk
 from metakit.errors import DataError
 from metakit.formatting import fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
-from metakit.plots.forest import ForestRow, ForestTable, draw_forest, forest, forest_table, \
-    write_figures
+from metakit.plots.forest import ForestRow, ForestTable, draw_forest, forest, forest_table, write_figures
 
 matplotlib.use("Agg")
 
@@ -389,6 +388,7 @@ def test_extra_columns_and_rob_dots():
     for s, dose in zip(df.study, df.dose):
         assert dose in rows[s]
     from matplotlib.colors import to_hex
+
     from metakit.plots.rob import ROB_STYLES
     dots = [c for c in table_axes(fig).collections if c.get_gid() == "rob-dots"]
     assert len(dots) == 6 and all(len(c.get_offsets()) == 5 for c in dots)

@@ -17,7 +17,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from metakit.errors import DataError  # noqa: E402
 from metakit.plots.rob import (  # noqa: E402
-    ROB_STYLES, draw_rob_columns, draw_rob_dots, summary_plot, traffic_light,
+    ROB_STYLES,
+    draw_rob_columns,
+    draw_rob_dots,
+    summary_plot,
+    traffic_light,
 )
 from metakit.rob import from_records, read_assessments  # noqa: E402
 

@@ -7,7 +7,12 @@ import pytest
 
 from metakit.errors import DataError
 from metakit.review.automation import (
-    DESIGN_RULES, design_filter, rank_records, recall_at, simulate_screening, wss,
+    DESIGN_RULES,
+    design_filter,
+    rank_records,
+    recall_at,
+    simulate_screening,
+    wss,
 )
 
 RCT_ABSTRACT = ("Sixty patients were randomly assigned to core decompression with or "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import typer
@@ -36,30 +35,30 @@ def meta_command(
     data: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, TSV or XLSX file, one row per study."),
     measure: str = typer.Option("OR", "--measure", "-m", help="OR, RR, RD, PETO, AS (events/totals); MD, SMD, ROM (means/SDs/Ns); GEN (estimate with variance, SE or CI)."),
     model: str = typer.Option("random", help="random or common."),
-    tau2: Optional[str] = typer.Option(None, help="tau² estimator: DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM [default: REML; DL with --convention revman]."),
-    method: Optional[str] = typer.Option(None, help="inverse, MH or Peto [default: inverse; MH for OR/RR/RD with --convention revman]."),
+    tau2: str | None = typer.Option(None, help="tau² estimator: DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM [default: REML; DL with --convention revman]."),
+    method: str | None = typer.Option(None, help="inverse, MH or Peto [default: inverse; MH for OR/RR/RD with --convention revman]."),
     hk: bool = typer.Option(False, "--hk", help="Hartung-Knapp confidence interval and t test."),
     hk_adhoc: bool = typer.Option(False, "--hk-adhoc", help="Hartung-Knapp with the ad hoc variance correction (scale factor at least 1)."),
-    pi: Optional[str] = typer.Option(None, help="Prediction interval: z (metafor) or t (t(k-2), Higgins 2009)."),
+    pi: str | None = typer.Option(None, help="Prediction interval: z (metafor) or t (t(k-2), Higgins 2009)."),
     convention: str = typer.Option("metafor", help="metafor or revman (RevMan 5's Mantel-Haenszel/DL conventions)."),
-    by: Optional[str] = typer.Option(None, help="Column naming subgroups: subgroup analysis with a test for differences."),
+    by: str | None = typer.Option(None, help="Column naming subgroups: subgroup analysis with a test for differences."),
     common_tau2: bool = typer.Option(False, "--common-tau2", help="With --by: one tau² shared by all subgroups."),
     study: str = typer.Option("study", help="Column with study labels."),
-    year: Optional[str] = typer.Option("year", help="Column with the year, appended to labels when present ('' to skip)."),
+    year: str | None = typer.Option("year", help="Column with the year, appended to labels when present ('' to skip)."),
     events: str = typer.Option("e_t,e_c", help="Event columns, experimental then control."),
     totals: str = typer.Option("n_t,n_c", help="Total (N) columns for binary data."),
     means: str = typer.Option("m_t,m_c", help="Mean columns for continuous data."),
     sds: str = typer.Option("sd_t,sd_c", help="SD columns for continuous data."),
     ns: str = typer.Option("n_t,n_c", help="N columns for continuous data."),
     estimate: str = typer.Option("yi", help="Estimate column for --measure GEN."),
-    variance: Optional[str] = typer.Option(None, help="Variance column for GEN."),
-    se: Optional[str] = typer.Option(None, help="Standard error column for GEN."),
-    ci: Optional[str] = typer.Option(None, help="Lower,upper CI columns for GEN."),
+    variance: str | None = typer.Option(None, help="Variance column for GEN."),
+    se: str | None = typer.Option(None, help="Standard error column for GEN."),
+    ci: str | None = typer.Option(None, help="Lower,upper CI columns for GEN."),
     scale: str = typer.Option("identity", help="GEN estimates: identity, log (already log ratios) or ratio (ratios with CIs, analysed on the log scale)."),
     level: float = typer.Option(0.95, help="Confidence level."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of the summary."),
-    forest: Optional[Path] = typer.Option(None, help="Write a forest plot (SVG, PDF or PNG by extension)."),
-    funnel: Optional[Path] = typer.Option(None, help="Write a funnel plot (SVG, PDF or PNG by extension)."),
+    forest: Path | None = typer.Option(None, help="Write a forest plot (SVG, PDF or PNG by extension)."),
+    funnel: Path | None = typer.Option(None, help="Write a funnel plot (SVG, PDF or PNG by extension)."),
 ) -> None:
     """Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."""
     from metakit.effects import effect_sizes
@@ -102,7 +101,7 @@ def meta_command(
             typer.echo(f"wrote {path}", err=True)
 
 
-def _labels(df: pd.DataFrame, study: str, year: Optional[str]) -> pd.Series:
+def _labels(df: pd.DataFrame, study: str, year: str | None) -> pd.Series:
     if study not in df.columns:
         raise KeyError(f"no study column {study!r}; columns are {', '.join(map(str, df.columns))}")
     labels = df[study].astype("string")

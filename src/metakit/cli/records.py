@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,11 +16,11 @@ _PROJECT = typer.Option(Path("review.db"), "--project", "-p",
 @records_app.command("import")
 def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                         help="RIS, MEDLINE (.nbib), BibTeX, CSV or EndNote XML"),
-            source: Optional[str] = typer.Option(None, "--source", "-s",
+            source: str | None = typer.Option(None, "--source", "-s",
                                                  help="Database name, e.g. Embase"),
-            format: Optional[str] = typer.Option(None, "--format", "-f",
+            format: str | None = typer.Option(None, "--format", "-f",
                                                  help="ris, medline, bibtex, csv, endnote_xml"),
-            encoding: Optional[str] = typer.Option(None, help="Force a text encoding"),
+            encoding: str | None = typer.Option(None, help="Force a text encoding"),
             map_: list[str] = typer.Option([], "--map", help="CSV column: field=Column"),
             allow_repeat: bool = typer.Option(False, help="Import a file imported before"),
             project: Path = _PROJECT) -> None:

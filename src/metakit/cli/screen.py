@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import typer
@@ -191,11 +191,11 @@ def screen_command(
     target: str = typer.Argument(..., help="review.db, or an action: export, import, "
                                  "conflicts, agreement, design-filter, unflag, "
                                  "not-retrieved, retrieved, study, reasons"),
-    args: Optional[list[str]] = typer.Argument(None, help="review.db and a CSV file for actions; "
+    args: list[str] | None = typer.Argument(None, help="review.db and a CSV file for actions; "
                                                "reasons for 'reasons'"),
-    stage: Optional[str] = typer.Option(None, "--stage", help="title-abstract (default) or "
+    stage: str | None = typer.Option(None, "--stage", help="title-abstract (default) or "
                                         "full-text; export: all stages when omitted"),
-    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="who screens"),
+    reviewer: str | None = typer.Option(None, "--reviewer", help="who screens"),
     no_prioritise: bool = typer.Option(False, "--no-prioritise",
                                        help="screen in record order"),
 ) -> None:
@@ -295,7 +295,7 @@ def prisma_command(
     source: Path = typer.Argument(..., help="review.db, or a YAML file of counts"),
     output: Path = typer.Option(Path("prisma.svg"), "-o", "--output",
                                 help="figure file: .svg, .pdf or .png"),
-    counts_out: Optional[Path] = typer.Option(None, "--counts-yaml",
+    counts_out: Path | None = typer.Option(None, "--counts-yaml",
                                               help="also write the counts as YAML"),
 ) -> None:
     """Draw the PRISMA 2020 flow diagram from a review store or a YAML file of counts."""

@@ -1,7 +1,6 @@
 """Figures: one module per figure family (forest, funnel, risk of bias, PRISMA)."""
 
-from metakit.plots.forest import (ForestRow, ForestTable, draw_forest, forest, forest_table,
-                                  write_figures)
+from metakit.plots.forest import ForestRow, ForestTable, draw_forest, forest, forest_table, write_figures
 from metakit.plots.funnel import funnel
 from metakit.plots.prisma import prisma_flow
 from metakit.plots.rob import summary_plot, traffic_light

@@ -44,8 +44,7 @@ from metakit.errors import DataError
 from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_weight
 from metakit.plots import _layout
 from metakit.plots.rob import draw_rob_dots
-from metakit.rob.tools import (CRITICAL, HIGH, LOW, MODERATE, NO_INFO, SERIOUS, SOME_CONCERNS,
-                               UNCLEAR)
+from metakit.rob.tools import CRITICAL, HIGH, LOW, MODERATE, NO_INFO, SERIOUS, SOME_CONCERNS, UNCLEAR
 
 __all__ = ["ForestRow", "ForestTable", "forest", "forest_table", "draw_forest", "write_figures",
            "DEFAULT_COLOURS"]

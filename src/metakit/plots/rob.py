@@ -37,7 +37,16 @@ from matplotlib.textpath import TextToPath  # noqa: E402
 from metakit.rob.assessment import OVERALL  # noqa: E402
 from metakit.rob.table import RobTable, Weights  # noqa: E402
 from metakit.rob.tools import (  # noqa: E402
-    CRITICAL, HIGH, LOW, MODERATE, NO_INFO, SERIOUS, SOME_CONCERNS, UNCLEAR, Tool, get_tool,
+    CRITICAL,
+    HIGH,
+    LOW,
+    MODERATE,
+    NO_INFO,
+    SERIOUS,
+    SOME_CONCERNS,
+    UNCLEAR,
+    Tool,
+    get_tool,
 )
 
 #: Palette name -> judgement -> (colour, symbol). One judgement has one style across tools.

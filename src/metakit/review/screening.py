@@ -110,7 +110,7 @@ CREATE TABLE IF NOT EXISTS source_kinds (
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _ready(project: Project) -> None:

@@ -223,7 +223,7 @@ def register_migration(version: int, migration: Migration) -> None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _split_sql(script: str) -> list[str]:

@@ -7,10 +7,21 @@ proportions for the summary plot and the low-risk studies; :mod:`metakit.rob.ana
 the judgements to analysis data. Figures are in :mod:`metakit.plots.rob`.
 """
 
-from metakit.rob.analysis import (ROB_COLUMN, add_rob_column, effects_with_rob, low_risk_effects,
-                                  overall_by_study, restrict_to_low)
+from metakit.rob.analysis import (
+                                  ROB_COLUMN,
+                                  add_rob_column,
+                                  effects_with_rob,
+                                  low_risk_effects,
+                                  overall_by_study,
+                                  restrict_to_low,
+)
 from metakit.rob.assessment import (
-    OVERALL, Assessment, Override, assess_quadas2, assess_rob2, assess_robins_i,
+                                  OVERALL,
+                                  Assessment,
+                                  Override,
+                                  assess_quadas2,
+                                  assess_rob2,
+                                  assess_robins_i,
 )
 from metakit.rob.io import from_frame, from_records, read_assessments
 from metakit.rob.rob2 import ADHERENCE, ASSIGNMENT, DomainResult, judge_domain

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 
 from metakit.errors import DataError
 from metakit.rob.tools import (
-    HIGH, LOW, NO, NO_INFORMATION, NOT_APPLICABLE, PROBABLY_NO, PROBABLY_YES, SOME_CONCERNS, YES,
+    HIGH,
+    LOW,
+    NO,
+    NO_INFORMATION,
+    NOT_APPLICABLE,
+    PROBABLY_NO,
+    PROBABLY_YES,
+    SOME_CONCERNS,
+    YES,
 )
 
 _YPY = frozenset({YES, PROBABLY_YES})

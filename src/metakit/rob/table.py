@@ -11,7 +11,18 @@ import pandas as pd
 
 from metakit.errors import DataError
 from metakit.rob.assessment import OVERALL, Assessment
-from metakit.rob.tools import CRITICAL, HIGH, LOW, MODERATE, NO_INFO, SERIOUS, SOME_CONCERNS, UNCLEAR, Tool, get_tool
+from metakit.rob.tools import (
+    CRITICAL,
+    HIGH,
+    LOW,
+    MODERATE,
+    NO_INFO,
+    SERIOUS,
+    SOME_CONCERNS,
+    UNCLEAR,
+    Tool,
+    get_tool,
+)
 
 Weights = Mapping[str, float] | pd.Series
 
