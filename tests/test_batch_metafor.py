@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from metakit import batch
-from metakit.tau2 import estimate_tau2
+from metakit.stats.tau2 import estimate_tau2
 from reference_data import arr, close, load
 
 REF = load("metafor_pairwise")
@@ -62,8 +62,8 @@ def test_fit_equals_metafor(name, fit):
 
 @pytest.mark.parametrize("name", list(REF["datasets"]))
 def test_q_profile_ci_equals_metafor(name):
-    from metakit._batch import make_batch
-    from metakit.heterogeneity import q_profile
+    from metakit.stats.heterogeneity import q_profile
+    from metakit.stats.moments import make_batch
     ds = REF["datasets"][name]
     for fit in ds["fits"]:
         if fit["method"] != "REML" or fit["test"] != "z" or not fit.get("confint"):

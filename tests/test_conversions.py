@@ -1,4 +1,4 @@
-"""Tests of metakit.conversions: hand calculations written out step by step, the published
+"""Tests of metakit.stats.conversions: hand calculations written out step by step, the published
 table of Wan et al. (2014, Table 1) and the Cochrane Handbook's worked numbers.
 
 Phi^{-1} in the hand calculations comes from Python's statistics.NormalDist (an
@@ -14,7 +14,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from metakit.conversions import (
+from metakit.errors import DataError
+from metakit.stats.conversions import (
     combine_groups,
     combine_many,
     expected_range,
@@ -31,7 +32,6 @@ from metakit.conversions import (
     wan_sd_from_range,
     wan_sd_from_range_iqr,
 )
-from metakit.errors import DataError
 
 PHI_INV = NormalDist().inv_cdf
 

@@ -1,4 +1,4 @@
-"""Tests of metakit.effects against R (metafor 3.8.1, meta 8.3-0) and hand calculations.
+"""Tests of metakit.stats.effects against R (metafor 3.8.1, meta 8.3-0) and hand calculations.
 
 Reference files:
 - tests/reference/metafor_pairwise.json (branch rref; script tests/reference/metafor_pairwise.R):
@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metakit.effects import (
+from metakit.errors import DataError, MetakitWarning
+from metakit.stats.effects import (
     EffectSizes,
     binary_effects,
     continuous_effects,
@@ -29,7 +30,6 @@ from metakit.effects import (
     generic_effects,
     hedges_j,
 )
-from metakit.errors import DataError, MetakitWarning
 
 REF = Path(__file__).parent / "reference"
 PAIRWISE = json.loads((REF / "metafor_pairwise.json").read_text())

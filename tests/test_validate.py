@@ -1,4 +1,4 @@
-"""Tests of metakit._validate: numeric coercion and rule checks that name study and column."""
+"""Tests of metakit.stats.validate: numeric coercion and rule checks that name study and column."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metakit._validate import check_rule, numeric_column, require_columns, study_labels
 from metakit.errors import DataError
+from metakit.stats.validate import check_rule, numeric_column, require_columns, study_labels
 
 LABELS = ("Smith 2001", "Jones 2005", "Lee 2010")
 

@@ -1,6 +1,6 @@
 """metakit: systematic reviews and meta-analysis in Python.
 
-The public vocabulary is re-exported here; see ``DESIGN.md`` for the flow of data.
+The public vocabulary is re-exported here; see ``ARCHITECTURE.md`` for the flow of data.
 
 >>> import metakit as mk
 >>> sorted(x for x in ("meta", "effect_sizes") if hasattr(mk, x))
@@ -14,13 +14,14 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-from metakit import batch, review, rob
-from metakit.conversions import combine_groups, mean_sd_from_median, sd_from_ci, sd_from_se
-from metakit.effects import EffectSizes, binary_effects, continuous_effects, effect_sizes, generic_effects
-from metakit.pairwise import MetaResult, meta
+from metakit import review, rob
 from metakit.review import PrismaCounts, Project
-from metakit.subgroups import SubgroupResult
-from metakit.tau2 import estimate_tau2
+from metakit.stats import batch
+from metakit.stats.conversions import combine_groups, mean_sd_from_median, sd_from_ci, sd_from_se
+from metakit.stats.effects import EffectSizes, binary_effects, continuous_effects, effect_sizes, generic_effects
+from metakit.stats.pairwise import MetaResult, meta
+from metakit.stats.subgroups import SubgroupResult
+from metakit.stats.tau2 import estimate_tau2
 
 
 def meta_mh(es, **kwargs):

@@ -9,18 +9,6 @@ from __future__ import annotations
 
 import math
 
-MEASURE_NAMES = {
-    "OR": "Odds ratio",
-    "RR": "Risk ratio",
-    "RD": "Risk difference",
-    "PETO": "Peto odds ratio",
-    "AS": "Arcsine risk difference",
-    "MD": "Mean difference",
-    "SMD": "Standardised mean difference",
-    "ROM": "Ratio of means",
-    "GEN": "Effect estimate",
-}
-
 
 def fmt_p(p: float) -> str:
     """A p-value as RevMan prints it, including the relation sign.

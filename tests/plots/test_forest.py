@@ -278,7 +278,7 @@ def test_continuous_md_columns_and_linear_axis():
     assert fmt_ci(ref["beta"], ref["ci_lb"], ref["ci_ub"]) in rows["Total (95% CI)"]
     assert "Total events" not in rows
     heads = {t.get_text() for t in table_axes(fig).texts}
-    assert {"Specialist care", "Routine care", "Mean", "SD", "Total", "Mean Difference",
+    assert {"Specialist care", "Routine care", "Mean", "SD", "Total", "Mean difference",
             "IV, Random, 95% CI"} <= heads
     gax = graph_axes(fig)
     assert gax.get_xscale() == "linear"
@@ -511,7 +511,7 @@ def test_a_table_drawn_directly():
             ForestRow("study", "C vs A", estimate=math.log(1.2), ci_lb=math.log(0.9),
                       ci_ub=math.log(1.6), weight=50.0, effect="1.20 [0.90, 1.60]"))
     t = ForestTable(rows=rows, arm_labels=(), arm_columns=(), extra_columns=(),
-                    weight_columns=(), effect_title="Odds Ratio", effect_method="95% CI",
+                    weight_columns=(), effect_title="Odds ratio", effect_method="95% CI",
                     is_ratio=True)
     fig = draw_forest(t)
     assert forest_table(t) is t

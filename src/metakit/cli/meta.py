@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from metakit.effects import BINARY_MEASURES, CONTINUOUS_MEASURES
 from metakit.errors import MetakitError, MetakitWarning
+from metakit.stats.measures import BINARY_MEASURES, CONTINUOUS_MEASURES
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:
@@ -61,8 +61,8 @@ def meta_command(
     funnel: Path | None = typer.Option(None, help="Write a funnel plot (SVG, PDF or PNG by extension)."),
 ) -> None:
     """Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."""
-    from metakit.effects import effect_sizes
-    from metakit.pairwise import meta
+    from metakit.stats.effects import effect_sizes
+    from metakit.stats.pairwise import meta
 
     measure = measure.upper()
     try:

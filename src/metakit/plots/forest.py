@@ -2,8 +2,8 @@
 
 Two steps, so that any result with studies and a total can be drawn:
 
-1. :func:`forest_table` turns a :class:`~metakit.pairwise.MetaResult` or a
-   :class:`~metakit.subgroups.SubgroupResult` into a :class:`ForestTable`: a neutral list
+1. :func:`forest_table` turns a :class:`~metakit.stats.pairwise.MetaResult` or a
+   :class:`~metakit.stats.subgroups.SubgroupResult` into a :class:`ForestTable`: a neutral list
    of :class:`ForestRow` records (heading, study, subtotal, total, prediction, events,
    text, blank) with their cells already formatted. A network comparison against a
    reference can build the same table itself.
@@ -20,7 +20,7 @@ squares with area proportional to weight, whiskers for the 95% CI (arrows where 
 leaves the axis), a diamond for each subtotal and total, the line of no effect, and
 "Favours ..." labels under the axis. Under each total: Total events (binary data),
 the heterogeneity line, the test for overall effect and, for subgroups, the test for
-subgroup differences, worded exactly as :meth:`~metakit.pairwise.MetaResult.summary`.
+subgroup differences, worded exactly as :meth:`~metakit.stats.pairwise.MetaResult.summary`.
 In a subgroup analysis the study weights are those of the overall analysis, and a
 subtotal's weight is the sum of its studies' weights (as RevMan and R's meta).
 """
@@ -41,10 +41,11 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from scipy import special
 
 from metakit.errors import DataError
-from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_weight
+from metakit.formatting import fmt_ci, fmt_num, fmt_weight
 from metakit.plots import _layout
 from metakit.plots.rob import draw_rob_dots
 from metakit.rob.tools import CRITICAL, HIGH, LOW, MODERATE, NO_INFO, SERIOUS, SOME_CONCERNS, UNCLEAR
+from metakit.stats.measures import NAMES as MEASURE_NAMES
 
 __all__ = ["ForestRow", "ForestTable", "forest", "forest_table", "draw_forest", "write_figures",
            "DEFAULT_COLOURS"]
@@ -144,7 +145,7 @@ class ForestTable:
     weight_columns
         ``("Weight",)`` or, with both models, ``("Common", "Random")`` under "Weight".
     effect_title, effect_method
-        The two header lines of the effect columns, e.g. ``"Odds Ratio"`` and
+        The two header lines of the effect columns, e.g. ``"Odds ratio"`` and
         ``"M-H, Random, 95% CI"``.
     is_ratio
         Estimates are logs of ratios: drawn on a log axis, back-transformed in text.
@@ -383,7 +384,7 @@ def forest_table(result, *, sort: str | None = None, descending: bool = False,
     Parameters
     ----------
     result
-        A :class:`~metakit.pairwise.MetaResult`, a :class:`~metakit.subgroups.SubgroupResult`,
+        A :class:`~metakit.stats.pairwise.MetaResult`, a :class:`~metakit.stats.subgroups.SubgroupResult`,
         an object with a ``forest_table(**options)`` method, or a :class:`ForestTable`
         (returned as is).
     sort
@@ -448,7 +449,7 @@ def forest_table(result, *, sort: str | None = None, descending: bool = False,
         b.studies(result, w)
         b.summary(result, "Total (95% CI)", "total", w)
     s = overall.settings
-    title = MEASURE_NAMES.get(overall.measure, overall.measure).title()
+    title = MEASURE_NAMES.get(overall.measure, overall.measure)
     model_words = " + ".join(MODEL_WORD[m] for m in models)
     method = f"{METHOD_ABBR.get(s.method, s.method)}, {model_words}, {s.level * 100:g}% CI"
     return ForestTable(
@@ -823,7 +824,7 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
     Parameters
     ----------
     result
-        A :class:`~metakit.pairwise.MetaResult`, a :class:`~metakit.subgroups.SubgroupResult`,
+        A :class:`~metakit.stats.pairwise.MetaResult`, a :class:`~metakit.stats.subgroups.SubgroupResult`,
         or a :class:`ForestTable` (e.g. built for network comparisons).
     path
         File to write; the suffix picks the format (``.svg``, ``.pdf``, ``.png``, ...).

@@ -23,8 +23,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, NullLocator
 from scipy import special
 
-from metakit.formatting import MEASURE_NAMES
 from metakit.plots import _layout
+from metakit.stats.measures import NAMES as MEASURE_NAMES
 
 __all__ = ["funnel", "FUNNEL_COLOURS"]
 
@@ -75,8 +75,8 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
            title: str | None = None, xlabel: str | None = None, font: str | None = None,
            font_size: float = 9.0, colours: Mapping | None = None,
            size: tuple[float, float] = (4.8, 3.9), dpi: float = 300) -> Figure:
-    """Funnel plot of a fit (a :class:`~metakit.pairwise.MetaResult` or the overall
-    fit of a :class:`~metakit.subgroups.SubgroupResult`, points coloured by subgroup).
+    """Funnel plot of a fit (a :class:`~metakit.stats.pairwise.MetaResult` or the overall
+    fit of a :class:`~metakit.stats.subgroups.SubgroupResult`, points coloured by subgroup).
 
     Parameters
     ----------

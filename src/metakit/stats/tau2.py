@@ -46,8 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from metakit._batch import Batch, Stats, every, lnot, make_batch, maximum, stats, subset, where
 from metakit.errors import ConvergenceError, MetakitWarning
+from metakit.stats.moments import Batch, Stats, every, lnot, make_batch, maximum, stats, subset, where
 
 SCORING_ITERATIONS = 1
 NEWTON_FINAL = 1e-5
@@ -137,7 +137,7 @@ def resolve(b: Batch, method: str, tol: float, maxiter: int, fallback: str | Non
             st0: Stats | None = None):
     """Estimate tau² on a batch, applying the non-convergence rule.
 
-    ``st0`` may pass the :class:`~metakit._batch.Stats` at tau² = 0 when the caller
+    ``st0`` may pass the :class:`~metakit.stats.moments.Stats` at tau² = 0 when the caller
     has them already. Returns ``(tau2, converged, iterations, fallback_used)``: floats
     for a single meta-analysis, else ``(n,)`` arrays.
     """

@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit._validate import check_rule, numeric_column, require_columns, study_labels
 from metakit.errors import DataError, MetakitWarning
+from metakit.stats.measures import BINARY_MEASURES, CONTINUOUS_MEASURES, RATIO_MEASURES, is_ratio
+from metakit.stats.measures import SCALE_NAMES as MEASURE_NAMES
+from metakit.stats.validate import check_rule, numeric_column, require_columns, study_labels
 
 __all__ = [
     "BINARY_MEASURES",
@@ -45,22 +47,7 @@ __all__ = [
     "hedges_j",
 ]
 
-BINARY_MEASURES = ("OR", "RR", "RD", "PETO", "AS")
-CONTINUOUS_MEASURES = ("MD", "SMD", "ROM")
-RATIO_MEASURES = frozenset({"OR", "RR", "PETO", "ROM"})
 ADD_TO = ("only0", "all", "if0all", "none")
-
-MEASURE_NAMES = {
-    "OR": "log odds ratio",
-    "RR": "log risk ratio",
-    "RD": "risk difference",
-    "PETO": "log odds ratio (Peto's method)",
-    "AS": "arcsine square-root risk difference",
-    "MD": "mean difference",
-    "SMD": "standardised mean difference",
-    "ROM": "log ratio of means",
-    "GEN": "generic effect size",
-}
 
 _Z975 = special.ndtri(0.975)
 
@@ -380,9 +367,7 @@ class EffectSizes:
     @property
     def is_ratio(self) -> bool:
         """True when yi is a log ratio (OR, RR, PETO, ROM, or GEN from a ratio scale)."""
-        if self.measure == "GEN":
-            return self.methods.get("scale") in ("log", "ratio")
-        return self.measure in RATIO_MEASURES
+        return is_ratio(self.measure, self.methods.get("scale") in ("log", "ratio"))
 
     @property
     def k(self) -> int:

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special
 
-from metakit._batch import Batch, stats
-from metakit.tau2 import solve_generalised_q
+from metakit.stats.moments import Batch, stats
+from metakit.stats.tau2 import solve_generalised_q
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class HeterogeneityCI:
 def cochran_q(b: Batch, st0=None):
     """Q, df, p-value and the typical within-study variance s², per meta-analysis.
 
-    ``st0`` may pass the :class:`~metakit._batch.Stats` at tau² = 0 if already computed.
+    ``st0`` may pass the :class:`~metakit.stats.moments.Stats` at tau² = 0 if already computed.
     """
     st = stats(b, 0.0 if b.scalar else np.zeros(b.n)) if st0 is None else st0
     df = b.k - b.p

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit._batch import Batch, every, make_batch, maximum, stats, where
-from metakit.heterogeneity import cochran_q, i2_h2
-from metakit.tau2 import resolve
+from metakit.stats.heterogeneity import cochran_q, i2_h2
+from metakit.stats.moments import Batch, every, make_batch, maximum, stats, where
+from metakit.stats.tau2 import resolve
 
 CI_METHODS = ("z", "hk", "hk-adhoc")
 
@@ -41,7 +41,7 @@ def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
 
     Returns a dict of floats (a single meta-analysis) or ``(n,)`` arrays: estimate, se,
     ci_lb, ci_ub, stat, pval and df (NaN for z). ``st`` may pass the
-    :class:`~metakit._batch.Stats` at this tau² if already computed.
+    :class:`~metakit.stats.moments.Stats` at this tau² if already computed.
     """
     if ci not in CI_METHODS:
         raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}")
@@ -236,7 +236,7 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
     model
         ``"random"`` or ``"common"``.
     tau2
-        tau² estimator (see :mod:`metakit.tau2`).
+        tau² estimator (see :mod:`metakit.stats.tau2`).
     ci
         ``"z"`` (Wald), ``"hk"`` (Hartung-Knapp) or ``"hk-adhoc"``.
     pi
@@ -244,7 +244,7 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
     level
         Confidence level.
     tol, maxiter, fallback
-        Passed to :func:`metakit.tau2.estimate_tau2`.
+        Passed to :func:`metakit.stats.tau2.estimate_tau2`.
 
     Returns
     -------

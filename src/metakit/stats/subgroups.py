@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit._batch import make_batch
-from metakit._figures import FigureMethods
 from metakit.errors import DataError
 from metakit.formatting import fmt_num, fmt_p, fmt_pct
-from metakit.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, result_from_row
-from metakit.tau2 import resolve
+from metakit.stats.figure_methods import FigureMethods
+from metakit.stats.moments import make_batch
+from metakit.stats.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, result_from_row
+from metakit.stats.tau2 import resolve
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class SubgroupResult(FigureMethods):
     groups
         Subgroup labels, in order of first appearance.
     subgroups
-        One :class:`~metakit.pairwise.MetaResult` per subgroup.
+        One :class:`~metakit.stats.pairwise.MetaResult` per subgroup.
     overall
         All studies pooled together, ignoring subgroups.
     test

@@ -1,10 +1,10 @@
 """Pairwise meta-analysis: common- and random-effects models on effect sizes.
 
-:func:`meta` pools an :class:`~metakit.effects.EffectSizes` by inverse variance,
+:func:`meta` pools an :class:`~metakit.stats.effects.EffectSizes` by inverse variance,
 Mantel-Haenszel (OR, RR, RD) or Peto, computes both the common-effect and the
 random-effects summary, heterogeneity, and a prediction interval, and returns a
 :class:`MetaResult`. With ``by=`` it runs a subgroup analysis
-(:class:`~metakit.subgroups.SubgroupResult`).
+(:class:`~metakit.stats.subgroups.SubgroupResult`).
 
 Conventions (``convention=``):
 
@@ -34,14 +34,16 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit._batch import make_batch, maximum, stats, where
-from metakit._figures import FigureMethods
-from metakit.batch import pool, prediction_interval, z_crit
 from metakit.errors import DataError, MetakitWarning
-from metakit.formatting import MEASURE_NAMES, fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
-from metakit.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, transform_ci
-from metakit.mantel_haenszel import mantel_haenszel, peto
-from metakit.tau2 import METHOD_NAMES, resolve
+from metakit.formatting import fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
+from metakit.stats.batch import pool, prediction_interval, z_crit
+from metakit.stats.figure_methods import FigureMethods
+from metakit.stats.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, transform_ci
+from metakit.stats.mantel_haenszel import mantel_haenszel, peto
+from metakit.stats.measures import NAMES as MEASURE_NAMES
+from metakit.stats.measures import is_ratio
+from metakit.stats.moments import make_batch, maximum, stats, where
+from metakit.stats.tau2 import METHOD_NAMES, resolve
 
 METHODS = {"inverse": "Inverse variance", "MH": "Mantel-Haenszel", "Peto": "Peto"}
 CI_NAMES = {"z": "Wald z", "hk": "Hartung-Knapp", "hk-adhoc": "Hartung-Knapp (ad hoc correction)"}
@@ -287,8 +289,7 @@ class MetaResult(FigureMethods):
     @property
     def is_ratio(self) -> bool:
         """True if estimates are log ratios (shown exponentiated)."""
-        return self.measure in ("OR", "RR", "PETO", "ROM") or (
-            self.measure == "GEN" and bool(getattr(self.effects, "is_ratio", False)))
+        return is_ratio(self.measure, bool(getattr(self.effects, "is_ratio", False)))
 
     @property
     def weights(self) -> np.ndarray:
@@ -536,7 +537,7 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2: str | No
     Parameters
     ----------
     es
-        :class:`~metakit.effects.EffectSizes` from :func:`metakit.effect_sizes`.
+        :class:`~metakit.stats.effects.EffectSizes` from :func:`metakit.effect_sizes`.
     model
         Primary model: ``"random"`` (default) or ``"common"``. Both are always computed.
     method
@@ -551,7 +552,7 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2: str | No
         Prediction interval: ``"z"`` (metafor) or ``"t"`` (t(k-2), Higgins 2009).
     by
         Column of ``es.data`` naming subgroups: returns a
-        :class:`~metakit.subgroups.SubgroupResult`.
+        :class:`~metakit.stats.subgroups.SubgroupResult`.
     common_tau2
         With ``by``: one tau² across subgroups instead of one per subgroup.
     level
@@ -578,7 +579,7 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2: str | No
     s = _resolve_settings(es, model, method, tau2, ci, pi, level, convention, tol, maxiter,
                           fallback)
     if by is not None:
-        from metakit.subgroups import subgroup_analysis
+        from metakit.stats.subgroups import subgroup_analysis
         return subgroup_analysis(es, s, by, common_tau2)
     if common_tau2:
         raise ValueError("common_tau2 applies to subgroup analyses; pass by= as well")
