@@ -21,6 +21,7 @@ from metakit.stats.conversions import combine_groups, mean_sd_from_median, sd_fr
 from metakit.stats.effects import EffectSizes, binary_effects, continuous_effects, effect_sizes, generic_effects
 from metakit.stats.pairwise import MetaResult, meta
 from metakit.stats.subgroups import SubgroupResult
+from metakit.stats.regression import MetaRegResult, metareg
 from metakit.stats.tau2 import estimate_tau2
 
 
@@ -36,7 +37,7 @@ def meta_peto(es, **kwargs):
 
 __all__ = [
     "__version__", "batch", "review", "rob", "Project", "PrismaCounts",
-    "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult",
+    "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult", "metareg", "MetaRegResult",
     "effect_sizes", "EffectSizes", "binary_effects", "continuous_effects", "generic_effects",
     "estimate_tau2", "mean_sd_from_median", "sd_from_se", "sd_from_ci", "combine_groups",
 ]

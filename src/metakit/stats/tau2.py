@@ -208,7 +208,7 @@ def _finish(t2, df):
 def _he(b: Batch):
     """Hedges' unweighted moment estimator: (RSS_u - tr(P_u V)) / (k - p)."""
     u = stats(b, None, unit=True)
-    return _div(u.Q - (u.swv - u.vbar), b.k - b.p)
+    return _div(u.Q - u.trPV, b.k - b.p)
 
 
 def _sj(b: Batch):
@@ -370,3 +370,68 @@ def solve_generalised_q(b: Batch, target, tol: float = 1e-10, maxiter: int = 200
     active = valid & (q0 > 0)
     x, conv, its = _bracketed(fun, 0.0 * hi, 0.0 * hi, hi, active, tol, maxiter)
     return where(valid, x, float("nan")), conv, its
+
+
+def _projection(b: Batch, w: np.ndarray) -> np.ndarray:
+    """P = W - W X (X'WX)^-1 X'W for every meta-analysis, ``(n, k, k)`` (0 where masked)."""
+    X = np.ones(b.y.shape + (1,)) * b.Z[..., :1] if b.X is None else b.X
+    Xw = X * w[..., None]
+    A = np.einsum("nki,nkj->nij", Xw, X)
+    empty = np.abs(X).sum(axis=1) == 0
+    A = A + empty[:, :, None] * np.eye(X.shape[-1])[None]
+    P = -np.einsum("nki,nij,nlj->nkl", Xw, np.linalg.inv(A), Xw)
+    idx = np.arange(w.shape[-1])
+    P[:, idx, idx] += w
+    return P
+
+
+def se_tau2(b: Batch, method: str, t2, st, st0) -> np.ndarray:
+    """Standard error of a tau² estimate, as metafor's ``se.tau2``, per meta-analysis.
+
+    ML and REML: the inverse expected information, sqrt(2/sum w²) and sqrt(2/tr(PP))
+    (Viechtbauer 2005); the method-of-moments estimators the delta-method variances of
+    their quadratic forms in y (Viechtbauer 2005 for DL and HE; the same algebra for HS,
+    HSk and SJ), evaluated at the estimate; PM, EB and PMM the approximation
+    sqrt(2 k²/((k - p) (sum w)²)) that metafor uses. ``st`` and ``st0`` are the
+    :class:`~metakit.stats.moments.Stats` at tau² and at 0. NaN without residual df.
+    """
+    n = b.n
+    t2 = np.asarray(t2, dtype=float).reshape(-1)
+    k = np.asarray(b.k, dtype=float).reshape(-1)
+    df = k - np.asarray(b.p, dtype=float).reshape(-1)
+
+    def arr(x):
+        return np.asarray(x, dtype=float).reshape(-1) * np.ones(n)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "ML":
+            out = np.sqrt(2.0 / arr(st.sw2))
+        elif method == "REML":
+            out = np.sqrt(2.0 / arr(st.trPP))
+        elif method in ("PM", "EB", "PMM"):
+            out = np.sqrt(2.0 * k * k / df / arr(st.sw) ** 2)
+        elif method in ("DL", "HS", "HSk"):
+            trP0, trPP0 = arr(st0.trP), arr(st0.trPP)
+            inner = 2.0 * df + 4.0 * t2 * trP0 + 2.0 * t2 * t2 * trPP0
+            if method == "DL":
+                out = np.sqrt(inner) / trP0
+            else:
+                out = np.sqrt(inner) / arr(st0.sw) * (k / df if method == "HSk" else 1.0)
+        else:
+            vv = b.Z[..., 3]
+            if method == "HE":
+                P = _projection(b, b.Z[..., 0])
+            else:
+                s = b.Z.sum(axis=-2)
+                tau0 = (s[:, 2] - s[:, 1] ** 2 / np.maximum(s[:, 0], 1.0)) / k
+                P = _projection(b, b.Z[..., 0] / (vv + tau0[:, None] + (b.Z[..., 0] == 0)))
+            P2 = P * P
+            trPVPV = np.einsum("nij,ni,nj->n", P2, vv, vv)
+            trPVP = np.einsum("nij,nj->n", P2, vv)
+            trPV = np.einsum("nii,ni->n", P, vv)
+            if method == "HE":
+                out = np.sqrt(2.0 * trPVPV + 4.0 * t2 * trPV + 2.0 * t2 * t2 * df) / df
+            else:
+                trPP = P2.sum(axis=(1, 2))
+                out = tau0 / df * np.sqrt(2.0 * trPVPV + 4.0 * t2 * trPVP + 2.0 * t2 * t2 * trPP)
+    return np.where(df > 0, out, np.nan)
