@@ -51,8 +51,9 @@ def test_fit_equals_metafor(name, fit):
     assert close(res.ci_ub, fit["ci_ub"], atol=atol)
     assert close(res.stat, fit["zval"], atol=atol)
     assert close(res.pval, fit["pval"], atol=1e-10)
-    assert close(res.Q, fit["QE"])
-    assert close(res.Q_p, fit["QEp"], atol=1e-12)
+    assert close(res.Q.statistic, fit["QE"])
+    assert close(res.Q.pval, fit["QEp"], atol=1e-12)
+    assert close(res.se_tau2, fit["se_tau2"], rtol=1e-6, atol=1e-9)
     assert close(res.I2, fit["I2"], atol=1e-6)
     assert close(res.H2, fit["H2"], atol=1e-6)
     if not common:
@@ -108,7 +109,7 @@ def test_k1_follows_metafor():
         res = batch.meta([k1["yi"]], [k1["vi"]], tau2="DL", ci=CI[test])
         assert close(res.estimate, ref["beta"]) and close(res.se, ref["se"])
         assert close(res.ci_lb, ref["ci_lb"]) and close(res.pval, ref["pval"])
-        assert res.tau2 == 0 and res.Q == 0 and res.Q_p == 1
+        assert res.tau2 == 0 and res.Q.statistic == 0 and res.Q.pval == 1
 
 
 def test_nonconvergence_raises_or_falls_back():

@@ -86,7 +86,7 @@ def test_mantel_haenszel_equals_metafor(name, measure):
     assert close([res.ci_lb, res.ci_ub], [ref["ci_lb"], ref["ci_ub"]], atol=1e-10)
     assert close(res.pval, ref["pval"], atol=1e-12)
     assert close(res.heterogeneity.Q, ref["QE"], atol=1e-9)
-    assert close(res.heterogeneity.p_Q, ref["QEp"], atol=1e-12)
+    assert close(res.heterogeneity.pval, ref["QEp"], atol=1e-12)
     assert close(res.heterogeneity.I2, ref["I2"], atol=1e-8)
 
 
@@ -129,8 +129,8 @@ def test_revman_mode_reproduces_revman_file():
     assert close(res.heterogeneity.Q, r["CHI2"], rtol=1e-12)
     # RevMan's own chi² tail is accurate to ~6e-7 here; R's pchisq(9.946055983220074, 6,
     # lower.tail = FALSE) = 0.1269421779062949 is the exact value
-    assert close(res.heterogeneity.p_Q, 0.1269421779062949, rtol=1e-10)
-    assert close(res.heterogeneity.p_Q, r["P_CHI2"], rtol=1e-5)
+    assert close(res.heterogeneity.pval, 0.1269421779062949, rtol=1e-10)
+    assert close(res.heterogeneity.pval, r["P_CHI2"], rtol=1e-5)
     assert close(res.heterogeneity.I2, r["I2"], rtol=1e-10)
     assert close(res.weights, r["WEIGHT"], rtol=1e-10)
     assert "Chi² = 9.95, df = 6 (P = 0.13); I² = 40%" in res.summary()

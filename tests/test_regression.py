@@ -11,10 +11,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from reference_data import close, load
 
 import metakit as mk
 from metakit.errors import DataError, MetakitWarning
+from reference_data import close, load
 
 REF = load("metafor/metareg_bcg_ablat")
 DATA = pd.DataFrame({key: REF["inputs"][key] for key in ("yi", "vi", "ablat", "year", "alloc")})

@@ -20,8 +20,8 @@ from metakit.stats import batch
 from metakit.stats.conversions import combine_groups, mean_sd_from_median, sd_from_ci, sd_from_se
 from metakit.stats.effects import EffectSizes, binary_effects, continuous_effects, effect_sizes, generic_effects
 from metakit.stats.pairwise import MetaResult, meta
-from metakit.stats.subgroups import SubgroupResult
 from metakit.stats.regression import MetaRegResult, metareg
+from metakit.stats.subgroups import SubgroupResult
 from metakit.stats.tau2 import estimate_tau2
 
 

@@ -16,112 +16,53 @@ or t(k - 2) (Higgins, Thompson & Spiegelhalter 2009, JRSS A 172:137; RevMan, met
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit.stats.heterogeneity import cochran_q, i2_h2
-from metakit.stats.moments import Batch, every, make_batch, maximum, stats, where
-from metakit.stats.tau2 import resolve
-
-CI_METHODS = ("z", "hk", "hk-adhoc")
+from metakit.stats.kernel import Fit, Settings, Test, fit
+from metakit.stats.moments import Batch, every, make_batch
 
 
-@lru_cache(maxsize=32)
-def z_crit(level: float) -> float:
-    """The two-sided standard normal critical value for a confidence level."""
-    return float(special.ndtri(1.0 - (1.0 - level) / 2))
-PI_METHODS = ("z", "t")
+def prediction_interval(f: Fit, se_wald: np.ndarray | None = None):
+    """Prediction interval bounds of intercept-only fits, ``(n,)`` arrays.
 
-
-def pool(b: Batch, tau2, ci: str = "z", level: float = 0.95, st=None) -> dict:
-    """Inverse-variance pooling at given tau² for each meta-analysis of a batch.
-
-    Returns a dict of floats (a single meta-analysis) or ``(n,)`` arrays: estimate, se,
-    ci_lb, ci_ub, stat, pval and df (NaN for z). ``st`` may pass the
-    :class:`~metakit.stats.moments.Stats` at this tau² if already computed.
+    ``pi="t"`` follows Higgins et al. (2009): t(k - 2) with the usual (not
+    Hartung-Knapp scaled) standard error, as R's meta does; ``pi="z"`` follows metafor:
+    the CI's own standard error, with z, or t(k - 1) under Hartung-Knapp.
     """
-    if ci not in CI_METHODS:
-        raise ValueError(f"ci must be one of {CI_METHODS}, got {ci!r}")
-    st = stats(b, tau2) if st is None else st
-    est = st.mu + (b.center[0] if b.scalar else b.center)
-    se = (1.0 / st.sw) ** 0.5
-    crit = z_crit(level)
-    if ci == "z":
-        stat = est / se
-        return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
-                "stat": stat, "pval": 2.0 * special.ndtr(-abs(stat)),
-                "df": float("nan") if b.scalar else np.full(b.n, np.nan), "se_wald": se}
-    # Hartung-Knapp needs residual df; with k = 1 the Wald z test is used (as metafor).
-    se_wald = se
-    df = b.k - b.p
-    hk = df > 0
-    dfs = where(hk, df, float("nan"))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = where(st.Q <= np.finfo(float).eps, 0.0, st.Q / dfs)
-        if ci == "hk-adhoc":
-            q = maximum(q, 1.0)
-        se = where(hk, se * np.sqrt(q), se)
-        stat = est / se
-    crit = where(hk, special.stdtrit(dfs, 1.0 - (1.0 - level) / 2), crit)
-    pval = where(hk, 2.0 * special.stdtr(dfs, -abs(stat)), 2.0 * special.ndtr(-abs(stat)))
-    return {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
-            "stat": stat, "pval": pval, "df": dfs, "se_wald": se_wald}
-
-
-def prediction_interval(est, se, tau2, k, ci: str, pi: str, level: float = 0.95,
-                        se_wald=None):
-    """Prediction interval bounds for a new study's true effect.
-
-    ``pi="t"`` follows Higgins et al. (2009): t(k-2) with the usual (not Hartung-Knapp
-    scaled) standard error ``se_wald``, as R's meta does; ``pi="z"`` follows metafor:
-    the CI's own standard error, with z, or t(k-1) under Hartung-Knapp.
-    """
-    if pi not in PI_METHODS:
-        raise ValueError(f"pi must be one of {PI_METHODS}, got {pi!r}")
-    q = 1.0 - (1.0 - level) / 2
-    if pi == "t":
-        crit = special.stdtrit(where(k > 2, k - 2, float("nan")), q)
-        se = se if se_wald is None else se_wald
-    elif ci == "z":
-        crit = z_crit(level)
+    s = f.settings
+    if not s.random:
+        nan = np.full(f.n, np.nan)
+        return nan, nan
+    est, se = f.beta[:, 0], f.se[:, 0]
+    q = 1.0 - (1.0 - s.level) / 2
+    k = f.k
+    if s.pi == "t":
+        crit = special.stdtrit(np.where(k > 2, k - 2, np.nan), q)
+        se = f.se[:, 0] / np.sqrt(f.s2_hk) if se_wald is None else se_wald
     else:
-        crit = special.stdtrit(where(k > 1, k - 1, float("nan")), q)
-    half = crit * (se * se + tau2) ** 0.5
+        crit = f.crit()
+    half = crit * np.sqrt(se * se + f.tau2)
     return est - half, est + half
 
 
-def fit_kernel(b: Batch, *, random: bool, tau2_method: str, ci: str, pi: str, level: float,
-               tol: float, maxiter: int, fallback: str | None, tau2_fixed=None) -> dict:
-    """Fit every meta-analysis of a batch; the one code path of all IV fits."""
-    zero = 0.0 if b.scalar else np.zeros(b.n)
-    st0 = stats(b, zero)
-    converged = True if b.scalar else np.ones(b.n, dtype=bool)
-    if not random:
-        t2, conv = zero, converged
-    elif tau2_fixed is not None:
-        t2, conv = tau2_fixed, converged
-    else:
-        t2, conv, _, _ = resolve(b, tau2_method, tol, maxiter, fallback, st0)
-    out = pool(b, t2, ci, level, st=None if random else st0)
-    Q, df, pQ, s2 = cochran_q(b, st0)
-    i2, h2 = i2_h2(Q, df, s2, t2, random)
-    out.update(tau2=t2, Q=Q, Q_df=df, Q_p=pQ, s2=s2, I2=i2, H2=h2, k=b.k, converged=conv)
-    if random:
-        out["pi_lb"], out["pi_ub"] = prediction_interval(out["estimate"], out["se"], t2, b.k,
-                                                         ci, pi, level, out["se_wald"])
-    else:
-        nan = float("nan") if b.scalar else np.full(b.n, np.nan)
-        out["pi_lb"] = out["pi_ub"] = nan
-    return out
+def fit_kernel(b: Batch, settings: Settings) -> dict:
+    """Fit every meta-analysis of an intercept-only batch; per-meta-analysis arrays."""
+    f = fit(b, settings)
+    pi_lb, pi_ub = prediction_interval(f)
+    return {"estimate": f.beta[:, 0], "se": f.se[:, 0], "ci_lb": f.ci_lb[:, 0],
+            "ci_ub": f.ci_ub[:, 0], "stat": f.stat[:, 0], "pval": f.pval[:, 0], "df": f.df,
+            "tau2": f.tau2, "se_tau2": f.se_tau2, "Q": f.QE.statistic, "Q_df": f.QE.df,
+            "Q_pval": f.QE.pval, "I2": f.I2, "H2": f.H2, "pi_lb": pi_lb, "pi_ub": pi_ub,
+            "k": f.k, "converged": f.converged}
 
 
 CHUNK = 1024
 
 
-def _fit_chunked(yi, vi, mask, **settings) -> tuple[dict, tuple[int, ...]]:
+def _fit_chunked(yi, vi, mask, settings: Settings) -> tuple[dict, tuple[int, ...]]:
     """Run :func:`fit_kernel` over blocks of meta-analyses sorted by k.
 
     Blocks of a couple of thousand meta-analyses keep the working arrays in cache, and
@@ -140,7 +81,7 @@ def _fit_chunked(yi, vi, mask, **settings) -> tuple[dict, tuple[int, ...]]:
         b = make_batch(y2, v2, mask if mask is None else
                        np.broadcast_to(np.asarray(mask, bool), y.shape).reshape(-1, width))
         _check_k(b)
-        return fit_kernel(b, **settings), shape
+        return fit_kernel(b, settings), shape
     if mask is None:
         m2 = None
         order = np.arange(n)
@@ -157,7 +98,7 @@ def _fit_chunked(yi, vi, mask, **settings) -> tuple[dict, tuple[int, ...]]:
         kmax = max(int(k[rows].max()), 1) if aligned else width
         b = make_batch(y2[rows, :kmax], v2[rows, :kmax], None if m2 is None else m2[rows, :kmax])
         _check_k(b)
-        out = fit_kernel(b, **settings)
+        out = fit_kernel(b, settings)
         for name, val in out.items():
             val = np.asarray(val)
             if name not in merged:
@@ -175,7 +116,8 @@ def _check_k(b: Batch) -> None:
 class BatchMeta:
     """Results of many meta-analyses, one array entry per meta-analysis.
 
-    Every array has the batch shape of the input (all axes but the last).
+    Every array has the batch shape of the input (all axes but the last). ``Q`` is the
+    test for heterogeneity (statistic, df and pval arrays).
     """
 
     estimate: np.ndarray
@@ -186,40 +128,45 @@ class BatchMeta:
     pval: np.ndarray
     df: np.ndarray
     tau2: np.ndarray
-    Q: np.ndarray
-    Q_df: np.ndarray
-    Q_p: np.ndarray
+    se_tau2: np.ndarray
+    Q: Test
     I2: np.ndarray
     H2: np.ndarray
     pi_lb: np.ndarray
     pi_ub: np.ndarray
     k: np.ndarray
     converged: np.ndarray
-    model: str
-    tau2_method: str | None
-    ci_method: str
-    pi_method: str
-    level: float
+    settings: Settings
 
     def to_frame(self) -> pd.DataFrame:
         """One row per meta-analysis (the batch flattened in C order)."""
         cols = {f.name: np.ravel(getattr(self, f.name)) for f in fields(self)
                 if isinstance(getattr(self, f.name), np.ndarray)}
-        return pd.DataFrame(cols)
+        cols["Q"] = np.ravel(self.Q.statistic)
+        cols["Q_df"] = np.ravel(self.Q.df)
+        cols["Q_pval"] = np.ravel(self.Q.pval)
+        order = [f.name for f in fields(self) if f.name in cols] + ["Q_df", "Q_pval"]
+        return pd.DataFrame({name: cols[name] for name in order})
 
     def to_dict(self) -> dict:
         """Arrays as nested lists, and the settings."""
-        return {f.name: (v.tolist() if isinstance(v := getattr(self, f.name), np.ndarray) else v)
-                for f in fields(self)}
+        out = {f.name: getattr(self, f.name).tolist() for f in fields(self)
+               if isinstance(getattr(self, f.name), np.ndarray)}
+        out["Q"] = self.Q.to_dict()
+        s = self.settings
+        out.update(model=s.model, tau2_method=s.tau2_method if s.random else None,
+                   ci_method=s.ci, pi_method=s.pi, level=s.level)
+        return out
 
     def summary(self) -> str:
         """A short description of the batch."""
+        s = self.settings
         n = self.estimate.size
-        t2 = f", tau² by {self.tau2_method}" if self.model == "random" else ""
+        t2 = f", tau² by {s.tau2_method}" if s.random else ""
         bad = int((~self.converged).sum())
         conv = f"; {bad} did not converge" if bad else ""
-        return (f"{n} {self.model}-effects meta-analyses (k from {int(self.k.min())} to "
-                f"{int(self.k.max())}){t2}, CI by {self.ci_method}{conv}")
+        return (f"{n} {s.model}-effects meta-analyses (k from {int(self.k.min())} to "
+                f"{int(self.k.max())}){t2}, CI by {s.ci}{conv}")
 
 
 def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: str = "z",
@@ -259,13 +206,16 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
     >>> res.estimate.shape
     (1000,)
     """
-    if model not in ("random", "common"):
-        raise ValueError(f"model must be 'random' or 'common', got {model!r}")
-    out, shape = _fit_chunked(yi, vi, mask, random=model == "random", tau2_method=tau2, ci=ci,
-                              pi=pi, level=level, tol=tol, maxiter=maxiter, fallback=fallback)
-    arrays = {name: np.asarray(out[name], dtype=np.asarray(out[name]).dtype).reshape(shape)
-              for name in
-              ("estimate", "se", "ci_lb", "ci_ub", "stat", "pval", "df", "tau2", "Q", "Q_df",
-               "Q_p", "I2", "H2", "pi_lb", "pi_ub", "k", "converged")}
-    return BatchMeta(**arrays, model=model, tau2_method=tau2 if model == "random" else None,
-                     ci_method=ci, pi_method=pi, level=level)
+    settings = Settings(model=model, tau2_method=tau2, ci=ci, pi=pi, level=level, tol=tol,
+                        maxiter=maxiter, fallback=fallback)
+    out, shape = _fit_chunked(yi, vi, mask, settings)
+
+    def shaped(name):
+        val = np.asarray(out[name])
+        return val.reshape(shape)
+
+    arrays = {name: shaped(name) for name in
+              ("estimate", "se", "ci_lb", "ci_ub", "stat", "pval", "df", "tau2", "se_tau2",
+               "I2", "H2", "pi_lb", "pi_ub", "k", "converged")}
+    Q = Test(statistic=shaped("Q"), df=shaped("Q_df"), pval=shaped("Q_pval"), distribution="chi2")
+    return BatchMeta(**arrays, Q=Q, settings=settings)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special
 
-from metakit.stats.moments import Batch, stats
+from metakit.stats.moments import Batch
 from metakit.stats.tau2 import solve_generalised_q
 
 
@@ -30,7 +30,7 @@ class Heterogeneity:
 
     Attributes
     ----------
-    Q, df, p_Q
+    Q, df, pval
         Cochran's Q, its degrees of freedom and chi² p-value.
     I2, H2
         I² (percent) and H² for the fitted model (see the module docstring).
@@ -42,7 +42,7 @@ class Heterogeneity:
 
     Q: float
     df: int
-    p_Q: float
+    pval: float
     I2: float
     H2: float
     tau2: float
@@ -70,25 +70,6 @@ class HeterogeneityCI:
     def to_dict(self) -> dict:
         """The intervals as a plain dictionary."""
         return asdict(self)
-
-
-def cochran_q(b: Batch, st0=None):
-    """Q, df, p-value and the typical within-study variance s², per meta-analysis.
-
-    ``st0`` may pass the :class:`~metakit.stats.moments.Stats` at tau² = 0 if already computed.
-    """
-    st = stats(b, 0.0 if b.scalar else np.zeros(b.n)) if st0 is None else st0
-    df = b.k - b.p
-    if b.scalar:
-        if df <= 0:
-            return 0.0, df, 1.0, 0.0
-        Q = max(st.Q, 0.0)
-        return Q, df, float(special.chdtrc(df, Q)), df / st.trP
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s2 = np.where(df > 0, df / st.trP, 0.0)
-        Q = np.where(df > 0, np.maximum(st.Q, 0.0), 0.0)
-        p = np.where(df > 0, special.chdtrc(np.maximum(df, 1), Q), 1.0)
-    return Q, df, p, s2
 
 
 def i2_h2(Q, df, s2, tau2, random: bool):

@@ -32,6 +32,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import special
 
+from metakit.stats.heterogeneity import i2_h2
 from metakit.stats.moments import Batch, stats
 from metakit.stats.tau2 import METHODS as TAU2_METHODS
 from metakit.stats.tau2 import resolve, se_tau2
@@ -345,14 +346,9 @@ def _heterogeneity(st0, dfr, t2, random: bool, n: int):
         QE = np.where(ok, np.maximum(Qraw, 0.0), 0.0)
         pQ = np.where(ok, special.chdtrc(np.where(ok, dfr, 1.0), QE), 1.0)
         s2 = np.where(ok, dfr / trP, 0.0)
-        if random:
-            i2 = np.where(ok, 100.0 * t2 / (s2 + t2), 0.0)
-            h2 = np.where(ok, 1.0 + t2 / s2, 1.0)
-        else:
-            i2 = np.where(ok & (QE > 0), np.maximum(0.0, 100.0 * (QE - dfr) / QE), 0.0)
-            h2 = np.where(ok, QE / np.where(ok, dfr, 1.0), 1.0)
+    i2, h2 = i2_h2(QE, dfr, s2, t2, random)
     test = Test(statistic=QE, df=np.where(ok, dfr, 0.0), pval=pQ, distribution="chi2")
-    return test, s2, np.nan_to_num(i2), np.where(np.isfinite(h2), h2, 1.0)
+    return test, s2, i2, h2
 
 
 def omnibus(beta: np.ndarray, vb: np.ndarray, btt, df) -> Test:

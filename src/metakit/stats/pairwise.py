@@ -36,14 +36,16 @@ from scipy import special
 
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
-from metakit.stats.batch import pool, prediction_interval, z_crit
+from metakit.stats.batch import prediction_interval
 from metakit.stats.figure_methods import FigureMethods
-from metakit.stats.heterogeneity import Heterogeneity, HeterogeneityCI, cochran_q, i2_h2, q_profile, transform_ci
+from metakit.stats.heterogeneity import Heterogeneity, HeterogeneityCI, i2_h2, q_profile, transform_ci
+from metakit.stats.kernel import Fit, fit, z_crit
+from metakit.stats.kernel import Settings as FitSettings
 from metakit.stats.mantel_haenszel import mantel_haenszel, peto
 from metakit.stats.measures import NAMES as MEASURE_NAMES
 from metakit.stats.measures import is_ratio
-from metakit.stats.moments import make_batch, maximum, stats, where
-from metakit.stats.tau2 import METHOD_NAMES, resolve
+from metakit.stats.moments import make_batch
+from metakit.stats.tau2 import METHOD_NAMES
 
 METHODS = {"inverse": "Inverse variance", "MH": "Mantel-Haenszel", "Peto": "Peto"}
 CI_NAMES = {"z": "Wald z", "hk": "Hartung-Knapp", "hk-adhoc": "Hartung-Knapp (ad hoc correction)"}
@@ -51,12 +53,17 @@ CI_NAMES = {"z": "Wald z", "hk": "Hartung-Knapp", "hk-adhoc": "Hartung-Knapp (ad
 
 @dataclass(frozen=True)
 class Settings:
-    """What a fit was asked to do; recorded on every result."""
+    """What a pairwise fit was asked to do; recorded on every result.
+
+    The model settings are the kernel's (:class:`metakit.stats.kernel.Settings`,
+    validated there); ``measure``, the pooling ``method`` and the ``convention`` are
+    pairwise's own.
+    """
 
     measure: str
     model: str
     method: str
-    tau2: str
+    tau2_method: str
     ci: str
     pi: str
     level: float
@@ -64,6 +71,12 @@ class Settings:
     tol: float
     maxiter: int
     fallback: str | None
+
+    def kernel(self, model: str | None = None) -> FitSettings:
+        """The kernel settings of the ``model`` (default: the primary one)."""
+        return FitSettings(model=model or self.model, tau2_method=self.tau2_method, ci=self.ci,
+                           pi=self.pi, level=self.level, tol=self.tol, maxiter=self.maxiter,
+                           fallback=self.fallback)
 
 
 @dataclass(frozen=True)
@@ -122,17 +135,20 @@ def _rows_for_fit(es, settings: Settings):
 def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
     """Fit common and random models for each row of ``(n, k)`` arrays.
 
-    The kernel behind :func:`meta` and subgroup analyses: one call fits every
-    subgroup of an analysis. Returns floats (one row) or arrays keyed by name, and
-    the weights of both models as ``(n, k)`` arrays.
+    The kernel behind :func:`meta` and subgroup analyses: one call fits every subgroup
+    of an analysis. Both models are views of the one kernel
+    (:func:`metakit.stats.kernel.fit`); Mantel-Haenszel and Peto are pooling strategies
+    around it that replace the common-effect estimate and measure heterogeneity around
+    it. Returns the two :class:`~metakit.stats.kernel.Fit` objects, the heterogeneity
+    of the primary analysis (arrays ``(n,)``) and the weights of both models ``(n, k)``.
     """
     b = make_batch(y, v, mask)
-    zero = 0.0 if b.scalar else np.zeros(b.n)
-    st0 = stats(b, zero)
-    Q, df, pQ, s2 = cochran_q(b, st0)
+    f_common = fit(b, s.kernel("common"))
+    Q, df, pQ = f_common.QE.statistic, f_common.QE.df, f_common.QE.pval
+    s2 = f_common.s2
     w_fe = 1.0 / b.v
+    mh = None
     if s.method == "inverse":
-        common = pool(b, zero, "z", s.level, st=st0)
         wc = w_fe
     else:
         present = mask if mask is not None else np.ones(b.y.shape, dtype=bool)
@@ -143,32 +159,29 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
             wc = _mh_weights(s.measure, a, present)
         else:
             est, var, _, wc = peto(a["e1"], a["n1"], a["e2"], a["n2"], present)
-        if b.scalar:
-            est, var = float(est[0]), float(var[0])
-        se = var ** 0.5
+        se = np.sqrt(var)
         z = est / se
         crit = z_crit(s.level)
-        common = {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
-                  "stat": z, "pval": 2 * special.ndtr(-abs(z)), "df": zero * float("nan")}
+        mh = {"estimate": est, "se": se, "ci_lb": est - crit * se, "ci_ub": est + crit * se,
+              "stat": z, "pval": 2 * special.ndtr(-np.abs(z))}
         # Q about the MH/Peto estimate: sum w (y - est)² = Q_IV + sum(w) (mu_IV - est)².
-        gap = st0.mu + (b.center[0] if b.scalar else b.center) - est
-        Q = where(df > 0, Q + st0.sw * gap * gap, 0.0)
-        pQ = where(df > 0, special.chdtrc(maximum(df, 1.0), Q), 1.0)
-    if tau2_fixed is not None:
-        t2, conv = tau2_fixed, True
-    elif s.method != "inverse" and s.tau2 == "DL":
-        t2, conv = where(df > 0, maximum(0.0, (Q - df) / st0.trP), 0.0), True
-    else:
-        t2, conv, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback, st0)
-    random = pool(b, t2, s.ci, s.level)
-    pi_lb, pi_ub = prediction_interval(random["estimate"], random["se"], t2, b.k, s.ci, s.pi,
-                                       s.level, random["se_wald"])
+        gap = f_common.beta[:, 0] - est
+        sw = 1.0 / f_common.vb[:, 0, 0]
+        with np.errstate(invalid="ignore"):
+            Q = np.where(df > 0, Q + sw * gap * gap, 0.0)
+            pQ = np.where(df > 0, special.chdtrc(np.maximum(df, 1.0), Q), 1.0)
+    if tau2_fixed is None and s.method != "inverse" and s.tau2_method == "DL":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau2_fixed = np.where(df > 0, np.maximum(0.0, (Q - df) / (df / s2)), 0.0)
+    f_random = fit(b, s.kernel("random"), tau2_fixed=tau2_fixed)
+    t2 = f_random.tau2
+    pi_lb, pi_ub = prediction_interval(f_random)
     use_q = s.model == "common" or s.convention == "revman"
     i2, h2 = i2_h2(Q, df, s2, t2, random=not use_q)
-    return {"common": common, "random": random, "w_common": wc,
-            "w_random": 1.0 / (b.v + (t2 if b.scalar else np.asarray(t2)[:, None])),
-            "tau2": t2, "converged": conv, "Q": Q, "df": df, "pQ": pQ, "s2": s2, "I2": i2,
-            "H2": h2, "pi_lb": pi_lb, "pi_ub": pi_ub, "k": b.k}
+    return {"fit_common": f_common, "fit_random": f_random, "mh": mh, "w_common": wc,
+            "w_random": 1.0 / (b.v + t2[:, None]), "tau2": t2,
+            "converged": f_random.converged, "Q": Q, "df": df, "pQ": pQ, "s2": s2,
+            "I2": i2, "H2": h2, "pi_lb": pi_lb, "pi_ub": pi_ub, "k": f_common.k}
 
 
 def _mh_weights(measure: str, a: dict, m: np.ndarray) -> np.ndarray:
@@ -185,33 +198,35 @@ def _mh_weights(measure: str, a: dict, m: np.ndarray) -> np.ndarray:
     return np.where(m > 0, w, 0.0)
 
 
-def _at(x, i: int) -> float:
-    """Element ``i`` of a per-row result (a float when the batch had one row)."""
-    return float(x) if isinstance(x, (float, int, np.floating)) else float(x[i])
-
-
-def _pooled(model: str, d: dict, i: int, w: np.ndarray, mask) -> Pooled:
+def _pooled(model: str, f: Fit, i: int, w: np.ndarray, mask, mh: dict | None = None) -> Pooled:
     ww = w[i] if mask is None else w[i][mask[i]]
     tot = ww.sum()
     pct = 100.0 * ww / tot if tot > 0 else np.full(ww.shape, np.nan)
-    return Pooled(model=model, estimate=_at(d["estimate"], i), se=_at(d["se"], i),
-                  ci_lb=_at(d["ci_lb"], i), ci_ub=_at(d["ci_ub"], i), stat=_at(d["stat"], i),
-                  df=_at(d["df"], i), pval=_at(d["pval"], i), weights=pct)
+    if mh is not None:
+        return Pooled(model=model, estimate=float(mh["estimate"][i]), se=float(mh["se"][i]),
+                      ci_lb=float(mh["ci_lb"][i]), ci_ub=float(mh["ci_ub"][i]),
+                      stat=float(mh["stat"][i]), df=float("nan"), pval=float(mh["pval"][i]),
+                      weights=pct)
+    return Pooled(model=model, estimate=float(f.beta[i, 0]), se=float(f.se[i, 0]),
+                  ci_lb=float(f.ci_lb[i, 0]), ci_ub=float(f.ci_ub[i, 0]), stat=float(f.stat[i, 0]),
+                  df=float(f.df[i]), pval=float(f.pval[i, 0]), weights=pct)
 
 
 def result_from_row(es, s: Settings, out: dict, i: int, mask: np.ndarray, yi, vi,
                     notes=()) -> MetaResult:
     """Wrap row ``i`` of :func:`fit_rows` output in a :class:`MetaResult`."""
-    df = int(_at(out["df"], i))
-    t2 = _at(out["tau2"], i) if s.model == "random" else 0.0
-    het = Heterogeneity(Q=_at(out["Q"], i), df=df, p_Q=_at(out["pQ"], i), I2=_at(out["I2"], i),
-                        H2=_at(out["H2"], i), tau2=t2, tau=math.sqrt(t2), s2=_at(out["s2"], i))
+    df = int(out["df"][i])
+    t2 = float(out["tau2"][i]) if s.model == "random" else 0.0
+    het = Heterogeneity(Q=float(out["Q"][i]), df=df, pval=float(out["pQ"][i]),
+                        I2=float(out["I2"][i]), H2=float(out["H2"][i]), tau2=t2,
+                        tau=math.sqrt(t2), s2=float(out["s2"][i]))
     return MetaResult(
         effects=es, settings=s, yi=np.asarray(yi, float), vi=np.asarray(vi, float),
-        common=_pooled("common", out["common"], i, out["w_common"], mask),
-        random=_pooled("random", out["random"], i, out["w_random"], mask),
-        heterogeneity=het, tau2_random=_at(out["tau2"], i),
-        pi_lb=_at(out["pi_lb"], i), pi_ub=_at(out["pi_ub"], i), notes=tuple(notes))
+        common=_pooled("common", out["fit_common"], i, out["w_common"], mask, out["mh"]),
+        random=_pooled("random", out["fit_random"], i, out["w_random"], mask),
+        heterogeneity=het, tau2_random=float(out["tau2"][i]),
+        se_tau2=float(out["fit_random"].se_tau2[i]),
+        pi_lb=float(out["pi_lb"][i]), pi_ub=float(out["pi_ub"][i]), notes=tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,7 @@ class MetaResult(FigureMethods):
     random: Pooled
     heterogeneity: Heterogeneity
     tau2_random: float
+    se_tau2: float
     pi_lb: float
     pi_ub: float
     notes: tuple[str, ...] = ()
@@ -348,10 +364,10 @@ class MetaResult(FigureMethods):
         name = MEASURE_NAMES.get(self.measure, self.measure)
         text = f"{name}s were pooled with a {s.model}-effects model ({METHODS[s.method]}"
         if s.model == "random":
-            if s.method != "inverse" and s.tau2 == "DL":
+            if s.method != "inverse" and s.tau2_method == "DL":
                 text += "; DerSimonian-Laird tau² from the Mantel-Haenszel heterogeneity statistic"
             else:
-                text += f"; tau² by {METHOD_NAMES.get(s.tau2, s.tau2)}"
+                text += f"; tau² by {METHOD_NAMES.get(s.tau2_method, s.tau2_method)}"
             text += f"; {CI_NAMES[s.ci]} confidence intervals"
         text += f"). metakit {_version()}."
         return text
@@ -398,7 +414,7 @@ class MetaResult(FigureMethods):
             "measure": self.measure, "k": self.k, "study": list(self.study),
             "yi": self.yi.tolist(), "vi": self.vi.tolist(),
             "model": s.model, "method": METHODS[s.method],
-            "tau2_method": s.tau2 if s.model == "random" else None,
+            "tau2_method": s.tau2_method if s.model == "random" else None,
             "ci_method": s.ci, "pi_method": self.pi_description, "level": s.level,
             "convention": s.convention,
             "continuity_correction": getattr(self.effects, "methods", {}).get("text"),
@@ -418,7 +434,7 @@ class MetaResult(FigureMethods):
         q_i2 = 0.0 if h.Q <= 0 else max(0.0, 100.0 * (h.Q - h.df) / h.Q)
         i2 = q_i2 if self.settings.model == "common" or self.settings.convention == "revman" else h.I2
         tau = f"Tau² = {fmt_num(self.tau2)}; " if self.settings.model == "random" else ""
-        return (f"Heterogeneity: {tau}Chi² = {fmt_num(h.Q)}, df = {h.df} (P {fmt_p(h.p_Q)}); "
+        return (f"Heterogeneity: {tau}Chi² = {fmt_num(h.Q)}, df = {h.df} (P {fmt_p(h.pval)}); "
                 f"I² = {fmt_pct(i2)}")
 
     def overall_line(self) -> str:
@@ -523,7 +539,9 @@ def _resolve_settings(es, model, method, tau2, ci, pi, level, convention, tol, m
         pi = "t" if convention == "revman" else "z"
     if ci not in CI_NAMES:
         raise ValueError(f"ci must be one of {', '.join(CI_NAMES)}, got {ci!r}")
-    return Settings(measure=measure, model=model, method=method, tau2=tau2, ci=ci, pi=pi,
+    FitSettings(model=model, tau2_method=tau2, ci=ci, pi=pi, level=level, tol=tol,
+                maxiter=maxiter, fallback=fallback)
+    return Settings(measure=measure, model=model, method=method, tau2_method=tau2, ci=ci, pi=pi,
                     level=level, convention=convention, tol=tol, maxiter=maxiter,
                     fallback=fallback)
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import fmt_p
 from metakit.stats.kernel import Fit, Settings, Test, fit, omnibus

@@ -144,7 +144,7 @@ def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False) -> Su
     tau2_fixed = None
     if common_tau2 and s.model == "random":
         b = make_batch(yi[None, :], vi[None, :], strata=codes[None, :])
-        t2, _, _, _ = resolve(b, s.tau2, s.tol, s.maxiter, s.fallback)
+        t2, _, _, _ = resolve(b, s.tau2_method, s.tol, s.maxiter, s.fallback)
         tau2_fixed = np.full(G, t2[0])
     out = fit_rows(Y, V, M, A, s, tau2_fixed=tau2_fixed)
     fits = []
