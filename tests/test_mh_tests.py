@@ -173,3 +173,37 @@ def test_result_views():
     nan = mh_or_tests([0, 0], [10, 12], [0, 0], [11, 9])
     assert nan.to_dict()["cmh"]["statistic"] is None
     assert "not estimable" in nan.summary()
+
+
+def _breslow_day_decimal(a, n1, c, n2):
+    """Breslow-Day and Tarone in 60-digit decimal arithmetic, with the textbook root."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    a, n1, c, n2 = ([Decimal(int(x)) for x in v] for v in (a, n1, c, n2))
+    N = [p + q for p, q in zip(n1, n2)]
+    R = sum(ai * (m2 - ci) / n for ai, ci, m2, n in zip(a, c, n2, N))
+    S = sum((m1 - ai) * ci / n for ai, ci, m1, n in zip(a, c, n1, N))
+    psi = R / S
+    bd = dev_sum = var_sum = Decimal(0)
+    for ai, ci, m1, m2, n in zip(a, c, n1, n2, N):
+        xt = ai + ci
+        A = psi * (m1 + xt) + (m2 - xt)
+        e = (A - (A * A - 4 * (psi - 1) * psi * m1 * xt).sqrt()) / (2 * (psi - 1))
+        v = 1 / (1 / e + 1 / (m1 - e) + 1 / (xt - e) + 1 / (n - m1 - xt + e))
+        bd += (ai - e) ** 2 / v
+        dev_sum += ai - e
+        var_sum += v
+    return psi, float(bd), float(bd - dev_sum**2 / var_sum)
+
+
+def test_breslow_day_is_accurate_when_the_mh_or_is_almost_1():
+    # two large tables with R - S = +1/200001 and -1/200201, and three that balance exactly:
+    # the MH OR is 1 + 1e-11, where (A - B)/(2(psi - 1)) (metafor) cancels 11 digits
+    a, n1 = [1, 1, 1000, 10, 20], [100000, 100101, 2000, 100, 100]
+    c, n2 = [1, 1, 1000, 20, 10], [100001, 100100, 2000, 100, 100]
+    psi, bd, ta = _breslow_day_decimal(a, n1, c, n2)
+    assert 1e-12 < float(psi - 1) < 1e-10
+    r = mh_or_tests(a, n1, c, n2)
+    assert close(r.breslow_day.statistic, bd, rtol=1e-12, atol=0)
+    assert close(r.tarone.statistic, ta, rtol=1e-12, atol=0)

@@ -150,7 +150,7 @@ def transform_ci(tau2, lower, upper, s2, level) -> HeterogeneityCI:
 
 
 @dataclass(frozen=True)
-class TestBasedCI:
+class HigginsThompsonCI:
     """Test-based (Higgins & Thompson 2002) confidence intervals for H, H² and I².
 
     Each of ``H``, ``H2`` and ``I2`` (percent) is an ``(estimate, lower, upper)`` tuple of
@@ -174,7 +174,7 @@ class TestBasedCI:
                 "level": self.level}
 
 
-def higgins_thompson_ci(Q, df, level: float = 0.95) -> TestBasedCI:
+def higgins_thompson_ci(Q, df, level: float = 0.95) -> HigginsThompsonCI:
     """Test-based confidence intervals for H, H² and I² from Cochran's Q (batched).
 
     Higgins & Thompson (2002), Stat Med 21:1539, section 3.2 and appendix A.2. With
@@ -201,7 +201,7 @@ def higgins_thompson_ci(Q, df, level: float = 0.95) -> TestBasedCI:
 
     Returns
     -------
-    TestBasedCI
+    HigginsThompsonCI
 
     Examples
     --------
@@ -232,7 +232,7 @@ def higgins_thompson_ci(Q, df, level: float = 0.95) -> TestBasedCI:
         return float(x) if x.ndim == 0 else x
 
     hs = (est, lower, upper)
-    return TestBasedCI(
+    return HigginsThompsonCI(
         H=tuple(out(v) for v in hs),
         H2=tuple(out(v**2) for v in hs),
         I2=tuple(out(100.0 * (v**2 - 1) / v**2) for v in hs),

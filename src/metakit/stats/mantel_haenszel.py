@@ -140,7 +140,7 @@ def peto(e1, n1, e2, n2, mask=None):
 class ChiSquareTest:
     """A chi² test, batched: ``statistic``, ``df`` and ``pval`` share the batch shape.
 
-    Scalars (0-d arrays) for a single meta-analysis. NaN where the test is undefined.
+    Floats for a single meta-analysis (tables passed as 1-d arrays). NaN where undefined.
 
     Attributes
     ----------
@@ -153,9 +153,9 @@ class ChiSquareTest:
     """
 
     name: str
-    statistic: np.ndarray
-    df: np.ndarray
-    pval: np.ndarray
+    statistic: np.ndarray | float
+    df: np.ndarray | float
+    pval: np.ndarray | float
     distribution: str = "chi2"
 
     def to_dict(self) -> dict:
@@ -203,7 +203,7 @@ class MHTests:
     cmh: ChiSquareTest
     breslow_day: ChiSquareTest
     tarone: ChiSquareTest
-    k_pos: np.ndarray
+    k_pos: np.ndarray | int
 
     def to_dict(self) -> dict:
         """Plain Python values of the three tests and ``k_pos``."""
@@ -223,67 +223,76 @@ class MHTests:
 
 
 def _tables(e1, n1, e2, n2, mask):
-    """Cells of the present tables; absent ones (masked, or with a non-finite count) are zeros.
+    """Cells of the tables, shaped ``(..., k)``, and the boolean mask of present tables.
 
-    Returns ``a, b, c, d, n1, n2, N, m`` with ``m`` the boolean mask of present tables.
+    Absent tables (masked, or with a non-finite count) become ``0/1 vs 0/1``: no events, so
+    they add nothing to any sum below, and no division by zero.
     """
-    a, n1, c, n2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (e1, n1, e2, n2)))
-    m = np.isfinite(a) & np.isfinite(n1) & np.isfinite(c) & np.isfinite(n2)
+    try:
+        x = np.array((e1, n1, e2, n2), dtype=float)
+    except ValueError:   # differently shaped inputs that broadcast
+        x = np.array(np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (e1, n1, e2, n2))))
+    m = np.isfinite(x).all(0)
     if mask is not None:
-        m = m & np.broadcast_to(np.asarray(mask, dtype=bool), a.shape)
-    a, c = np.where(m, a, 0.0), np.where(m, c, 0.0)
-    n1, n2 = np.where(m, n1, 0.0), np.where(m, n2, 0.0)
+        m &= np.asarray(mask, dtype=bool)
+    if not m.all():
+        x = np.where(m, x, np.array([0.0, 1.0, 0.0, 1.0]).reshape((4,) + (1,) * m.ndim))
+    a, n1, c, n2 = x
     return a, n1 - a, c, n2 - c, n1, n2, n1 + n2, m
 
 
-def _chi2_sf(stat, df):
-    """Upper-tail chi² probability; NaN where the statistic is NaN or df < 1."""
+def _scalar(x):
+    """A 0-d result as a Python number (one meta-analysis), arrays as they are (a batch)."""
+    return x.item() if x.ndim == 0 else x
+
+
+def _tests(names, stats, dfs):
+    """:class:`ChiSquareTest` records, the p-values from one vectorised call."""
+    stat, df = np.array(stats), np.array(dfs, dtype=float)
     ok = np.isfinite(stat) & (df >= 1)
-    return np.where(ok, special.chdtrc(np.where(ok, df, 1.0), np.where(ok, stat, 0.0)), np.nan)
+    p = np.where(ok, special.chdtrc(np.where(ok, df, 1.0), np.where(ok, stat, 0.0)), np.nan)
+    return [ChiSquareTest(n, _scalar(s), _scalar(d), _scalar(q))
+            for n, s, d, q in zip(names, stat, df, p)]
 
 
-def _cmh(a, b, c, d, n1, n2, N, m, correct: bool, variance: str) -> ChiSquareTest:
+def _cmh(a, b, c, d, n1, n2, N, m, correct: bool, variance: str):
+    """The CMH statistic (NaN where undefined)."""
     if variance not in ("hypergeometric", "binomial"):
         raise ValueError(f"variance must be 'hypergeometric' or 'binomial', not {variance!r}")
     xt, yt = a + c, b + d
-    informative = m & (xt > 0) & (yt > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(m, a - n1 * xt / N, 0.0).sum(-1)
-        denom = N**2 * (N - 1) if variance == "hypergeometric" else N**3
-        v = np.where(informative, n1 * n2 * xt * yt / denom, 0.0).sum(-1)
-        yates = np.where(correct & (np.abs(delta) >= 0.5), 0.5, 0.0)
-        stat = np.where(v > 0, (np.abs(delta) - yates) ** 2 / v, np.nan)
-    name = "Cochran-Mantel-Haenszel" if variance == "hypergeometric" else "Cochran"
-    return ChiSquareTest(name, stat, np.ones_like(stat), _chi2_sf(stat, 1.0))
+    delta = (a - n1 * xt / N).sum(-1)
+    denom = N * N * (N - 1) if variance == "hypergeometric" else N**3
+    v = np.where((xt > 0) & (yt > 0), n1 * n2 * xt * yt / denom, 0.0).sum(-1)
+    adelta = np.abs(delta)
+    yates = 0.5 * ((adelta >= 0.5) & correct)
+    return np.where(v > 0, (adelta - yates) ** 2 / np.where(v > 0, v, 1.0), np.nan)
 
 
 def _breslow_day(a, b, c, d, n1, n2, N, m):
+    """Breslow-Day and Tarone statistics and k_pos (NaN statistics where undefined)."""
     xt, yt = a + c, b + d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        R = np.where(m, a * d / N, 0.0).sum(-1)
-        S = np.where(m, b * c / N, 0.0).sum(-1)
-        defined = (R > 0) & (S > 0)
-        psi = np.where(defined, R / np.where(defined, S, 1.0), 1.0)[..., None]
-        # E[a] under the common OR psi given the margins: the root in (max(0, xt - n2), min(n1, xt))
-        # of (psi - 1) x² - A x + psi n1 xt = 0; written as 2C/(A + B) when A > 0 to avoid the
-        # cancellation of (A - B)/(2(psi - 1)) near psi = 1 (where it tends to n1 xt / N)
-        A = psi * (n1 + xt) + (n2 - xt)
-        C = psi * n1 * xt
-        B = np.sqrt(np.maximum(A * A - 4.0 * (psi - 1.0) * C, 0.0))
-        n11 = np.where(A > 0, 2.0 * C / (A + B), (A - B) / (2.0 * (psi - 1.0)))
-        pos = (m & defined[..., None] & (xt > 0) & (yt > 0) & (n1 > 0) & (n2 > 0)
-               & (n11 > 0))
-        var = 1.0 / (1.0 / n11 + 1.0 / (n1 - n11) + 1.0 / (xt - n11) + 1.0 / (N - n1 - xt + n11))
-        dev = np.where(pos, a - n11, 0.0)
-        bd = np.where(pos, dev**2 / var, 0.0).sum(-1)
-        ta = bd - dev.sum(-1) ** 2 / np.where(pos, var, 0.0).sum(-1)
+    R = (a * d / N).sum(-1)
+    S = (b * c / N).sum(-1)
+    defined = (R > 0) & (S > 0)
+    psi = np.where(defined, R / np.where(defined, S, 1.0), 1.0)[..., None]
+    # E[a] under the common OR psi given the margins: the root in (max(0, xt - n2), min(n1, xt))
+    # of (psi - 1) x² - A x + psi n1 xt = 0; written as 2C/(A + B) when A > 0 to avoid the
+    # cancellation of (A - B)/(2(psi - 1)) near psi = 1 (where it tends to n1 xt / N)
+    A = psi * (n1 + xt) + (n2 - xt)
+    C = psi * n1 * xt
+    B = np.sqrt(np.maximum(A * A - 4.0 * (psi - 1.0) * C, 0.0))
+    n11 = np.where(A > 0, 2.0 * C / (A + B), (A - B) / (2.0 * (psi - 1.0)))
+    pos = m & defined[..., None] & (xt > 0) & (yt > 0) & (n1 > 0) & (n2 > 0) & (n11 > 0)
+    var = np.where(pos, 1.0 / (1.0 / n11 + 1.0 / (n1 - n11) + 1.0 / (xt - n11)
+                               + 1.0 / (N - n1 - xt + n11)), 1.0)
+    dev = np.where(pos, a - n11, 0.0)
+    bd = (dev * dev / var).sum(-1)
+    ta = bd - dev.sum(-1) ** 2 / np.where(pos, var, 0.0).sum(-1)
     k_pos = pos.sum(-1)
-    df = np.maximum(k_pos - 1, 0).astype(float)
     enough = k_pos >= 2
     bd = np.where(enough, np.maximum(bd, 0.0), np.nan)
     ta = np.where(enough, np.maximum(ta, 0.0), np.nan)
-    return (ChiSquareTest("Breslow-Day", bd, df, _chi2_sf(bd, df)),
-            ChiSquareTest("Tarone", ta, df, _chi2_sf(ta, df)), k_pos)
+    return bd, ta, k_pos
 
 
 def cmh_test(e1, n1, e2, n2, mask=None, *, correct: bool = True,
@@ -331,7 +340,10 @@ def cmh_test(e1, n1, e2, n2, mask=None, *, correct: bool = True,
     >>> round(float(t.statistic), 4), round(float(t.pval), 4)
     (3.3612, 0.0667)
     """
-    return _cmh(*_tables(e1, n1, e2, n2, mask), correct, variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = _cmh(*_tables(e1, n1, e2, n2, mask), correct, variance)
+    name = "Cochran-Mantel-Haenszel" if variance == "hypergeometric" else "Cochran"
+    return _tests([name], [stat], [np.ones_like(stat)])[0]
 
 
 def breslow_day(e1, n1, e2, n2, mask=None, *, tarone: bool = False) -> ChiSquareTest:
@@ -377,8 +389,10 @@ def breslow_day(e1, n1, e2, n2, mask=None, *, tarone: bool = False) -> ChiSquare
     >>> round(float(t.statistic), 4), float(t.df), round(float(t.pval), 4)
     (1.2074, 2.0, 0.5468)
     """
-    bd, ta, _ = _breslow_day(*_tables(e1, n1, e2, n2, mask))
-    return ta if tarone else bd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bd, ta, k_pos = _breslow_day(*_tables(e1, n1, e2, n2, mask))
+    name, stat = ("Tarone", ta) if tarone else ("Breslow-Day", bd)
+    return _tests([name], [stat], [np.maximum(k_pos - 1, 0)])[0]
 
 
 def mh_or_tests(e1, n1, e2, n2, mask=None, *, correct: bool = True) -> MHTests:
@@ -403,6 +417,11 @@ def mh_or_tests(e1, n1, e2, n2, mask=None, *, correct: bool = True) -> MHTests:
     Breslow-Day: X² = 171.7654, df = 12, p = 2.078e-30
     Tarone: X² = 171.7567, df = 12, p = 2.087e-30
     """
-    cells = _tables(e1, n1, e2, n2, mask)
-    bd, ta, k_pos = _breslow_day(*cells)
-    return MHTests(_cmh(*cells, correct, "hypergeometric"), bd, ta, k_pos)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cells = _tables(e1, n1, e2, n2, mask)
+        bd, ta, k_pos = _breslow_day(*cells)
+        cmh = _cmh(*cells, correct, "hypergeometric")
+    df = np.maximum(k_pos - 1, 0)
+    tests = _tests(["Cochran-Mantel-Haenszel", "Breslow-Day", "Tarone"], [cmh, bd, ta],
+                   [np.ones_like(cmh), df, df])
+    return MHTests(*tests, _scalar(k_pos))
