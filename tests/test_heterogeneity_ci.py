@@ -96,3 +96,9 @@ def test_invalid_level_and_views():
         higgins_thompson_ci(10.0, 5, level=95)
     d = higgins_thompson_ci(2.0, 1).to_dict()
     assert d["H"][1] is None and d["level"] == 0.95
+    # meta 8.3 prints dat.bcg log RR as "I^2 = 92.1% [88.3%; 94.7%]" and "H = 3.56 [2.93; 4.34]"
+    ci = higgins_thompson_ci(152.2330080823734, 12)
+    assert ci.summary() == "I² = 92.1% [88.3%; 94.7%]; H = 3.56 [2.93; 4.34]"
+    frame = higgins_thompson_ci([152.2330080823734, 8.0], 12).to_frame()
+    assert list(frame["quantity"]) == ["H", "H", "H2", "H2", "I2", "I2"]
+    assert frame["ci_lb"].iloc[5] == 0.0

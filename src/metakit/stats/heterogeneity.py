@@ -13,7 +13,7 @@ Q(tau²) = chi²_{1-alpha/2} and chi²_{alpha/2}; a bound whose equation has no
 non-negative solution is set to 0. The CIs for tau, I² and H² transform those bounds.
 
 The test-based confidence interval of H, and of I² and H² through it (Higgins & Thompson
-2002, section 3.2 and appendix; the interval R's meta package prints beside I² and H), is a
+2002, appendix; the interval R's meta package prints beside I² and H), is a
 normal interval for ln H from Q and its degrees of freedom alone: see
 :func:`higgins_thompson_ci`.
 """
@@ -173,11 +173,30 @@ class HigginsThompsonCI:
                 "I2": [plain(v) for v in self.I2], "se_log_h": plain(self.se_log_h),
                 "level": self.level}
 
+    def to_frame(self):
+        """One row per quantity (H, H2, I2) and batch element (C order): quantity, estimate,
+        ci_lb, ci_ub."""
+        import pandas as pd
+
+        parts = []
+        for name in ("H", "H2", "I2"):
+            est, lb, ub = (np.ravel(v) for v in getattr(self, name))
+            parts.append(pd.DataFrame({"quantity": name, "estimate": est, "ci_lb": lb, "ci_ub": ub}))
+        return pd.concat(parts, ignore_index=True)
+
+    def summary(self) -> str:
+        """meta's lines, e.g. ``I² = 92.1% [88.3%; 94.7%]`` and ``H = 3.56 [2.93; 4.34]``."""
+        lines = []
+        for (i2, i2l, i2u), (h, hl, hu) in zip(zip(*(np.ravel(v) for v in self.I2)),
+                                                zip(*(np.ravel(v) for v in self.H))):
+            lines.append(f"I² = {i2:.1f}% [{i2l:.1f}%; {i2u:.1f}%]; H = {h:.2f} [{hl:.2f}; {hu:.2f}]")
+        return "\n".join(lines)
+
 
 def higgins_thompson_ci(Q, df, level: float = 0.95) -> HigginsThompsonCI:
     """Test-based confidence intervals for H, H² and I² from Cochran's Q (batched).
 
-    Higgins & Thompson (2002), Stat Med 21:1539, section 3.2 and appendix A.2. With
+    Higgins & Thompson (2002), Stat Med 21:1539, appendix (intervals for H). With
     ``k = df + 1`` and ``H = sqrt(Q / df)``::
 
         SE(ln H) = (ln Q - ln df) / (2 (sqrt(2 Q) - sqrt(2 k - 3)))     if Q > k
