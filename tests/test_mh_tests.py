@@ -175,7 +175,7 @@ def test_result_views():
     assert d["cmh"]["distribution"] == "chi2"
     frame = r.to_frame()
     assert list(frame["test"]) == ["Cochran-Mantel-Haenszel", "Breslow-Day", "Tarone"]
-    assert "Breslow-Day: X² = 1.2074, df = 2" in r.summary()
+    assert "Breslow-Day: chi² = 1.2074, df = 2" in r.summary()
     nan = mh_or_tests([0, 0], [10, 12], [0, 0], [11, 9])
     assert nan.to_dict()["cmh"]["statistic"] is None
     assert "not estimable" in nan.summary()

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit.stats.kernel import Fit, Settings, Test, fit
+from metakit.stats.inference import Test
+from metakit.stats.kernel import Fit, Settings, fit
 from metakit.stats.moments import Batch, every, make_batch
 
 

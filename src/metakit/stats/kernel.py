@@ -25,14 +25,13 @@ of the package is a view of one.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy import special
 
 from metakit.stats.heterogeneity import i2_h2
+from metakit.stats.inference import Test, z_crit
 from metakit.stats.moments import Batch, stats
 from metakit.stats.tau2 import METHODS as TAU2_METHODS
 from metakit.stats.tau2 import resolve, se_tau2
@@ -40,12 +39,6 @@ from metakit.stats.tau2 import resolve, se_tau2
 MODELS = ("random", "common")
 CI_METHODS = ("z", "hk", "hk-adhoc")
 PI_METHODS = ("z", "t")
-
-
-@lru_cache(maxsize=32)
-def z_crit(level: float) -> float:
-    """The two-sided standard normal critical value for a confidence level."""
-    return float(special.ndtri(1.0 - (1.0 - level) / 2))
 
 
 @dataclass(frozen=True)
@@ -110,45 +103,6 @@ class Settings:
     def random(self) -> bool:
         """True for a random-effects model."""
         return self.model == "random"
-
-
-@dataclass(frozen=True)
-class Test:
-    """A hypothesis test: its statistic, degrees of freedom, p-value and distribution.
-
-    ``df`` is a number (chi², t) or a pair ``(df1, df2)`` for F; NaN for z. In a batch each
-    field is an array with the batch shape.
-
-    Examples
-    --------
-    >>> t = Test(statistic=3.84, df=1.0, pval=0.05, distribution="chi2")
-    >>> t.to_dict()["distribution"]
-    'chi2'
-    """
-
-    statistic: object
-    df: object
-    pval: object
-    distribution: str
-
-    def to_dict(self) -> dict:
-        """Plain values (lists for arrays)."""
-        def plain(x):
-            if isinstance(x, tuple):
-                return [plain(v) for v in x]
-            if isinstance(x, np.ndarray):
-                return x.tolist()
-            return None if isinstance(x, float) and math.isnan(x) else x
-        return {"statistic": plain(self.statistic), "df": plain(self.df),
-                "pval": plain(self.pval), "distribution": self.distribution}
-
-    def at(self, i: int) -> Test:
-        """The test of meta-analysis ``i`` of a batch, as Python floats."""
-        def one(x):
-            if isinstance(x, tuple):
-                return tuple(one(v) for v in x)
-            return float(np.asarray(x).reshape(-1)[i])
-        return Test(one(self.statistic), one(self.df), one(self.pval), self.distribution)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from metakit.stats.inference import Test
+
 
 def _cells(e1, n1, e2, n2, mask):
     a = np.asarray(e1, dtype=float)
@@ -137,54 +139,6 @@ def peto(e1, n1, e2, n2, mask=None):
 
 
 @dataclass(frozen=True)
-class ChiSquareTest:
-    """A chi² test, batched: ``statistic``, ``df`` and ``pval`` share the batch shape.
-
-    Floats for a single meta-analysis (tables passed as 1-d arrays). NaN where undefined.
-
-    Attributes
-    ----------
-    name
-        What is tested, e.g. ``"Cochran-Mantel-Haenszel"``.
-    statistic, df, pval
-        The chi² statistic, its degrees of freedom and upper-tail p-value.
-    distribution
-        Always ``"chi2"``.
-    """
-
-    name: str
-    statistic: np.ndarray | float
-    df: np.ndarray | float
-    pval: np.ndarray | float
-    distribution: str = "chi2"
-
-    def to_dict(self) -> dict:
-        """Plain Python values (lists for a batch, floats for one test; NaN as None)."""
-        def plain(x):
-            x = np.asarray(x, dtype=float)
-            return np.where(np.isnan(x), None, x).tolist()
-        return {"name": self.name, "statistic": plain(self.statistic), "df": plain(self.df),
-                "pval": plain(self.pval), "distribution": self.distribution}
-
-    def to_frame(self):
-        """One row per test in the batch (C order): test, statistic, df, pval."""
-        import pandas as pd
-
-        n = np.asarray(self.statistic).size
-        return pd.DataFrame({"test": [self.name] * n,
-                             "statistic": np.ravel(self.statistic),
-                             "df": np.ravel(self.df), "pval": np.ravel(self.pval)})
-
-    def summary(self) -> str:
-        """One line per test, e.g. ``Breslow-Day: X² = 1.2074, df = 2, p = 0.5468``."""
-        lines = []
-        for st, df, p in zip(np.ravel(self.statistic), np.ravel(self.df), np.ravel(self.pval)):
-            lines.append(f"{self.name}: X² = {st:.4f}, df = {df:g}, p = {p:.4g}"
-                         if np.isfinite(st) else f"{self.name}: not estimable")
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
 class MHTests:
     """The tests that accompany a Mantel-Haenszel odds ratio (metafor's ``rma.mh``).
 
@@ -200,9 +154,9 @@ class MHTests:
         Number of tables the two homogeneity tests use (metafor's ``k.pos``).
     """
 
-    cmh: ChiSquareTest
-    breslow_day: ChiSquareTest
-    tarone: ChiSquareTest
+    cmh: Test
+    breslow_day: Test
+    tarone: Test
     k_pos: np.ndarray | int
 
     def to_dict(self) -> dict:
@@ -247,11 +201,11 @@ def _scalar(x):
 
 
 def _tests(names, stats, dfs):
-    """:class:`ChiSquareTest` records, the p-values from one vectorised call."""
+    """:class:`Test` records, the p-values from one vectorised call."""
     stat, df = np.array(stats), np.array(dfs, dtype=float)
     ok = np.isfinite(stat) & (df >= 1)
     p = np.where(ok, special.chdtrc(np.where(ok, df, 1.0), np.where(ok, stat, 0.0)), np.nan)
-    return [ChiSquareTest(n, _scalar(s), _scalar(d), _scalar(q))
+    return [Test(_scalar(s), _scalar(d), _scalar(q), "chi2", n)
             for n, s, d, q in zip(names, stat, df, p)]
 
 
@@ -296,7 +250,7 @@ def _breslow_day(a, b, c, d, n1, n2, N, m):
 
 
 def cmh_test(e1, n1, e2, n2, mask=None, *, correct: bool = True,
-             variance: str = "hypergeometric") -> ChiSquareTest:
+             variance: str = "hypergeometric") -> Test:
     """Cochran-Mantel-Haenszel test of a common odds ratio of 1 across 2x2 tables.
 
     With ``O - E = sum(a - n1 (a + c)/N)`` over the tables (Mantel & Haenszel 1959,
@@ -329,7 +283,7 @@ def cmh_test(e1, n1, e2, n2, mask=None, *, correct: bool = True,
 
     Returns
     -------
-    ChiSquareTest
+    Test
         Statistic, df (1) and p-value with the batch shape.
 
     Examples
@@ -346,7 +300,7 @@ def cmh_test(e1, n1, e2, n2, mask=None, *, correct: bool = True,
     return _tests([name], [stat], [np.ones_like(stat)])[0]
 
 
-def breslow_day(e1, n1, e2, n2, mask=None, *, tarone: bool = False) -> ChiSquareTest:
+def breslow_day(e1, n1, e2, n2, mask=None, *, tarone: bool = False) -> Test:
     """Breslow-Day test of homogeneity of odds ratios, or Tarone's corrected version.
 
     With the Mantel-Haenszel OR ``psi`` of the tables, ``E_i`` is the expected count of the
@@ -377,7 +331,7 @@ def breslow_day(e1, n1, e2, n2, mask=None, *, tarone: bool = False) -> ChiSquare
 
     Returns
     -------
-    ChiSquareTest
+    Test
         Statistic, df (``k_pos - 1``) and p-value with the batch shape.
 
     Examples
@@ -413,9 +367,9 @@ def mh_or_tests(e1, n1, e2, n2, mask=None, *, correct: bool = True) -> MHTests:
     >>> n2 = [p + q for p, q in zip(cpos, cneg)]
     >>> r = mh_or_tests(tpos, n1, cpos, n2)
     >>> print(r.summary())
-    Cochran-Mantel-Haenszel: X² = 135.6889, df = 1, p = 2.334e-31
-    Breslow-Day: X² = 171.7654, df = 12, p = 2.078e-30
-    Tarone: X² = 171.7567, df = 12, p = 2.087e-30
+    Cochran-Mantel-Haenszel: chi² = 135.6889, df = 1, p = 2.334e-31
+    Breslow-Day: chi² = 171.7654, df = 12, p = 2.078e-30
+    Tarone: chi² = 171.7567, df = 12, p = 2.087e-30
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         cells = _tables(e1, n1, e2, n2, mask)

@@ -38,10 +38,18 @@ from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
 from metakit.stats.batch import prediction_interval
 from metakit.stats.figure_methods import FigureMethods
-from metakit.stats.heterogeneity import Heterogeneity, HeterogeneityCI, i2_h2, q_profile, transform_ci
-from metakit.stats.kernel import Fit, fit, z_crit
+from metakit.stats.heterogeneity import (
+    Heterogeneity,
+    HeterogeneityCI,
+    higgins_thompson_ci,
+    i2_h2,
+    q_profile,
+    transform_ci,
+)
+from metakit.stats.inference import z_crit
+from metakit.stats.kernel import Fit, fit
 from metakit.stats.kernel import Settings as FitSettings
-from metakit.stats.mantel_haenszel import mantel_haenszel, peto
+from metakit.stats.mantel_haenszel import MHTests, mantel_haenszel, mh_or_tests, peto
 from metakit.stats.measures import NAMES as MEASURE_NAMES
 from metakit.stats.measures import is_ratio
 from metakit.stats.moments import make_batch
@@ -104,7 +112,15 @@ class Pooled:
 
 
 def _rows_for_fit(es, settings: Settings):
-    """The (yi, vi) a fit uses and the arm counts for MH/Peto (raw or corrected)."""
+    """The (yi, vi) a fit uses and the arm counts for MH/Peto (raw or corrected).
+
+    For Mantel-Haenszel and Peto fits ``arms`` also holds ``informative``: the tables
+    whose own estimate is defined, over which heterogeneity is measured (metafor's
+    ``rma.mh`` and ``rma.peto``: every table counts in k and in the pooled estimate, a
+    double-zero table, or one with events in everyone, adds nothing to it and is left
+    out of Q, I² and H², and of tau²). Under ``convention="revman"`` MH keeps RevMan's
+    rule instead: 0.5 added to every cell of a table with a zero cell, all tables used.
+    """
     yi, vi = np.asarray(es.yi, float), np.asarray(es.vi, float)
     arms = None
     if settings.method in ("MH", "Peto"):
@@ -112,23 +128,25 @@ def _rows_for_fit(es, settings: Settings):
             raise DataError(f"the {METHODS[settings.method]} method needs arm-level events and "
                             f"totals; these effect sizes have none", column="arms")
         a = {c: es.arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")}
+        informative = ~(((a["e1"] == 0) & (a["e2"] == 0))
+                        | ((a["e1"] == a["n1"]) & (a["e2"] == a["n2"])))
         if settings.method == "Peto":
             # Peto's own per-study estimates (O - E)/V with variance 1/V feed Q.
             _, _, o_e, v = peto(a["e1"], a["n1"], a["e2"], a["n2"])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                yi, vi = o_e / v, 1.0 / v
-            keep = v > 0
-            if not keep.all():
-                dropped = [s for s, k in zip(es.study, keep) if not k]
-                raise DataError("Peto's method needs at least one event in each study "
-                                f"(V > 0); remove or exclude {', '.join(dropped)}",
-                                study=dropped[0], column="events")
+            informative = v > 0
+            if not informative.any():
+                raise DataError("Peto's method needs at least one study with events (V > 0); "
+                                "every study has none, or events in everyone", column="events")
+            # placeholders where V = 0: those tables are masked out of every IV quantity
+            yi = np.where(informative, o_e / np.where(informative, v, 1.0), 0.0)
+            vi = np.where(informative, 1.0 / np.where(informative, v, 1.0), 1.0)
         elif settings.convention == "revman":
             zero = (a["e1"] == 0) | (a["e2"] == 0) | (a["e1"] == a["n1"]) | (a["e2"] == a["n2"])
             add = np.where(zero, 0.5, 0.0)
             a = {"e1": a["e1"] + add, "n1": a["n1"] + 2 * add,
                  "e2": a["e2"] + add, "n2": a["n2"] + 2 * add}
-        arms = a
+            informative = np.ones(yi.shape, dtype=bool)
+        arms = {**a, "informative": informative}
     return yi, vi, arms
 
 
@@ -142,7 +160,11 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
     it. Returns the two :class:`~metakit.stats.kernel.Fit` objects, the heterogeneity
     of the primary analysis (arrays ``(n,)``) and the weights of both models ``(n, k)``.
     """
-    b = make_batch(y, v, mask)
+    if arms is not None and not np.all(arms["informative"]):
+        present = np.ones(np.shape(y), dtype=bool) if mask is None else np.asarray(mask, bool)
+        b = make_batch(y, v, present & np.asarray(arms["informative"], dtype=bool))
+    else:
+        b = make_batch(y, v, mask)
     f_common = fit(b, s.kernel("common"))
     Q, df, pQ = f_common.QE.statistic, f_common.QE.df, f_common.QE.pval
     s2 = f_common.s2
@@ -152,7 +174,7 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
         wc = w_fe
     else:
         present = mask if mask is not None else np.ones(b.y.shape, dtype=bool)
-        a = {key: np.where(present, arms[key], 0.0) for key in arms}
+        a = {key: np.where(present, arms[key], 0.0) for key in ("e1", "n1", "e2", "n2")}
         if s.method == "MH":
             est, var = mantel_haenszel(s.measure, a["e1"], a["n1"], a["e2"], a["n2"], present,
                                        "greenland-robins" if s.convention == "revman" else "sato")
@@ -326,17 +348,42 @@ class MetaResult(FigureMethods):
                             float(lo), float(hi), self.heterogeneity.s2,
                             self.settings.level)
 
-    def confint(self) -> HeterogeneityCI:
-        """Q-profile confidence intervals for tau², tau, I² and H² (Viechtbauer 2007).
+    def confint(self, method: str = "q-profile"):
+        """Confidence intervals for the heterogeneity statistics.
+
+        ``method="q-profile"`` (default): tau², tau, I² and H² by the Q-profile method
+        (Viechtbauer 2007), a :class:`~metakit.stats.heterogeneity.HeterogeneityCI`;
+        ``"test-based"``: H, H² and I² from Q (Higgins & Thompson 2002, as R's meta
+        prints beside the Q-profile one), a
+        :class:`~metakit.stats.heterogeneity.HigginsThompsonCI`.
 
         Raises
         ------
         ValueError
-            With a single study (no heterogeneity to estimate).
+            With a single study (no heterogeneity to estimate), or an unknown method.
         """
+        if method == "test-based":
+            h = self.heterogeneity
+            if h.df < 1:
+                raise ValueError("heterogeneity CIs need at least two studies")
+            return higgins_thompson_ci(h.Q, h.df, self.settings.level)
+        if method != "q-profile":
+            raise ValueError(f"method must be 'q-profile' or 'test-based', got {method!r}")
         if self._confint is None:
             raise ValueError("heterogeneity CIs need at least two studies")
         return self._confint
+
+    def mh_tests(self) -> MHTests:
+        """Cochran-Mantel-Haenszel, Breslow-Day and Tarone tests of the odds ratios.
+
+        As metafor's ``rma.mh`` reports them for odds ratios (see
+        :func:`metakit.stats.mantel_haenszel.mh_or_tests`); needs arm-level counts.
+        """
+        arms = getattr(self.effects, "arms", None)
+        if self.settings.measure != "OR" or arms is None or "e1" not in arms.columns:
+            raise ValueError("the Mantel-Haenszel tests are defined for odds ratios from "
+                             "arm-level events and totals")
+        return mh_or_tests(*(arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")))
 
     def predict(self, transform: bool = True) -> dict:
         """Pooled estimate with CI and prediction interval, back-transformed by default."""
@@ -421,6 +468,11 @@ class MetaResult(FigureMethods):
             "common": pooled(self.common), "random": pooled(self.random),
             "heterogeneity": self.heterogeneity.to_dict(),
             "heterogeneity_ci": None if ci is None else ci.to_dict(),
+            "heterogeneity_ci_test_based": (None if self.heterogeneity.df < 1
+                                            else self.confint("test-based").to_dict()),
+            "se_tau2": None if math.isnan(self.se_tau2) else self.se_tau2,
+            "mh_tests": (self.mh_tests().to_dict()
+                         if s.method == "MH" and s.measure == "OR" else None),
             "prediction_interval": [self.pi_lb, self.pi_ub],
             "back_transformed": self.predict() if self.is_ratio else None,
             "notes": list(self.notes), "software": f"metakit {_version()}",

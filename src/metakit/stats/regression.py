@@ -31,7 +31,8 @@ import pandas as pd
 
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import fmt_p
-from metakit.stats.kernel import Fit, Settings, Test, fit, omnibus
+from metakit.stats.inference import Test
+from metakit.stats.kernel import Fit, Settings, fit, omnibus
 from metakit.stats.moments import make_batch
 
 _EXACT_LIMIT = 10

@@ -305,26 +305,80 @@ def _scatter(rows, x, *values):
     return tuple(out)
 
 
-def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
-    """ML or REML: Fisher scoring from the DL estimate, safeguarded by a bracket.
-
-    Where the score at tau² = 0 is not positive, 0 is the constrained maximum and the
-    estimate is 0 (as metafor's check against the likelihood at 0). Otherwise the root
-    of the score lies in (0, :func:`upper_bound`). Fisher steps (Viechtbauer 2005;
-    ML: (y'PPy - sum w)/sum w², REML: (y'PPy - tr P)/tr(PP)) are taken; steps that
-    would leave the bracket, including steps below 0, are replaced by bisection, and
-    after the first scoring steps (or as soon as a row oscillates about the root) the
-    iteration continues with Newton steps on the exact Hessian (ML: 2 y'PPPy - sum w²;
-    REML: 2 y'PPPy - tr(PP)), which converge quadratically to the same root.
-    """
-    ml = method == "ML"
-
+def _score_fun(b: Batch, ml: bool):
+    """The (RE)ML score at tau² with its scoring and Newton steps, for :func:`_bracketed`."""
     def fun(x, rows=None):
         st = stats(b, x) if rows is None else stats(subset(b, rows), x[rows])
         score = st.yPPy - (st.sw if ml else st.trP)
         info = st.sw2 if ml else st.trPP
         return _scatter(rows, x, score, _div(score, info), _div(score, 2.0 * st.yPPPy - info))
+    return fun
 
+
+def log_likelihood(b: Batch, t2, method: str):
+    """The (restricted) log-likelihood at tau², up to a constant (Viechtbauer 2005).
+
+    ML: -(sum log(v + tau²) + y'Py)/2; REML adds -log det(X'WX)/2.
+    """
+    st = stats(b, t2)
+    present = b.Z[..., 0] > 0
+    t = np.asarray(t2, dtype=float).reshape(-1, 1)
+    logv = np.where(present, np.log(np.where(present, b.Z[..., 3], 1.0) + t), 0.0).sum(axis=-1)
+    ll = -0.5 * (logv + np.asarray(st.Q, dtype=float).reshape(-1))
+    if method == "REML":
+        ll = ll - 0.5 * np.asarray(st.logdet, dtype=float).reshape(-1)
+    return ll
+
+
+SCAN_POINTS = 24
+
+
+def _interior_maximum(b: Batch, ml: bool, hi: np.ndarray, tol: float, maxiter: int):
+    """The best interior local maximum of the (RE)ML likelihood on (0, hi), per row.
+
+    The score is evaluated at hi/2, hi/4, ..., hi/2^SCAN_POINTS; each grid point with a
+    positive score followed (upwards) by one with a negative score brackets a local
+    maximum; the bracket whose lower point has the highest likelihood is solved.
+    Returns ``(tau2, found)``: ``found`` is False where no point had a positive score.
+    """
+    n = b.n
+    grid = hi[:, None] * 0.5 ** np.arange(SCAN_POINTS, 0, -1)[None, :]      # ascending
+    rep = subset(b, np.repeat(np.arange(n), SCAN_POINTS))
+    st = stats(rep, grid.ravel())
+    score = (st.yPPy - (st.sw if ml else st.trP)).reshape(n, SCAN_POINTS)
+    ll = log_likelihood(rep, grid.ravel(), "ML" if ml else "REML").reshape(n, SCAN_POINTS)
+    up = np.concatenate([grid[:, 1:], hi[:, None]], axis=1)
+    up_score = np.concatenate([score[:, 1:], np.full((n, 1), -1.0)], axis=1)
+    brackets = (score > 0) & (up_score <= 0)
+    found = brackets.any(axis=1)
+    best = np.argmax(np.where(brackets, ll, -np.inf), axis=1)
+    rows = np.arange(n)
+    lo, top = grid[rows, best], up[rows, best]
+    x, _, _ = _bracketed(_score_fun(b, ml), 0.5 * (lo + top), lo, top, found, tol, maxiter)
+    return np.where(found, x, 0.0), found
+
+
+def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats):
+    """ML or REML: Fisher scoring from the DL estimate, safeguarded by a bracket.
+
+    Where the score at tau² = 0 is positive, the root of the score lies in
+    (0, :func:`upper_bound`). Fisher steps (Viechtbauer 2005; ML: (y'PPy - sum w)/sum w²,
+    REML: (y'PPy - tr P)/tr(PP)) are taken; steps that would leave the bracket,
+    including steps below 0, are replaced by bisection, and after the first scoring
+    steps (or as soon as a row oscillates about the root) the iteration continues with
+    Newton steps on the exact Hessian (ML: 2 y'PPPy - sum w²; REML: 2 y'PPPy - tr(PP)),
+    which converge quadratically to the same root.
+
+    Where the score at 0 is not positive, 0 is a local maximum, but the likelihood can
+    still have a higher one inside (studies in two clusters: precise ones that agree
+    and imprecise ones far away). For those rows with Cochran's Q above its degrees of
+    freedom the score is scanned on a geometric grid of :data:`SCAN_POINTS` values below
+    the upper bound, the best interior local maximum is solved
+    (:func:`_interior_maximum`), and the estimate is the global maximiser: that value or
+    0, whichever has the higher likelihood. Rows with Q <= df keep 0.
+    """
+    ml = method == "ML"
+    fun = _score_fun(b, ml)
     df = b.k - b.p
     score0 = st0.yPPy - (st0.sw if ml else st0.trP)
     hi = upper_bound(b)
@@ -334,7 +388,26 @@ def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats)
     start = where(start == start, start, 0.0)
     x0 = where(start > 0, where(start < hi, start, 0.5 * hi), 0.0)
     active = (df > 0) & (score0 > 0)
-    return _bracketed(fun, where(active, x0, 0.0), 0.0 * x0, hi, active, tol, maxiter)
+    x, conv, its = _bracketed(fun, where(active, x0, 0.0), 0.0 * x0, hi, active, tol, maxiter)
+    scan = np.atleast_1d((df > 0) & lnot(score0 > 0) & (st0.Q > df))
+    if scan.any():
+        rows = np.flatnonzero(scan)
+        sub = _rows_batch(b, rows)
+        t_in, found = _interior_maximum(sub, ml, np.atleast_1d(hi)[rows], tol, maxiter)
+        better = found & (log_likelihood(sub, t_in, method) > log_likelihood(sub, np.zeros(rows.size), method))
+        if b.scalar:
+            x = float(t_in[0]) if better[0] else x
+        else:
+            x = x.copy()
+            x[rows] = np.where(better, t_in, x[rows])
+    return x, conv, its
+
+
+def _rows_batch(b: Batch, rows: np.ndarray) -> Batch:
+    """The meta-analyses ``rows`` as a non-scalar batch (a single fit included)."""
+    if not b.scalar:
+        return subset(b, rows)
+    return b._replace(k=np.array([b.k]), p=np.array([b.p]), scalar=False, shape=(1,))
 
 
 def generalised_q(b: Batch, t2):
