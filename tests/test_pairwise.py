@@ -175,7 +175,7 @@ def test_subgroups_separate_tau2_equal_metafor(method):
         assert fit.k == r["k"]
         assert close([fit.estimate, fit.se, fit.tau2], [r["beta"], r["se"], r["tau2"]], atol=1e-8)
         assert close(fit.heterogeneity.Q, r["QE"])
-    assert close([res.test.Q, res.test.pval], [ref["Q_between"], ref["p"]], atol=1e-8)
+    assert close([res.test.statistic, res.test.pval], [ref["Q_between"], ref["p"]], atol=1e-8)
     assert res.test.df == ref["df"]
     assert "Test for subgroup differences: Chi² = " in res.summary()
 
@@ -187,7 +187,7 @@ def test_subgroups_common_tau2_equal_metafor_moderator_model(method):
     for g, fit in zip(res.groups, res.subgroups):
         assert close(fit.tau2, ref["tau2"], atol=1e-9)
         assert close([fit.estimate, fit.se], [ref["beta"][g], ref["se"][g]], atol=1e-8)
-    assert close([res.test.Q, res.test.pval], [ref["QM"], ref["QMp"]], atol=1e-8)
+    assert close([res.test.statistic, res.test.pval], [ref["QM"], ref["QMp"]], atol=1e-8)
 
 
 def test_k1_gives_study_estimate_with_warning():

@@ -306,7 +306,7 @@ def test_subgroups_subtotals_weights_and_test_line(bcg_fit):
     expect = [fmt_weight(w[years < 1960].sum()), fmt_weight(w[years >= 1960].sum())]
     assert subtotal_w == expect
     texts = [t.get_text() for t in table_axes(fig).texts]
-    assert sub.test.line() in texts
+    assert sub.test_line() in texts
     assert texts.count("Subtotal (95% CI)") == 2
     for g, f in zip(sub.groups, sub.subgroups):
         assert g in texts
@@ -543,7 +543,7 @@ def test_example_figures_script(tmp_path):
     sub = mk.meta(mk.effect_sizes(tha, "OR", keep=("allocation",)), by="allocation",
                   convention="revman")
     assert {"Hernigou 2018", "Mao 2015", "Hauzeur 2018", "Kang 2018", "Randomised trials",
-            sub.test.line(), sub.overall.heterogeneity_line()} <= strings
+            sub.test_line(), sub.overall.heterogeneity_line()} <= strings
     # Events as published (examples/data/README.md): Hernigou 30/125 vs 95/125.
     assert set(tha.loc[tha.study == "Hernigou", ["e_t", "n_t", "e_c", "n_c"]].iloc[0]) \
         == {30, 125, 95}

@@ -62,7 +62,7 @@ def meta_command(
 ) -> None:
     """Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."""
     from metakit.stats.effects import effect_sizes
-    from metakit.stats.pairwise import meta
+    from metakit.stats.meta_analysis import meta
 
     measure = measure.upper()
     try:

@@ -442,7 +442,7 @@ def forest_table(result, *, sort: str | None = None, descending: bool = False,
             b.summary(fit, "Subtotal (95% CI)", "subtotal", w)
             b.rows.append(ForestRow(kind="blank"))
         w = {m: getattr(overall, m).weights for m in models}
-        b.summary(overall, "Total (95% CI)", "total", w, test_lines=(result.test.line(),))
+        b.summary(overall, "Total (95% CI)", "total", w, test_lines=(result.test_line(),))
     else:
         overall = result
         w = {m: getattr(result, m).weights for m in models}

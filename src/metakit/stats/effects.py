@@ -821,7 +821,7 @@ def _methods_text(
     not_estimable: np.ndarray,
     labels: tuple[str, ...],
 ) -> str:
-    from metakit import __version__
+    from metakit.version import __version__
 
     name = MEASURE_NAMES[measure]
     parts = []

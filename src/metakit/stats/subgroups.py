@@ -15,34 +15,20 @@ G - 1 df, with I² = (Q_b - df)/Q_b.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from metakit.errors import DataError
 from metakit.formatting import fmt_num, fmt_p, fmt_pct
 from metakit.stats.figure_methods import FigureMethods
+from metakit.stats.inference import Test
+from metakit.stats.kernel import Settings as FitSettings
+from metakit.stats.kernel import fit as kernel_fit
 from metakit.stats.moments import make_batch
-from metakit.stats.pairwise import MetaResult, Settings, _rows_for_fit, fit_one, fit_rows, result_from_row
+from metakit.stats.pairwise import MetaResult, Settings, fit_one, fit_rows, result_from_row, rows_for_fit
 from metakit.stats.tau2 import resolve
-
-
-@dataclass(frozen=True)
-class SubgroupTest:
-    """Test for subgroup differences."""
-
-    Q: float
-    df: int
-    pval: float
-    I2: float
-    model: str
-
-    def line(self) -> str:
-        """RevMan's line: ``Test for subgroup differences: Chi² = ..., df = ... (P = ...), I² = ...%``."""
-        return (f"Test for subgroup differences: Chi² = {fmt_num(self.Q)}, df = {self.df} "
-                f"(P {fmt_p(self.pval)}), I² = {fmt_pct(self.I2)}")
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,10 @@ class SubgroupResult(FigureMethods):
     overall
         All studies pooled together, ignoring subgroups.
     test
-        The test for subgroup differences.
+        The test for subgroup differences (chi² on G - 1 df).
+    test_I2
+        I² of that test (percent): the share of the variation between subgroup
+        summaries beyond chance.
     common_tau2
         Whether one tau² was shared by all subgroups.
     """
@@ -69,13 +58,20 @@ class SubgroupResult(FigureMethods):
     groups: tuple[str, ...]
     subgroups: tuple[MetaResult, ...]
     overall: MetaResult
-    test: SubgroupTest
+    test: Test
+    test_I2: float
     common_tau2: bool
 
     @property
     def settings(self) -> Settings:
         """Settings of the analysis."""
         return self.overall.settings
+
+    def test_line(self) -> str:
+        """RevMan's line: ``Test for subgroup differences: Chi² = ..., df = ... (P = ...), I² = ...%``."""
+        t = self.test
+        return (f"Test for subgroup differences: Chi² = {fmt_num(t.statistic)}, df = {t.df:.0f} "
+                f"(P {fmt_p(t.pval)}), I² = {fmt_pct(self.test_I2)}")
 
     def __getitem__(self, group: str) -> MetaResult:
         return self.subgroups[self.groups.index(group)]
@@ -96,7 +92,8 @@ class SubgroupResult(FigureMethods):
         """Plain-value dictionary: each subgroup's fit, the overall fit and the test."""
         return {"by": self.by, "common_tau2": self.common_tau2,
                 "subgroups": {g: f.to_dict() for g, f in zip(self.groups, self.subgroups)},
-                "overall": self.overall.to_dict(), "test": asdict(self.test)}
+                "overall": self.overall.to_dict(), "test": self.test.to_dict(),
+                "test_I2": self.test_I2}
 
     def summary(self) -> str:
         """RevMan-style summary: each subgroup's block, the total, and the test."""
@@ -108,7 +105,7 @@ class SubgroupResult(FigureMethods):
         over = self.overall.summary().splitlines()
         total = [ln for ln in over if ln.startswith(("Total", "Heterogeneity", "Test", "Prediction"))]
         return "\n".join([head] + blocks + ["Overall"] + ["  " + t for t in total]
-                         + [self.test.line()])
+                         + [self.test_line()])
 
     def __str__(self) -> str:
         return self.summary()
@@ -126,7 +123,7 @@ def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False) -> Su
     labels = labels.astype(str).to_numpy()
     groups = tuple(pd.unique(labels))
     codes = np.array([groups.index(x) for x in labels])
-    yi, vi, arms = _rows_for_fit(es, s)
+    yi, vi, arms = rows_for_fit(es, s)
     G, kmax = len(groups), int(np.bincount(codes).max())
     Y, V, M = np.zeros((G, kmax)), np.ones((G, kmax)), np.zeros((G, kmax), dtype=bool)
     slot = np.zeros(len(codes), dtype=int)
@@ -154,20 +151,19 @@ def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False) -> Su
             if sel.sum() == 1 else []
         fits.append(result_from_row(es.subset(sel), s, out, g, M, yi[sel], vi[sel], notes))
     overall = fit_one(es, s)
-    test = _difference_test(fits, s.model)
+    test, i2 = _difference_test(fits)
     return SubgroupResult(by=by, groups=groups, subgroups=tuple(fits), overall=overall,
-                          test=test, common_tau2=bool(common_tau2))
+                          test=test, test_I2=i2, common_tau2=bool(common_tau2))
 
 
-def _difference_test(fits, model: str) -> SubgroupTest:
+def _difference_test(fits) -> tuple[Test, float]:
+    """Q between subgroup summaries: the common-effect model on them, by the kernel."""
     est = np.array([f.pooled.estimate for f in fits])
     se = np.array([f.pooled.se for f in fits])
     ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
-    w = 1.0 / se[ok] ** 2
-    df = int(ok.sum()) - 1
-    if df < 1:
-        return SubgroupTest(Q=0.0, df=0, pval=math.nan, I2=0.0, model=model)
-    mu = (w * est[ok]).sum() / w.sum()
-    Q = float((w * (est[ok] - mu) ** 2).sum())
-    i2 = max(0.0, 100.0 * (Q - df) / Q) if Q > 0 else 0.0
-    return SubgroupTest(Q=Q, df=df, pval=float(special.chdtrc(df, Q)), I2=i2, model=model)
+    name = "Test for subgroup differences"
+    if ok.sum() < 2:
+        return Test(0.0, 0.0, math.nan, "chi2", name), 0.0
+    f = kernel_fit(make_batch(est[ok][None], (se[ok] ** 2)[None]), FitSettings(model="common"))
+    q = f.QE.at(0)
+    return Test(q.statistic, q.df, q.pval, "chi2", name), float(f.I2[0])
