@@ -1,0 +1,141 @@
+"""Re-run a RevMan outcome with metakit's public API and compare with RevMan's stored results.
+
+Settings used (Deeks & Higgins 2010, *Statistical algorithms in Review Manager 5*):
+``convention="revman"`` throughout (Mantel-Haenszel with Greenland-Robins variance for RD,
+DerSimonian-Laird tau² from the MH heterogeneity statistic, I² = (Q - df)/Q), the pooled
+CI level from ``CI_TOTAL``, RevMan's approximate Hedges' g for SMD (``vtype="revman"``),
+Peto's method for ``PETO`` outcomes, and the inverse-variance method for continuous,
+generic and O-E outcomes. Subgroups are pooled separately (each its own tau²) and tested
+for differences as RevMan does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+import metakit as mk
+from metakit.io.revman import RevManOutcome
+from metakit.io.revman_xml import RevManError
+
+_NEEDED = {"DICH": ("e_t", "n_t", "e_c", "n_c"), "CONT": ("m_t", "sd_t", "n_t", "m_c", "sd_c", "n_c"),
+           "IV": ("estimate", "se"), "IPD": ("o_e", "var")}
+
+
+def _rows(outcome: RevManOutcome) -> pd.DataFrame:
+    data = outcome.estimable
+    if data.empty:
+        raise RevManError(f"analysis {outcome.number} ({outcome.name}) has no estimable study to pool",
+                          element=f"{outcome.type}_OUTCOME", line=outcome.line)
+    for col in _NEEDED[outcome.type]:
+        bad = data[col].isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            line = data["line"].iloc[i] if "line" in data else None
+            raise RevManError(f"missing value ({col}) in a study RevMan marks estimable",
+                              element=f"{outcome.type}_DATA",
+                              line=None if pd.isna(line) else int(line),
+                              attribute=col, study=data["study"].iloc[i])
+    return data
+
+
+def effect_sizes(outcome: RevManOutcome):
+    """:class:`~metakit.EffectSizes` of the outcome's estimable studies (see module docstring)."""
+    data = _rows(outcome).copy()
+    data["subgroup"] = data["subgroup"].fillna("")
+    keep = ("study_id", "year", "subgroup")
+    level = outcome.ci_study / 100.0
+    if outcome.type == "DICH":
+        if outcome.swap_events:
+            data["e_t"], data["e_c"] = data["n_t"] - data["e_t"], data["n_c"] - data["e_c"]
+        measure = "OR" if outcome.measure == "PETO" else outcome.measure
+        return mk.effect_sizes(data, measure, keep=keep)
+    if outcome.type == "CONT":
+        return mk.effect_sizes(data, outcome.measure, vtype="revman", keep=keep)
+    if outcome.type == "IPD":
+        data["yi"] = data["o_e"] / data["var"]
+        data["vi"] = 1.0 / data["var"]
+        return mk.effect_sizes(data, "GEN", estimate="yi", variance="vi", scale="log",
+                               ci_level=level, keep=keep)
+    return mk.effect_sizes(data, "GEN", estimate="estimate", se="se",
+                           scale="log" if outcome.ratio else "identity", ci_level=level, keep=keep)
+
+
+def rerun(outcome: RevManOutcome):
+    """The outcome's analysis re-run with RevMan's settings."""
+    es = effect_sizes(outcome)
+    method = {"MH": "MH", "PETO": "Peto", "IV": "inverse"}[outcome.method]
+    if outcome.type != "DICH":
+        method = "inverse"
+    by = "subgroup" if outcome.has_subgroups else None
+    return mk.meta(es, model=outcome.model, method=method, tau2="DL", by=by,
+                   level=outcome.ci_total / 100.0, convention="revman")
+
+
+def _pooled_rows(level: str, fit, stored, transform) -> list[tuple]:
+    p = fit.pooled
+    h = fit.heterogeneity
+    ours = {"estimate": transform(p.estimate), "ci_lb": transform(p.ci_lb), "ci_ub": transform(p.ci_ub),
+            "z": abs(p.stat), "pval": p.pval, "Q": h.Q, "pval_Q": h.p_Q,
+            "I2": 0.0 if h.Q <= 0 else max(0.0, 100.0 * (h.Q - h.df) / h.Q),
+            "tau2": fit.tau2, "df": float(h.df)}
+    return [(level, name, ours[name], getattr(stored, name)) for name in ours]
+
+
+def compare(outcome: RevManOutcome, result) -> pd.DataFrame:
+    """metakit's numbers beside RevMan's (see :meth:`RevManOutcome.compare`)."""
+    ratio = outcome.ratio
+    transform = math.exp if ratio else float
+    subgrouped = outcome.has_subgroups
+    overall = result.overall if subgrouped else result
+    rows: list[tuple] = []
+    if outcome.totals != "SUB":
+        rows += _pooled_rows("overall", overall, outcome.stored, transform)
+    if subgrouped:
+        for g in result.groups:
+            rows += _pooled_rows(g, result[g], outcome.subgroups[g], transform)
+        t, st = result.test, outcome.test
+        rows += [("subgroup test", "Q", t.Q, st.Q), ("subgroup test", "pval", t.pval, st.pval),
+                 ("subgroup test", "I2", t.I2, st.I2)]
+    rows += _study_rows(outcome, result, overall, transform)
+    frame = pd.DataFrame(rows, columns=["level", "statistic", "metakit", "revman"])
+    frame["difference"] = frame["metakit"] - frame["revman"]
+    return frame
+
+
+def _study_rows(outcome: RevManOutcome, result, overall, transform) -> list[tuple]:
+    """Study estimates, CIs and weights; RevMan stores each study's weight in the overall
+    analysis, also when the outcome has subgroups."""
+    data = outcome.estimable
+    es = overall.effects
+    pos = {sid: i for i, sid in enumerate(es.data["study_id"])}
+    z = mk_z(outcome.ci_study / 100.0)
+    weights = np.asarray(overall.weights, float)
+    rows = []
+    for _, r in data.iterrows():
+        i = pos.get(r["study_id"]) if not outcome.has_subgroups else _position(es, r)
+        if i is None:
+            continue
+        yi, se = float(es.yi[i]), math.sqrt(float(es.vi[i]))
+        label = r["study"]
+        rows += [(label, "effect", transform(yi), r["revman_effect"]),
+                 (label, "ci_lb", transform(yi - z * se), r["revman_ci_lb"]),
+                 (label, "ci_ub", transform(yi + z * se), r["revman_ci_ub"]),
+                 (label, "weight", float(weights[i]), r["revman_weight"])]
+        if outcome.type in ("DICH", "CONT"):
+            rows.append((label, "se", se, r["revman_se"]))
+    return rows
+
+
+def _position(es, r) -> int | None:
+    hit = np.flatnonzero((es.data["study_id"] == r["study_id"]).to_numpy()
+                         & (es.data["subgroup"] == (r["subgroup"] or "")).to_numpy())
+    return int(hit[0]) if hit.size else None
+
+
+def mk_z(level: float) -> float:
+    """Two-sided normal quantile for ``level``."""
+    from scipy.special import ndtri
+    return float(ndtri(1 - (1 - level) / 2))
