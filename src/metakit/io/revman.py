@@ -191,7 +191,8 @@ class RevManOutcome:
     def compare(self, result=None) -> pd.DataFrame:
         """metakit's result beside RevMan's stored one, statistic by statistic.
 
-        Columns: ``level`` ("overall", a subgroup name, "subgroup test" or a study),
+        Columns: ``kind`` ("pooled", "test" or "study"), ``level`` ("overall", a subgroup
+        name, "subgroup test" or a study),
         ``statistic``, ``metakit``, ``revman``, ``difference`` (metakit - RevMan).
         """
         from metakit.io.revman_rerun import compare

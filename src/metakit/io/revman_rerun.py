@@ -99,8 +99,12 @@ def compare(outcome: RevManOutcome, result) -> pd.DataFrame:
         t, st = result.test, outcome.test
         rows += [("subgroup test", "Q", t.Q, st.Q), ("subgroup test", "pval", t.pval, st.pval),
                  ("subgroup test", "I2", t.I2, st.I2)]
-    rows += _study_rows(outcome, result, overall, transform)
+    kinds = ["test" if r[0] == "subgroup test" else "pooled" for r in rows]
+    studies = _study_rows(outcome, result, overall, transform)
+    rows += studies
+    kinds += ["study"] * len(studies)
     frame = pd.DataFrame(rows, columns=["level", "statistic", "metakit", "revman"])
+    frame.insert(0, "kind", kinds)
     frame["difference"] = frame["metakit"] - frame["revman"]
     return frame
 
