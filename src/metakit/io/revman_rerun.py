@@ -122,7 +122,8 @@ def _study_rows(outcome: RevManOutcome, result, overall, transform) -> list[tupl
         i = pos.get(r["study_id"]) if not outcome.has_subgroups else _position(es, r)
         if i is None:
             continue
-        yi, se = float(es.yi[i]), math.sqrt(float(es.vi[i]))
+        # The fit's own study estimates: Peto's (O - E)/V for Peto fits, else the effect sizes.
+        yi, se = float(overall.yi[i]), math.sqrt(float(overall.vi[i]))
         label = r["study"]
         rows += [(label, "effect", transform(yi), r["revman_effect"]),
                  (label, "ci_lb", transform(yi - z * se), r["revman_ci_lb"]),
