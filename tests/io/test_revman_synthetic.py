@@ -123,7 +123,8 @@ def test_rob1_judgements_per_outcome_group(review):
     names = {s["id"]: s["name"] for s in REF["studies"]}
     for i, sid in enumerate(r["ids"]):
         study = names[sid]
-        for group, item3 in (("Objective outcomes", r["item3_objective"]), ("Subjective outcomes", r["item3_subjective"])):
+        for group, item3 in (("Objective outcomes", r["item3_objective"]),
+                             ("Subjective outcomes", r["item3_subjective"])):
             a = rob.assessment(study, group)
             judged = [to[r["item1"][i]], to[r["item2"][i]], to[item3[i]]]
             assert list(a.domains.values()) == judged

@@ -22,6 +22,10 @@ from metakit.io.revman_xml import RevManError
 
 _NEEDED = {"DICH": ("e_t", "n_t", "e_c", "n_c"), "CONT": ("m_t", "sd_t", "n_t", "m_c", "sd_c", "n_c"),
            "IV": ("estimate", "se"), "IPD": ("o_e", "var")}
+# RevMan's attribute for each column, to name it in errors.
+_ATTRIBUTE = {"e_t": "EVENTS_1", "n_t": "TOTAL_1", "e_c": "EVENTS_2", "n_c": "TOTAL_2", "m_t": "MEAN_1",
+              "sd_t": "SD_1", "m_c": "MEAN_2", "sd_c": "SD_2", "estimate": "EFFECT_SIZE", "se": "SE",
+              "o_e": "O_E", "var": "VAR"}
 
 
 def _rows(outcome: RevManOutcome) -> pd.DataFrame:
@@ -37,7 +41,7 @@ def _rows(outcome: RevManOutcome) -> pd.DataFrame:
             raise RevManError(f"missing value ({col}) in a study RevMan marks estimable",
                               element=f"{outcome.type}_DATA",
                               line=None if pd.isna(line) else int(line),
-                              attribute=col, study=data["study"].iloc[i])
+                              attribute=_ATTRIBUTE[col], study=data["study"].iloc[i])
     return data
 
 

@@ -21,6 +21,10 @@ from xml.parsers import expat
 
 from metakit.errors import DataError
 
+# Errors expat reports only when the input stops inside an element, a tag or a character.
+_AT_END = {expat.errors.codes[m] for m in (expat.errors.XML_ERROR_NO_ELEMENTS, expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+                                           expat.errors.XML_ERROR_PARTIAL_CHAR,
+                                           expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION)}
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -183,7 +187,7 @@ def parse(source: str | Path | bytes) -> Node:
     except expat.ExpatError as exc:
         open_tag = stack[-1].tag if stack else None
         what = expat.ErrorString(exc.code)
-        if exc.code == expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS] and stack:
+        if exc.code in _AT_END and stack:
             what = (f"the file ends before <{open_tag}> (opened on line {stack[-1].line}) "
                     "is closed: truncated file")
         raise RevManError(f"malformed XML: {what} (column {exc.offset + 1})",
