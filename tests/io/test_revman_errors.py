@@ -90,3 +90,10 @@ def test_decode_rules():
     assert decode('<?xml version="1.0" encoding="UTF-8"?><a n="é"/>'.encode()).endswith('"é"/>')
     with pytest.raises(RevManError, match="declares UTF-8"):
         decode(b'<?xml version="1.0" encoding="UTF-8"?><a n="\xe9"/>')
+
+
+def test_bytes_and_path_read_alike():
+    raw = (DATA / "Fleiss1993.rm5").read_bytes()
+    a, b = read_revman(raw), read_revman(DATA / "Fleiss1993.rm5")
+    assert a.source == "<bytes>" and a.title == b.title
+    assert a.outcome("1.1").data.equals(b.outcome("1.1").data)

@@ -119,7 +119,7 @@ ABX_ANALYSES = [f"1.{i}" for i in range(1, 8)] + ["2.1", "2.2", "2.3", "3.1", "3
     [f"4.{i}" for i in range(1, 9)]
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize("number", ABX_ANALYSES)
 def test_antibiotics_every_analysis_equals_revman(abx, number):
     o = abx.outcome(number)

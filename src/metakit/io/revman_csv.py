@@ -68,9 +68,9 @@ class _Row:
         return RevManError(rule, line=self.line, attribute=column)
 
 
-def read(path: str | Path) -> RevManReview:
-    """Read a RevMan CSV export (see :func:`metakit.io.revman.read_revman_csv`)."""
-    text = decode(Path(path).read_bytes())
+def read(source: str | Path | bytes) -> RevManReview:
+    """Read a RevMan CSV export or its bytes (see :func:`metakit.io.revman.read_revman_csv`)."""
+    text = decode(source if isinstance(source, bytes) else Path(source).read_bytes())
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
@@ -106,9 +106,9 @@ def read(path: str | Path) -> RevManReview:
     studies = pd.concat([o.data[["study_id", "study", "year"]] for o in outcomes] or
                         [pd.DataFrame(columns=["study_id", "study", "year"])]
                         ).drop_duplicates("study_id").reset_index(drop=True)
-    title = Path(path).stem
-    return RevManReview(title=title, studies=studies, outcomes=tuple(outcomes), rob=None,
-                        source=str(path), version="")
+    named = not isinstance(source, bytes)
+    return RevManReview(title=Path(source).stem if named else "", studies=studies, outcomes=tuple(outcomes),
+                        rob=None, source=str(source) if named else "<bytes>", version="")
 
 
 def _int(row: _Row, column: str) -> int:

@@ -74,8 +74,12 @@ def rerun(outcome: RevManOutcome):
     if outcome.type != "DICH":
         method = "inverse"
     by = "subgroup" if outcome.has_subgroups else None
-    return mk.meta(es, model=outcome.model, method=method, tau2="DL", by=by,
-                   level=outcome.ci_total / 100.0, convention="revman")
+    single = by is not None and (es.data["subgroup"].value_counts() == 1).any()
+    # A one-study subgroup makes the engine's batched DL step divide 0 by 0 in a row whose
+    # result it then discards (tau² = 0 for df = 0); silence only that case.
+    with np.errstate(invalid="ignore" if single else "warn"):
+        return mk.meta(es, model=outcome.model, method=method, tau2="DL", by=by,
+                       level=outcome.ci_total / 100.0, convention="revman")
 
 
 def _pooled_rows(level: str, fit, stored, transform) -> list[tuple]:

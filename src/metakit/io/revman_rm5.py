@@ -37,9 +37,9 @@ _STUDY_RESULTS = {"EFFECT_SIZE": "revman_effect", "SE": "revman_se", "CI_START":
                   "CI_END": "revman_ci_ub", "WEIGHT": "revman_weight"}
 
 
-def read(path: str | Path) -> RevManReview:
-    """Read a ``.rm5`` file (see :func:`metakit.io.revman.read_rm5`)."""
-    root = parse(path)
+def read(source: str | Path | bytes) -> RevManReview:
+    """Read a ``.rm5`` file or its bytes (see :func:`metakit.io.revman.read_rm5`)."""
+    root = parse(source)
     if root.tag != "COCHRANE_REVIEW":
         raise root.error("not a RevMan 5 review: the root element must be <COCHRANE_REVIEW>")
     cover = root.find("COVER_SHEET")
@@ -59,7 +59,8 @@ def read(path: str | Path) -> RevManReview:
     frame = pd.DataFrame([{"study_id": k, "study": v[0], "year": v[1]} for k, v in studies.items()],
                          columns=["study_id", "study", "year"])
     return RevManReview(title=title, studies=frame, outcomes=tuple(outcomes),
-                        rob=rob_table(root, studies), source=str(path),
+                        rob=rob_table(root, studies),
+                        source="<bytes>" if isinstance(source, bytes) else str(source),
                         version=root.attrib.get("REVMAN_SUB_VERSION", "").strip())
 
 
