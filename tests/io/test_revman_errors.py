@@ -97,3 +97,15 @@ def test_bytes_and_path_read_alike():
     a, b = read_revman(raw), read_revman(DATA / "Fleiss1993.rm5")
     assert a.source == "<bytes>" and a.title == b.title
     assert a.outcome("1.1").data.equals(b.outcome("1.1").data)
+
+
+def test_log_data_decides_whether_a_generic_measure_is_a_ratio(tmp_path):
+    """RevMan 5 User Guide: "Entered data are on log scale" decides whether results are shown
+    as ratios; with LOG_DATA="NO" a "Hazard Ratio" outcome is pooled on the scale entered."""
+    text = (DATA / "synthetic.rm5").read_bytes().replace(b'LOG_DATA="YES"', b'LOG_DATA="NO"')
+    with pytest.warns(Warning):
+        o = read_rm5(text).outcome("1.6")
+    assert o.measure == "Hazard Ratio" and not o.ratio
+    assert list(o.data["estimate"].iloc[:5]) == [0.75, 0.82, 0.60, 0.95, 0.70]
+    w = 1 / o.estimable["se"] ** 2
+    assert abs(o.meta().estimate - (w * o.estimable["estimate"]).sum() / w.sum()) < 1e-14

@@ -13,9 +13,11 @@ reference reader: whatever it reads, this reads. Rules where RevMan files are am
 
 * Study rows with ``ESTIMABLE="NO"`` are kept in :attr:`RevManOutcome.data` and left out
   of the re-analysis, as RevMan leaves them out ("Not estimable").
-* Generic inverse variance outcomes: with ``LOG_DATA="YES"`` the stored ``EFFECT_SIZE`` of
-  each study is a ratio and is analysed as its logarithm, as ``meta::read.rm5()`` does;
-  ``SE`` is always on the analysis scale.
+* Generic inverse variance outcomes: ``LOG_DATA="YES"`` ("entered data are on log scale")
+  makes the outcome a ratio measure, shown exponentiated; the stored ``EFFECT_SIZE`` of each
+  study is then the ratio and is analysed as its logarithm, as ``meta::read.rm5()`` does.
+  ``SE`` is always on the analysis scale. Without the attribute, a measure whose name says
+  "ratio" (or OR, RR, HR) is taken as a ratio.
 * O-E and variance outcomes are pooled as Peto's one-step estimates: ``O_E / VAR`` with
   variance ``1 / VAR`` (Yusuf et al. 1985), shown as ratios.
 * ``SWAP_EVENTS="YES"`` (RevMan's "swap event and non-event") analyses non-events.

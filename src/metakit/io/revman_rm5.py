@@ -97,8 +97,11 @@ def _measure(node: Node, kind: str) -> tuple[str, bool]:
         return "PETO", True
     if kind == "IV":
         name = node.attrib.get("EFFECT_MEASURE", "").strip() or node.child_text("EFFECT_MEASURE")
-        ratio = node.flag("LOG_DATA") or bool(_RATIO_WORDS.search(name))
-        return name or "Effect", ratio
+        # "Entered data are on log scale" decides whether RevMan shows ratios (RevMan 5 User
+        # Guide, outcome properties); only files without the attribute fall back to the name.
+        if node.attrib.get("LOG_DATA", "").strip():
+            return name or "Effect", node.flag("LOG_DATA")
+        return name or "Effect", bool(_RATIO_WORDS.search(name))
     raw = node.attrib.get("EFFECT_MEASURE", "").strip().upper()
     table = _DICH_MEASURES if kind == "DICH" else _CONT_MEASURES
     if raw not in table:
