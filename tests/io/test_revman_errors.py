@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from metakit.errors import MetakitWarning
 from metakit.io.revman import RevManError, read_revman, read_rm5
 from metakit.io.revman_xml import decode
 
@@ -103,7 +104,7 @@ def test_log_data_decides_whether_a_generic_measure_is_a_ratio(tmp_path):
     """RevMan 5 User Guide: "Entered data are on log scale" decides whether results are shown
     as ratios; with LOG_DATA="NO" a "Hazard Ratio" outcome is pooled on the scale entered."""
     text = (DATA / "synthetic.rm5").read_bytes().replace(b'LOG_DATA="YES"', b'LOG_DATA="NO"')
-    with pytest.warns(Warning):
+    with pytest.warns(MetakitWarning, match="risk-of-bias judgement"):
         o = read_rm5(text).outcome("1.6")
     assert o.measure == "Hazard Ratio" and not o.ratio
     assert list(o.data["estimate"].iloc[:5]) == [0.75, 0.82, 0.60, 0.95, 0.70]

@@ -57,6 +57,9 @@ def test_fleiss_structure(fleiss):
     assert (s.estimate, s.ci_lb, s.ci_ub, s.z) == (0.8968655609130709, 0.8405144008917793,
                                                    0.9569947088336491, 3.287633061337987)
     assert (s.Q, s.pval_Q, s.I2, s.df, s.k) == (9.946055983220074, 0.1269422521561745, 39.67458045558399, 6, 7)
+    assert (s.events_1, s.total_1, s.events_2, s.total_2) == (2128, 14186, 2286, 13817)
+    assert (o.data["e_t"].sum(), o.data["n_t"].sum(), o.data["e_c"].sum(), o.data["n_c"].sum()) == (
+        2128, 14186, 2286, 13817)
     c = fleiss.outcome("1.2")
     assert (c.type, c.measure, c.method) == ("CONT", "SMD", "IV")
     assert not c.stored.computed  # RevMan left this analysis's results blank

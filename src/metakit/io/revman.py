@@ -55,7 +55,9 @@ class StoredResult:
 
     ``estimate``, ``ci_lb`` and ``ci_ub`` are on the reporting scale (ratios for ratio
     measures), as RevMan stores them; ``z`` is RevMan's (unsigned) Z; ``Q``, ``pval_Q``,
-    ``I2`` and ``df`` are the heterogeneity chi², its p-value, I² (%) and degrees of freedom.
+    ``I2`` and ``df`` are the heterogeneity chi², its p-value, I² (%) and degrees of freedom;
+    ``k`` the number of distinct studies; ``weight`` the total weight (%); ``events_*`` and
+    ``total_*`` the summed events and participants per group.
     """
 
     estimate: float
@@ -70,6 +72,10 @@ class StoredResult:
     df: float
     k: float
     weight: float
+    events_1: float = float("nan")
+    total_1: float = float("nan")
+    events_2: float = float("nan")
+    total_2: float = float("nan")
 
     @property
     def computed(self) -> bool:

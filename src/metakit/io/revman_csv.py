@@ -123,7 +123,9 @@ def _stored(row: _Row) -> StoredResult:
                         ci_ub=row.number("CI End"), z=row.number("Z"), pval=row.number("P(Z)"),
                         Q=row.number("Q"), pval_Q=row.number("P(Q)"), I2=row.number("I²(Q)"),
                         tau2=row.number("Tau²"), df=row.number("df"), k=float("nan"),
-                        weight=row.number("Weight"))
+                        weight=row.number("Weight"), events_1=row.number("Events 1"),
+                        total_1=row.number("Total 1"), events_2=row.number("Events 2"),
+                        total_2=row.number("Total 2"))
 
 
 def _flag(row: _Row, column: str, default: bool) -> bool:

@@ -88,7 +88,9 @@ def _stored(node: Node) -> StoredResult:
                         ci_ub=node.number("CI_END"), z=node.number("Z"), pval=node.number("P_Z"),
                         Q=node.number("CHI2"), pval_Q=node.number("P_CHI2"), I2=node.number("I2"),
                         tau2=node.number("TAU2"), df=node.number("DF"), k=node.number("STUDIES"),
-                        weight=node.number("WEIGHT"))
+                        weight=node.number("WEIGHT"), events_1=node.number("EVENTS_1"),
+                        total_1=node.number("TOTAL_1"), events_2=node.number("EVENTS_2"),
+                        total_2=node.number("TOTAL_2"))
 
 
 def _measure(node: Node, kind: str) -> tuple[str, bool]:
