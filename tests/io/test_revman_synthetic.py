@@ -132,3 +132,15 @@ def test_rob1_judgements_per_outcome_group(review):
             want = "High" if "High" in judged else "Low" if set(judged) == {"Low"} else "Unclear"
             assert a.overall == want
     assert review.rob.assessment("Adams 1999", "Subjective outcomes").overall == "High"
+
+
+def test_analyses_table_and_tidy_data(review):
+    a = review.analyses.set_index("number")
+    assert list(a.index) == ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10"]
+    assert a.loc["1.3", "subgroups"] == 2 and a.loc["1.7", "ci_total"] == 90 and a.loc["1.10", "swap_events"]
+    assert a.loc["1.2", "studies"] == 4  # the double-zero study is not estimable
+    assert a.loc["1.4", "revman_tau2"] == REF["1.4"]["pooled"]["tau2"]
+    data = review.data
+    # one row per study and outcome: 6 + 5 + 7 + 5 + 4 + 6 + 5 + 4 + 0 + 3 rows written by the R script
+    assert len(data) == 45
+    assert data.groupby("outcome_id").size().to_dict()["CMP-001.03"] == 7

@@ -309,5 +309,12 @@ close(con)
 expected$rob <- list(ids = rob_ids, item1 = it1, item2 = it2, item3_objective = it3a, item3_subjective = it3b)
 expected$studies <- studies
 expected$software <- paste("R", getRversion(), "metafor", packageVersion("metafor"))
-json <- toJSON(expected, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE)
+# numbers as the shortest of %.15g/%.16g/%.17g that reads back as the same double
+exact <- function(x) {
+  if (is.list(x) && !is.data.frame(x)) return(lapply(x, exact))
+  if (!is.numeric(x)) return(x)
+  s <- vapply(x, function(v) if (is.na(v)) "null" else num(v), "")
+  structure(if (length(x) == 1) s else paste0("[", paste(s, collapse = ", "), "]"), class = "json")
+}
+json <- toJSON(exact(expected), auto_unbox = TRUE, json_verbatim = TRUE, pretty = TRUE)
 writeLines(json, file.path(here, "revman_synthetic.json"))

@@ -274,6 +274,20 @@ class RevManReview:
         frames = [o.data for o in self.outcomes if len(o.data)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    @property
+    def analyses(self) -> pd.DataFrame:
+        """One row per outcome: its settings and RevMan's stored overall result."""
+        rows = []
+        for o in self.outcomes:
+            row = {"number": o.number, "id": o.id, "comparison": o.comparison, "outcome": o.name,
+                   "type": o.type, "method": o.method, "measure": o.measure, "ratio": o.ratio,
+                   "model": o.model, "totals": o.totals, "subgroups": len(o.subgroups),
+                   "subgroup_test": o.subgroup_test, "ci_study": o.ci_study, "ci_total": o.ci_total,
+                   "swap_events": o.swap_events, "studies": int(o.data["estimable"].sum())}
+            row.update({f"revman_{k}": v for k, v in o.stored.__dict__.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     def to_frame(self) -> pd.DataFrame:
         """Same as :attr:`data`."""
         return self.data

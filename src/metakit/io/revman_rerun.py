@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 import metakit as mk
 from metakit.io.revman import RevManOutcome
@@ -107,48 +108,35 @@ def compare(outcome: RevManOutcome, result) -> pd.DataFrame:
         t, st = result.test, outcome.test
         rows += [("subgroup test", "Q", t.Q, st.Q), ("subgroup test", "pval", t.pval, st.pval),
                  ("subgroup test", "I2", t.I2, st.I2)]
-    kinds = ["test" if r[0] == "subgroup test" else "pooled" for r in rows]
-    studies = _study_rows(outcome, result, overall, transform)
-    rows += studies
-    kinds += ["study"] * len(studies)
-    frame = pd.DataFrame(rows, columns=["level", "statistic", "metakit", "revman"])
-    frame.insert(0, "kind", kinds)
+    pooled = pd.DataFrame(rows, columns=["level", "statistic", "metakit", "revman"])
+    pooled.insert(0, "kind", np.where(pooled["level"] == "subgroup test", "test", "pooled"))
+    frame = pd.concat([pooled, _study_rows(outcome, overall)], ignore_index=True)
     frame["difference"] = frame["metakit"] - frame["revman"]
     return frame
 
 
-def _study_rows(outcome: RevManOutcome, result, overall, transform) -> list[tuple]:
-    """Study estimates, CIs and weights; RevMan stores each study's weight in the overall
-    analysis, also when the outcome has subgroups."""
-    data = outcome.estimable
-    es = overall.effects
-    pos = {sid: i for i, sid in enumerate(es.data["study_id"])}
-    z = mk_z(outcome.ci_study / 100.0)
-    weights = np.asarray(overall.weights, float)
-    rows = []
-    for _, r in data.iterrows():
-        i = pos.get(r["study_id"]) if not outcome.has_subgroups else _position(es, r)
-        if i is None:
-            continue
-        # The fit's own study estimates: Peto's (O - E)/V for Peto fits, else the effect sizes.
-        yi, se = float(overall.yi[i]), math.sqrt(float(overall.vi[i]))
-        label = r["study"]
-        rows += [(label, "effect", transform(yi), r["revman_effect"]),
-                 (label, "ci_lb", transform(yi - z * se), r["revman_ci_lb"]),
-                 (label, "ci_ub", transform(yi + z * se), r["revman_ci_ub"]),
-                 (label, "weight", float(weights[i]), r["revman_weight"])]
-        if outcome.type in ("DICH", "CONT"):
-            rows.append((label, "se", se, r["revman_se"]))
-    return rows
+def _study_rows(outcome: RevManOutcome, overall) -> pd.DataFrame:
+    """Study estimates, CIs, SEs and weights beside RevMan's, study by study.
 
-
-def _position(es, r) -> int | None:
-    hit = np.flatnonzero((es.data["study_id"] == r["study_id"]).to_numpy()
-                         & (es.data["subgroup"] == (r["subgroup"] or "")).to_numpy())
-    return int(hit[0]) if hit.size else None
-
-
-def mk_z(level: float) -> float:
-    """Two-sided normal quantile for ``level``."""
-    from scipy.special import ndtri
-    return float(ndtri(1 - (1 - level) / 2))
+    The fit's own study estimates are used (Peto's (O - E)/V for Peto fits); RevMan stores
+    each study's weight in the overall analysis, also when the outcome has subgroups.
+    """
+    data = outcome.estimable.assign(subgroup=lambda d: d["subgroup"].fillna(""))
+    fitted = overall.effects.data[["study_id", "subgroup"]].assign(_row=np.arange(overall.k))
+    m = data.merge(fitted, on=["study_id", "subgroup"], how="inner")
+    i = m["_row"].to_numpy()
+    yi, se = np.asarray(overall.yi, float)[i], np.sqrt(np.asarray(overall.vi, float)[i])
+    z = float(special.ndtri(1 - (1 - outcome.ci_study / 100.0) / 2))
+    tr = np.exp if outcome.ratio else (lambda x: x)
+    ours = {"effect": tr(yi), "ci_lb": tr(yi - z * se), "ci_ub": tr(yi + z * se),
+            "weight": np.asarray(overall.weights, float)[i], "se": se}
+    theirs = {"effect": "revman_effect", "ci_lb": "revman_ci_lb", "ci_ub": "revman_ci_ub",
+              "weight": "revman_weight", "se": "revman_se"}
+    # RevMan's SE attribute is the study's own SE only for arm-level data.
+    names = [n for n in ours if n != "se" or outcome.type in ("DICH", "CONT")]
+    k = len(m)
+    return pd.DataFrame({
+        "kind": "study", "level": np.repeat(m["study"].to_numpy(), len(names)),
+        "statistic": np.tile(names, k),
+        "metakit": np.column_stack([ours[n] for n in names]).ravel() if k else [],
+        "revman": m[[theirs[n] for n in names]].to_numpy(float).ravel()})
