@@ -16,7 +16,7 @@ _CHECKED = ("estimate", "ci_lb", "ci_ub", "z", "Q", "I2", "tau2", "df", "effect"
 
 def revman_command(
     review: Path = typer.Argument(..., exists=True, dir_okay=False, help="RevMan 5 review (.rm5) or its CSV data export."),
-    outcome: list[str] = typer.Option(None, "--outcome", "-o", help="Analysis number (e.g. 1.2) or id (CMP-001.02); repeat for several [default: all]."),
+    outcome: list[str] = typer.Option(None, "--outcome", "-o", help="Analysis number (e.g. 1.2) or id (CMP-001.02); repeat for several (default: all)."),
     forest: Path | None = typer.Option(None, "--forest", help="Directory to write each analysis's forest plot (RevMan layout, PNG)."),
     as_json: bool = typer.Option(False, "--json", help="Print the review, our results and the comparison as JSON."),
     studies: bool = typer.Option(False, "--studies", help="Also list each study's effect, CI and weight beside RevMan's."),
