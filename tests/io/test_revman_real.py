@@ -188,3 +188,16 @@ def test_antibiotics_rob1_table(abx):
     # Catanzaro 1954: UNKNOWN, NO, YES, YES, UNKNOWN, UNKNOWN
     assert list(rob.assessment("Catanzaro 1954").domains.values()) == [
         "Unclear", "High", "Low", "Low", "Unclear", "Unclear"]
+
+
+def test_antibiotics_rob1_sentences_and_figures(abx, tmp_path):
+    rob = abx.rob
+    # overall judgements by the Handbook rule, counted from the table itself
+    overall = rob.to_frame()["Overall"].value_counts().to_dict()
+    assert sum(overall.values()) == 27 and "Low" not in overall
+    assert rob.summary_sentence().startswith(
+        f"None of the 27 studies was at low risk of bias, {overall['Unclear']} (")
+    assert rob.methods_sentence().startswith("Risk of bias was assessed with the Cochrane risk-of-bias tool "
+                                             "(RoB 1; Higgins et al. 2011) for 27 assessments")
+    rob.traffic_light(tmp_path / "tl.png")
+    assert (tmp_path / "tl.png").read_bytes()[:4] == b"\x89PNG"
