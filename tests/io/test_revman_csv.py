@@ -94,3 +94,30 @@ def test_extra_fields_named(tmp_path):
     p.write_text("\n".join(text) + "\n", encoding="utf-8")
     with pytest.raises(RevManError, match=r"line 4: 39 fields where the header has 37"):
         read_revman_csv(p)
+
+
+def test_subgroup_rows_told_apart_by_data_type():
+    """A CSV export with subgroups (layout as meta::read.rm5() reads it: the first row of a new
+    Subgroup Number carrying a Data Type is the subgroup's result row). Data: the synthetic
+    review's analysis 1.3 (RR, inverse variance, random), expected values from metafor."""
+    from reference_data import load
+    ref = load("revman_synthetic")["1.3"]
+    head = ("Comparison Number,Outcome Number,Subgroup Number,Name,Data Type,Statistical Method,"
+            "Effect Measure,Analysis Model,Events 1,Total 1,Events 2,Total 2,Year of study\n")
+    rows = ["1,0,0,Synthetic checks,,,,,,,,,",
+            "1,3,0,\"Risk ratio, by dose\",DIC,IV,RR,Random,,,,,",
+            "1,3,1,Low dose,DIC,IV,RR,Random,,,,,",
+            "1,3,1,Adams 1999,,,,,10,60,16,62,1999", "1,3,1,Baker 2004,,,,,30,75,20,70,2004",
+            "1,3,1,Chen 2005,,,,,6,40,19,41,2005",
+            "1,3,2,High dose,DIC,IV,RR,Random,,,,,",
+            "1,3,2,Diaz 2006,,,,,5,55,12,57,2006", "1,3,2,Hughes 2010,,,,,22,110,30,108,2010",
+            "1,3,2,Ito 2011,,,,,11,70,19,69,2011", "1,3,2,Jones 2012,,,,,0,35,3,36,2012"]
+    review = read_revman_csv((head + "\n".join(rows) + "\n").encode("utf-8"))
+    o = review.outcome("1.3")
+    assert list(o.subgroups) == ["Low dose", "High dose"]
+    assert o.data.groupby("subgroup").size().to_dict() == {"High dose": 4, "Low dose": 3}
+    res = o.meta()
+    for g in res.groups:
+        want = ref["subgroups"][g]
+        assert close([math.exp(res[g].estimate), res[g].tau2], [want["estimate"], want["tau2"]], rtol=1e-12)
+    assert close(res.test.Q, ref["test"]["Q"], rtol=1e-10)
