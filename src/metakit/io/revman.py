@@ -31,6 +31,7 @@ Schwarzer G. meta: General Package for Meta-Analysis, ``read.rm5()`` and ``metac
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,8 @@ from metakit.io.revman_xml import RevManError
 
 OUTCOME_TYPES = {"DICH": "dichotomous", "CONT": "continuous", "IV": "generic inverse variance",
                  "IPD": "O-E and variance"}
-# RevMan's stored results that a re-run is compared with, by name.
-STATISTICS = ("estimate", "ci_lb", "ci_ub", "z", "pval", "Q", "pval_Q", "I2", "tau2", "df")
+# A generic-outcome measure whose name says it is a ratio (when the file does not say).
+RATIO_NAME = re.compile(r"ratio|\bOR\b|\bRR\b|\bHR\b", re.IGNORECASE)
 
 __all__ = ["RevManError", "RevManOutcome", "RevManReview", "StoredResult", "StoredTest",
            "read_revman", "read_rm5", "read_revman_csv"]

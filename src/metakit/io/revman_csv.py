@@ -19,13 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from metakit.io.revman import RevManOutcome, RevManReview, StoredResult, StoredTest
+from metakit.io.revman import RATIO_NAME, RevManOutcome, RevManReview, StoredResult, StoredTest
 from metakit.io.revman_xml import RevManError, decode
 
 _MANDATORY = ("Comparison Number", "Outcome Number", "Subgroup Number", "Name")
@@ -43,7 +42,6 @@ _ARMS = {"DICH": {"Events 1": "e_t", "Total 1": "n_t", "Events 2": "e_c", "Total
          "IPD": {"O-E": "o_e", "Var": "var", "Total 1": "n_t", "Total 2": "n_c"}}
 _STUDY_RESULTS = {"Effect Estimate": "revman_effect", "SE": "revman_se", "CI Start": "revman_ci_lb",
                   "CI End": "revman_ci_ub", "Weight": "revman_weight"}
-_RATIO_WORDS = re.compile(r"ratio|\bOR\b|\bRR\b|\bHR\b", re.IGNORECASE)
 
 
 class _Row:
@@ -146,7 +144,7 @@ def _outcome(head: _Row, body, comp: int, comp_name: str) -> RevManOutcome:
     elif kind == "IPD":
         measure, ratio = "PETO", True
     else:
-        measure, ratio = raw_measure or "Effect", bool(_RATIO_WORDS.search(raw_measure))
+        measure, ratio = raw_measure or "Effect", bool(RATIO_NAME.search(raw_measure))
     raw_method = head.text("Statistical Method").upper()
     method = "IV" if kind in ("CONT", "IV") else "PETO" if kind == "IPD" else _METHODS.get(raw_method)
     if method is None:

@@ -11,17 +11,14 @@ EFFECT_MEASURE as children) > optional ``*_SUBGROUP`` > ``*_DATA`` (one per stud
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from metakit.io.revman import RevManOutcome, RevManReview, StoredResult, StoredTest
+from metakit.io.revman import RATIO_NAME, RevManOutcome, RevManReview, StoredResult, StoredTest
 from metakit.io.revman_xml import Node, RevManError, parse
 
-# Generic-outcome measure names RevMan shows, mapped to a code where metakit has one.
-_RATIO_WORDS = re.compile(r"ratio|\bOR\b|\bRR\b|\bHR\b", re.IGNORECASE)
 _DICH_MEASURES = {"OR": "OR", "RR": "RR", "RD": "RD", "PETO_OR": "PETO"}
 _CONT_MEASURES = {"MD": "MD", "SMD": "SMD"}
 _METHODS = {"MH": "MH", "IV": "IV", "PETO": "PETO", "EXP_O_E_VAR": "PETO"}
@@ -103,7 +100,7 @@ def _measure(node: Node, kind: str) -> tuple[str, bool]:
         # Guide, outcome properties); only files without the attribute fall back to the name.
         if node.attrib.get("LOG_DATA", "").strip():
             return name or "Effect", node.flag("LOG_DATA")
-        return name or "Effect", bool(_RATIO_WORDS.search(name))
+        return name or "Effect", bool(RATIO_NAME.search(name))
     raw = node.attrib.get("EFFECT_MEASURE", "").strip().upper()
     table = _DICH_MEASURES if kind == "DICH" else _CONT_MEASURES
     if raw not in table:
