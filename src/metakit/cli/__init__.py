@@ -6,6 +6,7 @@ import typer
 
 from metakit.cli.meta import meta_command
 from metakit.cli.records import records_app
+from metakit.cli.revman import revman_command
 from metakit.cli.rob import app as rob_app
 from metakit.cli.screen import prisma_command, screen_command
 
@@ -16,6 +17,7 @@ app.add_typer(records_app, name="records")
 app.command("screen")(screen_command)
 app.command("prisma")(prisma_command)
 app.add_typer(rob_app, name="rob")
+app.command("revman")(revman_command)
 
 
 def main() -> None:

@@ -1,0 +1,5 @@
+"""Readers of other tools' files: RevMan 5 reviews (:mod:`metakit.io.revman`)."""
+
+from metakit.io.revman import RevManError, RevManOutcome, RevManReview, read_revman, read_revman_csv, read_rm5
+
+__all__ = ["RevManError", "RevManOutcome", "RevManReview", "read_revman", "read_revman_csv", "read_rm5"]

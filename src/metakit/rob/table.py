@@ -295,6 +295,10 @@ class RobTable:
                     "overall judgement followed the tool's rule (the most severe domain judgement; No "
                     f"information where a key domain lacked information and none was serious or critical), "
                     f"with {said}.")
+        if self.tool.key == "rob1":
+            return (f"Risk of bias was assessed with the Cochrane risk-of-bias tool (RoB 1; Higgins et al. "
+                    f"2011) for {n} assessments; the overall judgement was Low if every domain was Low, High "
+                    f"if any was High and Unclear otherwise (Cochrane Handbook 5.1, 8.7), with {said}.")
         return (f"Risk of bias was assessed with QUADAS-2 (Whiting et al. 2011) for {n} studies; the "
                 "overall judgement was Low if every domain was Low, High if any was High and Unclear "
                 f"otherwise, with {said}.")
