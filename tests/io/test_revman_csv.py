@@ -120,4 +120,4 @@ def test_subgroup_rows_told_apart_by_data_type():
     for g in res.groups:
         want = ref["subgroups"][g]
         assert close([math.exp(res[g].estimate), res[g].tau2], [want["estimate"], want["tau2"]], rtol=1e-12)
-    assert close(res.test.Q, ref["test"]["Q"], rtol=1e-10)
+    assert close(res.test.statistic, ref["test"]["Q"], rtol=1e-10)

@@ -77,8 +77,8 @@ def test_fleiss_mh_or_equals_revman(fleiss):
     assert res.heterogeneity.df == s.df
     assert close(res.weights, o.data["revman_weight"], rtol=1e-12, atol=0)
     assert close(res.pval, s.pval, rtol=1e-9, atol=0)
-    assert close(res.heterogeneity.p_Q, stats.chi2.sf(s.Q, s.df), rtol=1e-12, atol=0)
-    assert close(res.heterogeneity.p_Q, s.pval_Q, rtol=1e-5, atol=0)
+    assert close(res.heterogeneity.pval, stats.chi2.sf(s.Q, s.df), rtol=1e-12, atol=0)
+    assert close(res.heterogeneity.pval, s.pval_Q, rtol=1e-5, atol=0)
     # study rows: log OR and its SE (RevMan's SE attribute), on the analysis scale
     assert close(res.yi, np.log(o.data["revman_effect"]), rtol=1e-12, atol=1e-15)
     assert close(np.sqrt(res.vi), o.data["revman_se"], rtol=1e-12, atol=0)
@@ -113,9 +113,9 @@ def _pooled_checks(fit, stored, ratio):
     for name in EXACT:
         assert close(ours[name], getattr(stored, name), rtol=1e-12, atol=1e-14), name
     assert close(p.pval, stored.pval, rtol=1e-5, atol=3e-7)
-    assert close(fit.heterogeneity.p_Q, stored.pval_Q, rtol=1e-2, atol=3e-7)
+    assert close(fit.heterogeneity.pval, stored.pval_Q, rtol=1e-2, atol=3e-7)
     if stored.df > 0:
-        assert close(fit.heterogeneity.p_Q, stats.chi2.sf(stored.Q, stored.df), rtol=1e-10, atol=1e-300)
+        assert close(fit.heterogeneity.pval, stats.chi2.sf(stored.Q, stored.df), rtol=1e-10, atol=1e-300)
 
 
 ABX_ANALYSES = [f"1.{i}" for i in range(1, 8)] + ["2.1", "2.2", "2.3", "3.1", "3.2"] + \
@@ -139,7 +139,7 @@ def test_antibiotics_every_analysis_equals_revman(abx, number):
         for g in res.groups:
             _pooled_checks(res[g], o.subgroups[g], ratio=True)
         if len(res.groups) > 1:
-            assert close([res.test.Q, res.test.I2], [o.test.Q, o.test.I2], rtol=1e-12, atol=1e-14)
+            assert close([res.test.statistic, res.test_I2], [o.test.Q, o.test.I2], rtol=1e-12, atol=1e-14)
             assert close(res.test.pval, stats.chi2.sf(o.test.Q, res.test.df), rtol=1e-10, atol=0)
             assert close(res.test.pval, o.test.pval, rtol=1e-5, atol=3e-7)
     # study rows: RevMan's weights (in the overall analysis), effects and CIs
@@ -162,7 +162,7 @@ def test_antibiotics_single_subgroup_and_empty_outcome(abx):
     # 4.3: only the "early" subgroup has studies; RevMan stores the test as Q = 0, P = 1.
     o = abx.outcome("4.3")
     res = o.meta()
-    assert len(res.groups) == 1 and res.test.df == 0 and res.test.Q == 0
+    assert len(res.groups) == 1 and res.test.df == 0 and res.test.statistic == 0
     assert (o.test.Q, o.test.pval) == (0.0, 1.0)
     # 2.4: three studies, all ESTIMABLE="NO" (no events in either arm): read, nothing to pool.
     empty = abx.outcome("2.4")

@@ -75,20 +75,15 @@ def rerun(outcome: RevManOutcome):
     if outcome.type != "DICH":
         method = "inverse"
     by = "subgroup" if outcome.has_subgroups else None
-    single = by is not None and (es.data["subgroup"].value_counts() == 1).any()
-    # A one-study subgroup makes the engine's batched DL step divide 0 by 0 in a row whose
-    # result it then discards (tau² = 0 for df = 0); silence only that case.
-    with np.errstate(invalid="ignore" if single else "warn"):
-        return mk.meta(es, model=outcome.model, method=method, tau2="DL", by=by,
-                       level=outcome.ci_total / 100.0, convention="revman")
+    return mk.meta(es, model=outcome.model, method=method, tau2="DL", by=by,
+                   level=outcome.ci_total / 100.0, convention="revman")
 
 
 def _pooled_rows(level: str, fit, stored, transform) -> list[tuple]:
     p = fit.pooled
     h = fit.heterogeneity
     ours = {"estimate": transform(p.estimate), "ci_lb": transform(p.ci_lb), "ci_ub": transform(p.ci_ub),
-            "z": abs(p.stat), "pval": p.pval, "Q": h.Q, "pval_Q": h.p_Q,
-            "I2": 0.0 if h.Q <= 0 else max(0.0, 100.0 * (h.Q - h.df) / h.Q),
+            "z": abs(p.stat), "pval": p.pval, "Q": h.Q, "pval_Q": h.pval, "I2": h.I2,
             "tau2": fit.tau2, "df": float(h.df)}
     return [(level, name, ours[name], getattr(stored, name)) for name in ours]
 
@@ -106,8 +101,8 @@ def compare(outcome: RevManOutcome, result) -> pd.DataFrame:
         for g in result.groups:
             rows += _pooled_rows(g, result[g], outcome.subgroups[g], transform)
         t, st = result.test, outcome.test
-        rows += [("subgroup test", "Q", t.Q, st.Q), ("subgroup test", "pval", t.pval, st.pval),
-                 ("subgroup test", "I2", t.I2, st.I2)]
+        rows += [("subgroup test", "Q", t.statistic, st.Q), ("subgroup test", "pval", t.pval, st.pval),
+                 ("subgroup test", "I2", result.test_I2, st.I2)]
     pooled = pd.DataFrame(rows, columns=["level", "statistic", "metakit", "revman"])
     pooled.insert(0, "kind", np.where(pooled["level"] == "subgroup test", "test", "pooled"))
     frame = pd.concat([pooled, _study_rows(outcome, overall)], ignore_index=True)

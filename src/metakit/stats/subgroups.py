@@ -14,7 +14,6 @@ G - 1 df, with I² = (Q_b - df)/Q_b.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,7 +162,7 @@ def _difference_test(fits) -> tuple[Test, float]:
     ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
     name = "Test for subgroup differences"
     if ok.sum() < 2:
-        return Test(0.0, 0.0, math.nan, "chi2", name), 0.0
+        return Test(0.0, 0.0, 1.0, "chi2", name), 0.0
     f = kernel_fit(make_batch(est[ok][None], (se[ok] ** 2)[None]), FitSettings(model="common"))
     q = f.QE.at(0)
     return Test(q.statistic, q.df, q.pval, "chi2", name), float(f.I2[0])
