@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import metakit as mk
+from metakit.errors import MetakitWarning
 
 DATA = pd.DataFrame({"study": ["A", "B", "C", "D"], "e_t": [5, 0, 12, 3], "n_t": [50, 40, 60, 45],
                      "e_c": [10, 0, 15, 8], "n_c": [50, 35, 60, 44]})
@@ -24,32 +26,34 @@ def test_rd_heterogeneity_over_the_informative_tables():
     assert abs(h.Q - 0.71665) < 5e-6 and h.df == 2 and h.I2 == 0.0 and fit.k == 4
 
 
-def test_rr_and_or_with_the_double_zero_table_kept_equal_it_dropped():
-    """With drop00=False the table stays in k but adds nothing to Q: the heterogeneity
-    equals that of the three informative tables alone (by the definition above)."""
-    for measure in ("RR", "OR"):
-        kept = mk.meta(mk.effect_sizes(DATA, measure, drop00=False), method="MH", model="common")
-        alone = mk.meta(mk.effect_sizes(DATA.drop(index=1), measure), method="MH", model="common")
-        assert kept.k == 4 and alone.k == 3
-        assert np.isclose(kept.estimate, alone.estimate, rtol=1e-12)
-        assert np.isclose(kept.heterogeneity.Q, alone.heterogeneity.Q, rtol=1e-12)
-        assert kept.heterogeneity.df == 2
+def test_explicit_drop00_false_keeps_the_table_in_q_as_metafor():
+    """metafor's rma.mh(drop00 = FALSE) counts the corrected double-zero table in Q; the
+    default leaves it out (tests/reference/metafor_defects.json has both, for RD, RR, OR)."""
+    default = mk.meta(mk.effect_sizes(DATA, "RD"), method="MH", model="common")
+    kept = mk.meta(mk.effect_sizes(DATA, "RD", drop00=False), method="MH", model="common")
+    assert default.heterogeneity.df == 2 and kept.heterogeneity.df == 3
+    assert abs(kept.heterogeneity.Q - 7.318739730063982) < 1e-9
 
 
-def test_peto_leaves_the_double_zero_table_out_of_q_instead_of_raising():
-    es = mk.effect_sizes(DATA, "OR", drop00=False)
-    fit = mk.meta(es, method="Peto", model="common")
-    # Peto by hand over the three informative tables: O - E and V per table
-    a, c = np.array([5, 12, 3.0]), np.array([10, 15, 8.0])
-    n1, n2 = np.array([50, 60, 45.0]), np.array([50, 60, 44.0])
-    N = n1 + n2
-    o_e = a - (a + c) * n1 / N
-    v = (a + c) * (N - a - c) * n1 * n2 / (N ** 2 * (N - 1))
-    est = o_e.sum() / v.sum()
-    q = (o_e ** 2 / v).sum() - o_e.sum() ** 2 / v.sum()
-    assert np.isclose(fit.estimate, est, rtol=1e-12)
-    assert np.isclose(fit.heterogeneity.Q, q, rtol=1e-10) and fit.heterogeneity.df == 2
+def test_peto_with_a_double_zero_table_no_longer_raises():
+    """Peto's Q by hand: Q = sum (O - E)²/V - (sum (O - E))²/sum V over the tables with
+    V > 0 (a double-zero table has V = 0 and adds nothing, whether kept or dropped)."""
+    def q_of(a, n1, c, n2):
+        a, n1, c, n2 = (np.asarray(x, float) for x in (a, n1, c, n2))
+        N = n1 + n2
+        o_e = a - (a + c) * n1 / N
+        v = (a + c) * (N - a - c) * n1 * n2 / (N ** 2 * (N - 1))
+        return (o_e ** 2 / v).sum() - o_e.sum() ** 2 / v.sum(), o_e.sum() / v.sum()
+
+    q3, _ = q_of([5, 12, 3], [50, 60, 45], [10, 15, 8], [50, 60, 44])
+    _, est = q_of([5, 12, 3], [50, 60, 45], [10, 15, 8], [50, 60, 44])
+    fit = mk.meta(mk.effect_sizes(DATA, "OR", drop00=False), method="Peto", model="common")
+    assert fit.k == 4 and np.isclose(fit.estimate, est, rtol=1e-12)
+    assert np.isclose(fit.heterogeneity.Q, q3, rtol=1e-10) and fit.heterogeneity.df == 2
     assert fit.weights[1] == 0.0
+    with pytest.warns(MetakitWarning, match="excluded from OR: B"):
+        default = mk.meta(mk.effect_sizes(DATA, "OR"), method="Peto", model="common")
+    assert np.isclose(default.heterogeneity.Q, q3, rtol=1e-10) and default.heterogeneity.df == 2
 
 
 def test_result_offers_the_mh_tests_and_the_test_based_ci():

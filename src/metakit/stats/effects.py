@@ -633,6 +633,9 @@ def effect_sizes(
             raise ValueError("cc must be >= 0")
         e1, n1, e2, n2 = _binary_columns(data, labels, events, totals)
         arms = pd.DataFrame({"e1": e1, "n1": n1, "e2": e2, "n2": n2})
+        # an explicit drop00=False keeps double-zero tables in the heterogeneity of MH and
+        # Peto fits too (metafor's rma.mh(drop00 = FALSE)); by default they stay out of it
+        keep00_asked = drop00 is False
         if drop00 is None:
             drop00 = measure in ("OR", "RR", "PETO")
         if drop00:
@@ -649,7 +652,8 @@ def effect_sizes(
             "none": np.zeros_like(zero_cell),
         }
         n_corrected = int(corrected[add_to].sum()) if cc_used > 0 else 0
-        notes.update(cc=cc_used, add_to=add_to, drop00=bool(drop00), n_corrected=n_corrected)
+        notes.update(cc=cc_used, add_to=add_to, drop00=bool(drop00), keep00=keep00_asked,
+                     n_corrected=n_corrected)
         dropped00 = [lab for lab, x in zip(labels, drop, strict=True) if x]
         if dropped00:
             warnings.warn(

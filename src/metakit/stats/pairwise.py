@@ -118,8 +118,10 @@ def rows_for_fit(es, settings: Settings):
     whose own estimate is defined, over which heterogeneity is measured (metafor's
     ``rma.mh`` and ``rma.peto``: every table counts in k and in the pooled estimate, a
     double-zero table, or one with events in everyone, adds nothing to it and is left
-    out of Q, I² and H², and of tau²). Under ``convention="revman"`` MH keeps RevMan's
-    rule instead: 0.5 added to every cell of a table with a zero cell, all tables used.
+    out of Q, I² and H², and of tau²), unless the effect sizes were made with an explicit
+    ``drop00=False`` (metafor's ``drop00 = FALSE``: the corrected table's estimate counts
+    in Q too). Under ``convention="revman"`` MH keeps RevMan's rule instead: 0.5 added to
+    every cell of a table with a zero cell, all tables used.
     """
     yi, vi = np.asarray(es.yi, float), np.asarray(es.vi, float)
     arms = None
@@ -130,8 +132,14 @@ def rows_for_fit(es, settings: Settings):
         a = {c: es.arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")}
         informative = ~(((a["e1"] == 0) & (a["e2"] == 0))
                         | ((a["e1"] == a["n1"]) & (a["e2"] == a["n2"])))
+        keep00 = bool(getattr(es, "methods", {}).get("keep00", False))
+        if keep00 and settings.method == "MH":
+            informative = np.ones(yi.shape, dtype=bool)
         if settings.method == "Peto":
-            # Peto's own per-study estimates (O - E)/V with variance 1/V feed Q.
+            # Peto's own per-study estimates (O - E)/V with variance 1/V feed Q, over the
+            # tables with V > 0 (as metafor's rma.peto and RevMan; metafor's df counts a
+            # double-zero table kept with drop00=FALSE although it adds nothing to Q: here
+            # the df are the tables that do)
             _, _, o_e, v = peto(a["e1"], a["n1"], a["e2"], a["n2"])
             informative = v > 0
             if not informative.any():
