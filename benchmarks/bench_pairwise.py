@@ -51,7 +51,7 @@ def _median_time(fn, reps: int, rounds: int = 7) -> tuple[float, float, float]:
 
 
 def bench_single(es, method: str, reps: int):
-    return _median_time(lambda: mk.meta(es, tau2=method), reps)
+    return _median_time(lambda: mk.meta(es, tau2_method=method), reps)
 
 
 def make_batch(n: int, seed: int = 1):
@@ -67,11 +67,11 @@ def make_batch(n: int, seed: int = 1):
 
 def bench_batch(n: int, method: str, rounds: int = 3):
     y, v, mask = make_batch(n)
-    mk.batch.meta(y[:1000], v[:1000], mask[:1000], tau2=method)
+    mk.batch.meta(y[:1000], v[:1000], mask[:1000], tau2_method=method)
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
-        res = mk.batch.meta(y, v, mask, tau2=method)
+        res = mk.batch.meta(y, v, mask, tau2_method=method)
         times.append(time.perf_counter() - t0)
     assert bool(res.converged.all())
     return statistics.median(times), min(times), max(times)

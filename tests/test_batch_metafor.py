@@ -39,7 +39,7 @@ def test_fit_equals_metafor(name, fit):
     ok = np.isfinite(y) & np.isfinite(v)
     common = fit["method"] == "FE"
     res = batch.meta(y[ok], v[ok], model="common" if common else "random",
-                     tau2="DL" if common else fit["method"], ci=CI[fit["test"]])
+                     tau2_method="DL" if common else fit["method"], ci=CI[fit["test"]])
     tau2_ref = fit["tau2"] if fit["tau2"] > 1e-10 else 0.0
     assert close(res.tau2, tau2_ref, atol=1e-9)
     # where metafor's optimum is tau² = 0 it stops at a tiny positive value; compare
@@ -94,9 +94,9 @@ def test_ragged_batch_equals_single_fits():
     for i, (y, v) in enumerate(rows):
         Y[i, :len(y)], V[i, :len(y)], M[i, :len(y)] = y, v, True
     for method in ("DL", "REML", "PM", "SJ"):
-        together = batch.meta(Y, V, M, tau2=method, ci="hk")
+        together = batch.meta(Y, V, M, tau2_method=method, ci="hk")
         for i, (y, v) in enumerate(rows):
-            alone = batch.meta(y, v, tau2=method, ci="hk")
+            alone = batch.meta(y, v, tau2_method=method, ci="hk")
             assert close(together.estimate[i], alone.estimate, rtol=1e-9, atol=1e-12)
             assert close(together.tau2[i], alone.tau2, rtol=1e-9, atol=1e-9)
 
@@ -106,7 +106,7 @@ def test_k1_follows_metafor():
     k1 = REF["k1"]
     for test in ("z", "knha"):
         ref = k1[test]
-        res = batch.meta([k1["yi"]], [k1["vi"]], tau2="DL", ci=CI[test])
+        res = batch.meta([k1["yi"]], [k1["vi"]], tau2_method="DL", ci=CI[test])
         assert close(res.estimate, ref["beta"]) and close(res.se, ref["se"])
         assert close(res.ci_lb, ref["ci_lb"]) and close(res.pval, ref["pval"])
         assert res.tau2 == 0 and res.Q.statistic == 0 and res.Q.pval == 1

@@ -29,7 +29,7 @@ METHOD = {"MH": "MH", "Inverse": "inverse", "Peto": "Peto"}
 def test_metabin_common_effect(key):
     r = META["results"][key]
     es = mk.effect_sizes(BCG, r["sm"])
-    fit = mk.meta(es, method=METHOD[r["method"]], convention="revman", tau2="DL")
+    fit = mk.meta(es, method=METHOD[r["method"]], convention="revman", tau2_method="DL")
     assert close(fit.common.estimate, r["TE.common"], rtol=1e-12, atol=1e-14)
     assert close(fit.common.se, r["seTE.common"], rtol=1e-12)
     assert close([fit.common.ci_lb, fit.common.ci_ub], [r["lower.common"], r["upper.common"]],
@@ -46,7 +46,7 @@ def test_metagen_random_effects(key):
     r = META["results"][key]
     hk = r["method.random.ci"] == "HK"
     hts = r["method.predict"] == "HTS"
-    fit = mk.meta(mk.effect_sizes(BCG, "RR"), tau2=r["method.tau"], ci="hk" if hk else "z",
+    fit = mk.meta(mk.effect_sizes(BCG, "RR"), tau2_method=r["method.tau"], ci="hk" if hk else "z",
                   pi="t" if hts else "z")
     tol = TAU2_TOL[r["method.tau"]]
     assert close(fit.tau2, r["tau2"], rtol=tol)

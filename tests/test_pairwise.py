@@ -46,7 +46,7 @@ def test_meta_from_arm_data_equals_metafor(name, fit):
         es = mk.effect_sizes(_frame(ds), fit["measure"], drop00=False)
     common = fit["method"] == "FE"
     res = mk.meta(es, model="common" if common else "random",
-                  tau2=None if common else fit["method"], ci=CI[fit["test"]])
+                  tau2_method=None if common else fit["method"], ci=CI[fit["test"]])
     atol = 1e-8 if fit["tau2"] > 1e-10 or fit["tau2"] == 0 else 1e-6
     assert close(res.tau2, fit["tau2"] if fit["tau2"] > 1e-10 else 0.0, atol=1e-9)
     assert close(res.estimate, fit["beta"], atol=atol)
@@ -168,7 +168,7 @@ def _sub_es():
 @pytest.mark.parametrize("method", ["DL", "REML"])
 def test_subgroups_separate_tau2_equal_metafor(method):
     ref = SUB["fits"][f"separate_{method}"]
-    res = mk.meta(_sub_es(), tau2=method, by="alloc")
+    res = mk.meta(_sub_es(), tau2_method=method, by="alloc")
     assert res.groups == tuple(SUB["groups"])
     for g, fit in zip(res.groups, res.subgroups):
         r = ref["subgroups"][g]
@@ -183,7 +183,7 @@ def test_subgroups_separate_tau2_equal_metafor(method):
 @pytest.mark.parametrize("method", ["DL", "REML"])
 def test_subgroups_common_tau2_equal_metafor_moderator_model(method):
     ref = SUB["fits"][f"common_{method}"]
-    res = mk.meta(_sub_es(), tau2=method, by="alloc", common_tau2=True)
+    res = mk.meta(_sub_es(), tau2_method=method, by="alloc", common_tau2=True)
     for g, fit in zip(res.groups, res.subgroups):
         assert close(fit.tau2, ref["tau2"], atol=1e-9)
         assert close([fit.estimate, fit.se], [ref["beta"][g], ref["se"][g]], atol=1e-8)
@@ -205,12 +205,12 @@ def test_k1_gives_study_estimate_with_warning():
 def test_tau2_below_zero_is_truncated():
     # hine1989: DL's moment estimate is negative; metafor reports 0
     ds = REF["datasets"]["hine1989"]
-    res = mk.meta(mk.effect_sizes(_frame(ds), "RD"), tau2="DL")
+    res = mk.meta(mk.effect_sizes(_frame(ds), "RD"), tau2_method="DL")
     assert res.tau2 == 0.0
 
 
 def test_summary_lines_are_revman_style():
-    res = mk.meta(mk.effect_sizes(_frame(REF["datasets"]["bcg"]), "RR"), tau2="REML")
+    res = mk.meta(mk.effect_sizes(_frame(REF["datasets"]["bcg"]), "RR"), tau2_method="REML")
     text = res.summary()
     assert "Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%" in text
     assert "Test for overall effect: Z = 3.97 (P < 0.0001)" in text
@@ -235,6 +235,6 @@ def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="Mantel-Haenszel pools OR, RR or RD"):
         mk.meta(es, method="MH")
     with pytest.raises(ValueError, match="unknown tau² estimator"):
-        mk.meta(es, tau2="XYZ")
+        mk.meta(es, tau2_method="XYZ")
     with pytest.raises(DataError, match="column 'nope'"):
         mk.meta(es, by="nope")

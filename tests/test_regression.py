@@ -114,7 +114,7 @@ def test_exact_permutation_test_counts_every_permutation_by_hand():
 
 def test_subgroups_with_common_tau2_equal_the_regression_on_the_factor():
     es = mk.effect_sizes(DATA.assign(yi=DATA.yi, vi=DATA.vi), "GEN", estimate="yi", variance="vi")
-    sub = mk.meta(es, by="alloc", common_tau2=True, tau2="REML")
+    sub = mk.meta(es, by="alloc", common_tau2=True, tau2_method="REML")
     reg = mk.metareg(es, "~ C(alloc) - 1", tau2_method="REML")
     assert np.isclose(sub.subgroups[0].tau2, reg.tau2, rtol=1e-9)
     for g, fit in zip(sub.groups, sub.subgroups):

@@ -28,7 +28,7 @@ V = np.array([0.01, 0.01, 2.0, 2.0, 2.0, 2.0])
 @pytest.mark.parametrize("method, tau2", [("REML", 2.926857), ("ML", 2.269990)])
 def test_interior_global_maximum_is_found(method, tau2):
     assert abs(float(mk.estimate_tau2(Y, V, method=method).tau2) - tau2) < 5e-7
-    fit = mk.batch.meta(Y, V, tau2=method)
+    fit = mk.batch.meta(Y, V, tau2_method=method)
     assert abs(float(fit.tau2) - tau2) < 5e-7
     if method == "REML":
         assert abs(float(fit.estimate) - (-1.762898)) < 5e-7
@@ -56,8 +56,8 @@ def test_batch_rows_and_ragged_masks_get_the_same_answer():
     v = np.vstack([V, np.r_[V[:5], 1.0], V[::-1]])
     mask = np.ones(y.shape, dtype=bool)
     mask[1, 5] = False
-    fit = mk.batch.meta(y, v, mask, tau2="REML")
-    single = [float(mk.batch.meta(y[i][mask[i]], v[i][mask[i]], tau2="REML").tau2) for i in range(3)]
+    fit = mk.batch.meta(y, v, mask, tau2_method="REML")
+    single = [float(mk.batch.meta(y[i][mask[i]], v[i][mask[i]], tau2_method="REML").tau2) for i in range(3)]
     assert np.allclose(fit.tau2, single, rtol=1e-9)
     assert abs(fit.tau2[0] - 2.926857) < 5e-7 and abs(fit.tau2[2] - 2.926857) < 5e-7
 
@@ -83,7 +83,7 @@ def test_constructed_likelihoods_give_the_global_maximiser(case, method):
     y, v = np.array(case["data"]["yi"]), np.array(case["data"]["vi"])
     ref = case["results"][method]
     best = ref["check"]["global_maximiser"]["tau2"]
-    fit = mk.batch.meta(y, v, tau2=method, tol=1e-13)
+    fit = mk.batch.meta(y, v, tau2_method=method, tol=1e-13)
     assert abs(float(fit.tau2) - best) < 1e-6 * max(1.0, best)
     if ref["check"]["metafor_is_global"]:
         assert abs(float(fit.estimate) - ref["beta"]) < 1e-6

@@ -140,7 +140,7 @@ def squares(fig):
 
 @pytest.fixture(scope="module")
 def bcg_fit():
-    return mk.meta(mk.effect_sizes(bcg_frame(), "OR", keep=("year",)), tau2="REML")
+    return mk.meta(mk.effect_sizes(bcg_frame(), "OR", keep=("year",)), tau2_method="REML")
 
 
 @pytest.fixture(scope="module")
@@ -583,7 +583,7 @@ def test_short_labels_do_not_run_into_the_arm_columns(dpi):
     df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
                        "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
     rob = {s: {"Overall": "low"} for s in df.study}
-    fig = forest(mk.meta(mk.effect_sizes(df, "OR"), tau2="DL"), rob=rob, dpi=dpi)
+    fig = forest(mk.meta(mk.effect_sizes(df, "OR"), tau2_method="DL"), rob=rob, dpi=dpi)
     fig.canvas.draw()
     assert overlapping_pairs(fig) == [] and outside_figure(fig) == []
 

@@ -82,7 +82,7 @@ def meta_command(
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
             ci_method = "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
-            result = meta(es, model=model, method=method, tau2=tau2, ci=ci_method, pi=pi, by=by,
+            result = meta(es, model=model, method=method, tau2_method=tau2, ci=ci_method, pi=pi, by=by,
                           common_tau2=common_tau2, level=level, convention=convention)
         if forest is not None or funnel is not None:
             from metakit.plots import write_figures

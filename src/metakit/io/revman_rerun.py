@@ -75,7 +75,7 @@ def rerun(outcome: RevManOutcome):
     if outcome.type != "DICH":
         method = "inverse"
     by = "subgroup" if outcome.has_subgroups else None
-    return mk.meta(es, model=outcome.model, method=method, tau2="DL", by=by,
+    return mk.meta(es, model=outcome.model, method=method, tau2_method="DL", by=by,
                    level=outcome.ci_total / 100.0, convention="revman")
 
 

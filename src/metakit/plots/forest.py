@@ -418,7 +418,7 @@ def forest_table(result, *, sort: str | None = None, descending: bool = False,
     >>> import pandas as pd, metakit as mk
     >>> df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
     ...                    "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
-    >>> t = forest_table(mk.meta(mk.effect_sizes(df, "OR"), tau2="DL"))
+    >>> t = forest_table(mk.meta(mk.effect_sizes(df, "OR"), tau2_method="DL"))
     >>> [r.kind for r in t.rows][:5]
     ['study', 'study', 'study', 'total', 'events']
     """
@@ -868,7 +868,7 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
     >>> import pandas as pd, metakit as mk
     >>> df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
     ...                    "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
-    >>> fig = forest(mk.meta(mk.effect_sizes(df, "OR"), tau2="DL"))
+    >>> fig = forest(mk.meta(mk.effect_sizes(df, "OR"), tau2_method="DL"))
     >>> fig.axes[1].get_xscale()
     'log'
     """

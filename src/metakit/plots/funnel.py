@@ -114,7 +114,7 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     >>> import pandas as pd, metakit as mk
     >>> df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
     ...                    "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
-    >>> fig = funnel(mk.meta(mk.effect_sizes(df, "OR"), tau2="DL"), contours=True)
+    >>> fig = funnel(mk.meta(mk.effect_sizes(df, "OR"), tau2_method="DL"), contours=True)
     >>> fig.axes[0].get_xscale(), bool(fig.axes[0].yaxis_inverted())
     ('log', True)
     """

@@ -170,7 +170,7 @@ class BatchMeta:
                 f"{int(self.k.max())}){t2}, CI by {s.ci}{conv}")
 
 
-def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: str = "z",
+def meta(yi, vi, mask=None, *, model: str = "random", tau2_method: str = "REML", ci: str = "z",
          pi: str = "z", level: float = 0.95, tol: float = 1e-10, maxiter: int = 200,
          fallback: str | None = None) -> BatchMeta:
     """Fit many inverse-variance meta-analyses at once.
@@ -183,7 +183,7 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
         True where a study is present (ragged ``k``); cells outside the mask are ignored.
     model
         ``"random"`` or ``"common"``.
-    tau2
+    tau2_method
         tau² estimator (see :mod:`metakit.stats.tau2`).
     ci
         ``"z"`` (Wald), ``"hk"`` (Hartung-Knapp) or ``"hk-adhoc"``.
@@ -203,11 +203,11 @@ def meta(yi, vi, mask=None, *, model: str = "random", tau2: str = "REML", ci: st
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> y = rng.normal(0.3, 0.4, size=(1000, 12)); v = rng.uniform(0.02, 0.2, size=(1000, 12))
-    >>> res = meta(y, v, tau2="REML")
+    >>> res = meta(y, v, tau2_method="REML")
     >>> res.estimate.shape
     (1000,)
     """
-    settings = Settings(model=model, tau2_method=tau2, ci=ci, pi=pi, level=level, tol=tol,
+    settings = Settings(model=model, tau2_method=tau2_method, ci=ci, pi=pi, level=level, tol=tol,
                         maxiter=maxiter, fallback=fallback)
     out, shape = _fit_chunked(yi, vi, mask, settings)
 

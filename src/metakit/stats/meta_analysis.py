@@ -11,7 +11,7 @@ from metakit.stats.pairwise import fit_one, resolve_settings
 from metakit.stats.subgroups import subgroup_analysis
 
 
-def meta(es, *, model: str = "random", method: str | None = None, tau2: str | None = None,
+def meta(es, *, model: str = "random", method: str | None = None, tau2_method: str | None = None,
          ci: str = "z", pi: str | None = None, by: str | None = None, common_tau2: bool = False,
          level: float = 0.95, convention: str = "metafor", tol: float = 1e-10,
          maxiter: int = 200, fallback: str | None = None):
@@ -26,7 +26,7 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2: str | No
     method
         ``"inverse"`` (variance), ``"MH"`` (Mantel-Haenszel; OR, RR, RD) or ``"Peto"``.
         Default: inverse variance, or MH for binary data under ``convention="revman"``.
-    tau2
+    tau2_method
         tau² estimator: DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM. Default REML
         (DL under ``convention="revman"``).
     ci
@@ -55,11 +55,11 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2: str | No
     >>> import pandas as pd, metakit as mk
     >>> df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
     ...                    "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
-    >>> fit = mk.meta(mk.effect_sizes(df, "RR"), tau2="DL")
+    >>> fit = mk.meta(mk.effect_sizes(df, "RR"), tau2_method="DL")
     >>> fit.k
     3
     """
-    s = resolve_settings(es, model, method, tau2, ci, pi, level, convention, tol, maxiter,
+    s = resolve_settings(es, model, method, tau2_method, ci, pi, level, convention, tol, maxiter,
                          fallback)
     if by is not None:
         return subgroup_analysis(es, s, by, common_tau2)
