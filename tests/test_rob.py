@@ -283,10 +283,10 @@ def test_csv_errors_name_row_and_column(tmp_path):
     with pytest.raises(DataError, match="no domain D9"):
         read_assessments(p)
     p.write_text("study,d1,d2,d3,d4,d5\n,Low,Low,Low,Low,Low\n")
-    with pytest.raises(DataError, match="row 1 has an empty study"):
+    with pytest.raises(DataError, match=r"study label is empty \(bad.csv, line 2\)"):
         read_assessments(p)
-    with pytest.raises(ValueError, match="use .csv"):
-        read_assessments(tmp_path / "x.txt")
+    with pytest.raises(DataError, match="use .csv"):
+        read_assessments(tmp_path / "x.json")
 
 
 # --- analysis helpers -----------------------------------------------------------------------------
