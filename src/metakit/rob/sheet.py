@@ -32,10 +32,12 @@ _DELIMITERS = ",;\t"
 def shorten(text: object, limit: int = MESSAGE_LIMIT) -> str:
     """``text`` cut to about ``limit`` characters, its start and end kept, saying how much was cut.
 
+    The first two thirds of ``limit`` and the last sixth are kept (26 + 6 of 1000 below).
+
     Examples
     --------
     >>> shorten("x" * 1000, 40)
-    'xxxxxxxxxxxxxxxxxxxxxxxxxx … [974 characters cut] … xxxxxx'
+    'xxxxxxxxxxxxxxxxxxxxxxxxxx … [968 characters cut] … xxxxxx'
     """
     text = str(text)
     if len(text) <= limit:
