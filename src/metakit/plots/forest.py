@@ -543,6 +543,7 @@ def _columns(table: ForestTable, p_norm, p_bold, gap: float):
     return cols, arm_cols, weight_idx
 
 
+@_layout.plain_warnings
 def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
                 rob_domains: Sequence[str] | None = None, rob_palette: str = "default",
                 favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
@@ -820,6 +821,7 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
                              zorder=3, gid=f"diamond:{i}"))
 
 
+@_layout.plain_warnings
 def forest(result, path: str | Path | None = None, *, sort: str | None = None,
            descending: bool = False, study_label: str | Callable | None = None, columns=(),
            rob: Mapping[str, Mapping[str, str]] | None = None,

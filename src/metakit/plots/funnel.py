@@ -52,6 +52,7 @@ FUNNEL_COLOURS = {
 MIN_STUDIES = 10
 _PAD = 6.0           # points around the figure's content
 _LEGEND_GAP = 4.0    # points between the axis label and the legend
+_MIN_PLOT_PT = 72.0  # the smallest plot area, in points, worth drawing
 
 _GROUP_COLOURS = ("#3b6aa0", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e",
                   "#e6ab02", "#a6761d")
@@ -83,6 +84,7 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
+@_layout.plain_warnings
 def funnel(result, path: str | Path | None = None, *, contours: bool = False,
            filled=None, centre: str = "primary", levels: Sequence[float] = (0.10, 0.05, 0.01),
            title: str | None = None, xlabel: str | None = None, font: str | None = None,
@@ -159,7 +161,7 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
         warnings.warn(f"funnel plot of {k} {'study' if k == 1 else 'studies'}: with fewer than "
                       f"{MIN_STUDIES}, asymmetry cannot be told from chance (Cochrane Handbook "
                       "10.4.3.1); read it with caution and do not test it", MetakitWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     se_max = float(np.max(all_se[ok])) * 1.08 if ok.any() else 1.0
     ratio = bool(fit.is_ratio)
     f = np.exp if ratio else (lambda v: np.asarray(v, float))
@@ -231,7 +233,9 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     for side in ("right", "top"):
         ax.spines[side].set_visible(False)
     if title:
-        ax.set_title(title, fontproperties=_layout.font(font, font_size * 1.1, weight="bold"),
+        title_prop = _layout.font(font, font_size * 1.1, weight="bold")
+        # Aligned with the axes, right of the tick labels: wrapped to 80% of the width.
+        ax.set_title(_wrap(title, title_prop, 0.8 * size[0] * 72), fontproperties=title_prop,
                      loc="left")
     legend_prop = _layout.font(font, font_size * 0.85)
     legend = _legend(fig, handles, legend_prop, size[0] * 72)
@@ -239,6 +243,15 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     if path is not None:
         _layout.save(fig, path, dpi=dpi)
     return fig
+
+
+def _wrap(text: str, prop, width_pt: float) -> str:
+    """``text`` wrapped between words to lines no wider than ``width_pt``."""
+    w = _layout.text_width(text, prop)
+    if w <= width_pt:
+        return text
+    chars = max(12, int(len(text) * width_pt / w) - 1)
+    return "\n".join(textwrap.wrap(text, chars, break_long_words=True))
 
 
 def _legend(fig: Figure, handles: list, prop, width_pt: float):
@@ -249,11 +262,7 @@ def _legend(fig: Figure, handles: list, prop, width_pt: float):
     avail = width_pt - 2 * _PAD - 2 * 0.5 * fs
     most = avail - entry_extra
     for h in handles:
-        label = h.get_label()
-        w = _layout.text_width(label, prop)
-        if w > most:
-            chars = max(12, int(len(label) * most / w) - 1)
-            h.set_label("\n".join(textwrap.wrap(label, chars, break_long_words=True)))
+        h.set_label(_wrap(h.get_label(), prop, most))
     widths = [max(_layout.text_width(line, prop) for line in h.get_label().split("\n")) + entry_extra
               for h in handles]
     ncol = 1
@@ -291,4 +300,9 @@ def _place(fig: Figure, ax, legend, width_pt: float, plot_h_pt: float) -> None:
         above = (tight.y1 - box.y1) * 72 / dpi
         x0, x1 = _PAD + left, width_pt - _PAD - right
         y0, y1 = bottom_of_plot + below, height - _PAD - above
+        if x1 - x0 < _MIN_PLOT_PT or y1 - y0 < _MIN_PLOT_PT:
+            need_w = (left + right + 2 * _PAD + _MIN_PLOT_PT) / 72
+            need_h = (below + above + 2 * _PAD + _MIN_PLOT_PT) / 72
+            raise ValueError(f"size {width_pt / 72:g} x {plot_h_pt / 72:g} in leaves no room for the plot "
+                             f"inside its labels: use at least {need_w:.1f} x {need_h:.1f} in")
         ax.set_position((x0 / width_pt, y0 / height, (x1 - x0) / width_pt, (y1 - y0) / height))

@@ -21,6 +21,7 @@ from typing import Any
 
 import matplotlib
 
+from metakit.plots import _layout
 from metakit.review.prisma_counts import Count, PrismaCounts
 
 __all__ = ["prisma_flow", "box_texts"]
@@ -132,6 +133,7 @@ def _wrap(text: str, width_chars: int) -> str:
     return "\n".join(out).replace(_NBSP, " ")
 
 
+@_layout.plain_warnings
 def prisma_flow(counts: PrismaCounts, path: str | Path | None = None, *,
                 title: str | None = None, dpi: int = 200) -> Any:
     """Draw the PRISMA 2020 flow diagram.

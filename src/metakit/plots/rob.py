@@ -31,6 +31,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 
+from metakit.plots import _layout
 from metakit.rob.assessment import OVERALL
 from metakit.rob.table import RobTable, Weights
 from metakit.rob.tools import (
@@ -217,6 +218,7 @@ def _rows(table: RobTable, outcome: str | None) -> tuple[list[str], list[Any]]:
     return labels, list(table.assessments)
 
 
+@_layout.plain_warnings
 def traffic_light(table: RobTable, path: str | Path | None = None, palette: str = "default", *,
                   outcome: str | None = None, title: str | None = None,
                   fontsize: float = _FONT_SIZE) -> Figure:
@@ -375,6 +377,7 @@ def _spread(centres: list[float], widths: list[float], gap: float) -> list[float
     return xs
 
 
+@_layout.plain_warnings
 def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Path | None = None,
                  palette: str = "default", *, outcome: str | None = None, title: str | None = None,
                  show_percent: bool = True, fontsize: float = _FONT_SIZE) -> Figure:
