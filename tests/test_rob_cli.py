@@ -90,3 +90,16 @@ def test_error_messages_are_printed_verbatim(tmp_path):
     result = runner.invoke(app, ["rob", "summarise", str(p)], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "judgement '[bold]odd[/]' is not one of" in result.output and "Traceback" not in result.output
+
+
+def test_figure_warnings_are_report_lines(tmp_path):
+    # A study label in Chinese: the default font lacks it, said once in plain words.
+    p = tmp_path / "rob.csv"
+    p.write_text("study,d1,d2,d3,d4,d5\n\u738b 2010,Low,Low,Low,Low,Low\nLi 2012,Low,High,Low,Low,Low\n",
+                 encoding="utf-8")
+    result = runner.invoke(app, ["rob", "summarise", str(p), "--traffic-light", str(tmp_path / "t.png")],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("warning:")]
+    assert len(lines) == 1 and "no glyph for '\u738b'" in lines[0]
+    assert "Glyph" not in result.output and "UserWarning" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from metakit.errors import DataError
+from metakit.errors import DataError, MetakitWarning
 
 if TYPE_CHECKING:
     from metakit.rob.table import RobTable
@@ -37,16 +38,21 @@ def summarise(
 
     console = Console()
     try:
-        table = read_assessments(assessments, tool, some_concerns_to_high=some_concerns_to_high)
-        selected = table.for_outcome(outcome) if outcome is not None else table
-        sentence = selected.summary_sentence()
-        if traffic_light is not None:
-            rob_plots.traffic_light(selected, traffic_light, palette=palette)
-        if summary_plot is not None:
-            rob_plots.summary_plot(selected, path=summary_plot, palette=palette)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MetakitWarning)
+            table = read_assessments(assessments, tool, some_concerns_to_high=some_concerns_to_high)
+            selected = table.for_outcome(outcome) if outcome is not None else table
+            sentence = selected.summary_sentence()
+            if traffic_light is not None:
+                rob_plots.traffic_light(selected, traffic_light, palette=palette)
+            if summary_plot is not None:
+                rob_plots.summary_plot(selected, path=summary_plot, palette=palette)
     except (DataError, ValueError, OSError) as err:
         console.print(f"[red]error:[/red] {escape(str(err))}")
         raise typer.Exit(code=1) from None
+    # Said as a line of the report, not as Python's "file:line: Warning" text.
+    for w in dict.fromkeys(str(w.message) for w in caught):
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
 
     print_judgements(console, selected)
     for d in selected.tool.domains:
