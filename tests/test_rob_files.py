@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metakit.errors import DataError
 from metakit.rob import read_assessments
@@ -168,3 +170,25 @@ def test_shorten_keeps_both_ends():
     out = shorten(text, 60)
     assert out.startswith("a" * 40) and out.endswith("END") and "characters cut" in out
     assert len(out) < 100 and shorten("short", 60) == "short"
+
+
+# ---- whatever the bytes, a DataError or a table --------------------------------------------------
+
+_CELLS = st.sampled_from(["Low", "High", "Some concerns", "Y", "PY", "N", "NA", "", "x" * 300, "\"", ";",
+                          ",", "\t", "study", "d1", "d5", "d1_1", "\u738b", "\x00", "\n", "- a: [", ": b"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=400),
+                      st.lists(_CELLS, max_size=40).map(lambda cs: "".join(cs).encode("utf-8")),
+                      st.lists(_CELLS, max_size=40).map(lambda cs: "".join(cs).encode("utf-16"))),
+       suffix=st.sampled_from([".csv", ".yaml", ".xlsx", ".tsv"]))
+def test_any_file_gives_a_table_or_a_short_named_error(tmp_path, data, suffix):
+    p = tmp_path / f"fuzz{suffix}"
+    p.write_bytes(data)
+    try:
+        read_assessments(p)
+    except DataError as err:
+        msg = str(err)
+        assert "fuzz" in msg or "column" in msg or "study" in msg, msg     # names the file or the cell
+        assert len(msg) < 1500, len(msg)
