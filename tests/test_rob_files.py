@@ -192,3 +192,17 @@ def test_any_file_gives_a_table_or_a_short_named_error(tmp_path, data, suffix):
         msg = str(err)
         assert "fuzz" in msg or "column" in msg or "study" in msg, msg     # names the file or the cell
         assert len(msg) < 1500, len(msg)
+
+
+def test_line_numbers_count_quoted_line_breaks(tmp_path):
+    p = tmp_path / "notes.csv"
+    # CRLF line ends; A's note spans lines 2-3; B's note holds a Unicode line separator, which
+    # is text inside a cell, not a line end.
+    p.write_bytes(("study,d1,d2,d3,d4,d5,notes\r\n"
+                   "A,Low,Low,Low,Low,Low,\"two\r\nlines\"\r\n"
+                   "B,Low,Low,Low,Low,High,see\u2028below\r\n"
+                   "C,Low,Low,Low,Low,Maybe,\r\n").encode("utf-8"))
+    msg = _error(p)
+    assert msg.startswith("study 'C', column 'd5': judgement 'Maybe'") and msg.endswith("(notes.csv, line 5)")
+    p.write_bytes(p.read_bytes().replace(b"Maybe", b"Low"))
+    assert read_assessments(p).overall_by_study() == {"A": "Low", "B": "High", "C": "Low"}

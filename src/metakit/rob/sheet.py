@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ MESSAGE_LIMIT = 300
 _EXPECTED = ("expected a risk-of-bias sheet: a header row naming the columns (study, outcome, "
              "d1_1 ... d5_3 or d1 ... d5, overall) and one row per study")
 _DELIMITERS = ",;\t"
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
+# Line ends as the csv module sees them (str.splitlines would also split on \u2028, \x1c, ...
+# inside a cell).
+_LINE_END = re.compile("\r\n|\r|\n")
 
 
 def shorten(text: object, limit: int = MESSAGE_LIMIT) -> str:
@@ -84,7 +89,7 @@ def read_text(path: Path, expected: str = _EXPECTED) -> str:
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise DataError(f"{name} is empty; {expected}")
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\r\n\f\v")
+    controls = len(_CONTROL.findall(text))
     if controls > max(8, len(text) // 100):
         raise DataError(f"{name} holds {controls:,} control characters: it is not a text file; {expected}")
     return text
@@ -94,11 +99,11 @@ def csv_rows(path: Path) -> tuple[list[dict[str, object]], list[str]]:
     """Rows of a CSV sheet as column -> cell text, and each row's location ("file, line N")."""
     name = path.name
     text = read_text(path)
-    lines = text.splitlines()
+    lines = _LINE_END.split(text)
     first = next(i for i, line in enumerate(lines) if line.strip())
     header_line = lines[first]
     delimiter = max(_DELIMITERS, key=lambda d: len(next(csv.reader([header_line], delimiter=d))))
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text[_offset(text, first):], newline=""), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
         _check_header(header, name, first + 1, lines[first + 1:first + 6])
@@ -121,6 +126,16 @@ def csv_rows(path: Path) -> tuple[list[dict[str, object]], list[str]]:
         raise DataError(f"{name}, line {line}: {shorten(err, 120)} (an unclosed quote?); "
                         f"{_EXPECTED}") from None
     return rows, where
+
+
+def _offset(text: str, line: int) -> int:
+    """Index in ``text`` where line ``line`` (0-based) starts."""
+    if line == 0:
+        return 0
+    for n, m in enumerate(_LINE_END.finditer(text), start=1):
+        if n == line:
+            return m.end()
+    return len(text)
 
 
 def _check_header(header: list[str], name: str, line: int, following: list[str]) -> None:
