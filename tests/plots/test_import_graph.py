@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,5 +87,5 @@ def test_no_library_module_selects_a_matplotlib_backend():
         "print(matplotlib.get_backend())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(SRC), "PATH": ""})
+                         env={**os.environ, "PYTHONPATH": str(SRC)})
     assert out.stdout.strip() == "svg"
