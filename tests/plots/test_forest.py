@@ -594,3 +594,29 @@ def test_lopsided_axis_keeps_favours_labels_apart(bcg_fit):
     fig.canvas.draw()
     assert overlapping_pairs(fig) == [] and outside_figure(fig) == []
     assert list(graph_axes(fig).get_xticks()) == pytest.approx([0.05, 0.1, 0.2, 0.5, 1, 2])
+
+
+def test_narrow_diamond_keeps_a_visible_width():
+    # 150 studies: the common-effect CI (about 0.72-0.79) is a few per cent of a 0.02-50 axis.
+    from metakit.plots.forest import MIN_DIAMOND_PT
+
+    fit = mk.meta(mk.effect_sizes(synthetic(150), "OR"))
+    fig = forest(fit, show="both")
+    fig.canvas.draw()
+    gax = graph_axes(fig)
+    to_px = gax.transData.transform
+    pt = 72 / fig.dpi
+    widths = []
+    for xy in diamonds(fig):
+        px = to_px(xy)
+        widths.append((px[:, 0].max() - px[:, 0].min()) * pt)
+        heights = (px[:, 1].max() - px[:, 1].min()) * pt
+        assert heights > 5.0                                      # and tall enough to see
+    assert min(widths) >= MIN_DIAMOND_PT - 1e-6 and MIN_DIAMOND_PT >= 4.0
+    # The widened diamond stays centred on its estimate: common-effect OR from the fit.
+    common = diamonds(fig)[0]
+    top = common[np.argmin(common[:, 1])]
+    assert top[0] == pytest.approx(math.exp(fit.common.estimate), rel=1e-9)
+    left, right = to_px([[common[:, 0].min(), 0]])[0, 0], to_px([[common[:, 0].max(), 0]])[0, 0]
+    centre = to_px([[top[0], 0]])[0, 0]
+    assert centre - left == pytest.approx(right - centre, abs=0.01)

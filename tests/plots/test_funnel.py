@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from matplotlib.text import Text
 
 import metakit as mk
+from metakit.errors import MetakitWarning
 from metakit.plots.funnel import funnel, log_ticks
 
 matplotlib.use("Agg")
@@ -105,7 +107,8 @@ def test_continuous_linear_axis_and_subgroup_colours(bcg):
     d = REF["normand1999"]
     df = pd.DataFrame({"study": d["study"], "m_t": d["m1i"], "sd_t": d["sd1i"], "n_t": d["n1i"],
                        "m_c": d["m2i"], "sd_c": d["sd2i"], "n_c": d["n2i"]})
-    ax = _ax(funnel(mk.meta(mk.effect_sizes(df, "MD")), centre="common"))
+    with pytest.warns(MetakitWarning, match="9 studies"):
+        ax = _ax(funnel(mk.meta(mk.effect_sizes(df, "MD")), centre="common"))
     assert ax.get_xscale() == "linear"
     assert np.allclose(_line(ax, "summary").get_xdata(), _fit_ref("normand1999", "MD", "FE")["beta"])
     sub = mk.meta(bcg, by="g")
@@ -143,3 +146,62 @@ def test_no_text_overlaps_or_clips(bcg):
 def test_log_ticks():
     assert log_ticks(0.05, 8) == [0.05, 0.1, 0.2, 0.5, 1, 2, 5]
     assert log_ticks(0.003, 400) == [0.01, 0.1, 1, 10, 100]
+
+
+# ---- layout: legend under the plot, long names, few studies ---------------------------------------
+
+LONG = "Stroke units with early supported discharge and a multidisciplinary team (UK and Scandinavia)"
+
+
+def _boxes(fig):
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return r, ts, [t.get_window_extent(r) for t in ts]
+
+
+@pytest.mark.parametrize("names", [("a", "b"), (LONG, "General medical wards")])
+def test_legend_sits_under_the_plot_and_long_names_fit(bcg, names):
+    es = bcg
+    if names[0] != "a":
+        d = REF["bcg"]
+        df = pd.DataFrame({"study": d["study"], "e_t": d["ai"], "n_t": d["n1i"], "e_c": d["ci"],
+                           "n_c": d["n2i"], "g": [names[0], names[1]] * 6 + [names[0]]})
+        es = mk.effect_sizes(df, "OR", keep=("g",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")             # no layout warning may reach the user
+        fig = funnel(mk.meta(es, by="g"), contours=True, title="BCG")
+    r, texts, boxes = _boxes(fig)
+    ax = _ax(fig)
+    axes_box = ax.get_tightbbox(r)
+    legend_box = fig.legends[0].get_window_extent(r)
+    # Under the plot (axis label included), inside the figure, and the plot keeps the width.
+    assert legend_box.y1 <= axes_box.y0 + 0.5
+    assert legend_box.x0 >= -0.5 and legend_box.x1 <= fig.bbox.width + 0.5
+    assert ax.get_window_extent(r).width >= 0.75 * fig.bbox.width
+    # Every text (the long name wrapped onto two lines) inside the figure, none overlapping another.
+    b = np.array([[e.x0, e.y0, e.x1, e.y1] for e in boxes])
+    assert (b[:, 0] >= -0.5).all() and (b[:, 2] <= fig.bbox.width + 0.5).all()
+    assert (b[:, 1] >= -0.5).all() and (b[:, 3] <= fig.bbox.height + 0.5).all()
+    x0, y0, x1, y1 = b.T
+    ov = ((x0[:, None] < x1[None, :] - 0.5) & (x0[None, :] < x1[:, None] - 0.5)
+          & (y0[:, None] < y1[None, :] - 0.5) & (y0[None, :] < y1[:, None] - 0.5))
+    np.fill_diagonal(ov, False)
+    assert not ov.any(), [(texts[i].get_text(), texts[j].get_text()) for i, j in zip(*np.nonzero(ov))]
+    # No legend text runs into the axes (the apex, the tick labels).
+    for t, e in zip(texts, boxes):
+        if t in fig.legends[0].get_texts():
+            assert not e.overlaps(ax.get_window_extent(r))
+    labels = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]
+    assert names[0] in labels and names[1] in labels
+
+
+def test_fewer_than_ten_studies_warn(bcg):
+    d = REF["bcg"]
+    df = pd.DataFrame({"study": d["study"], "e_t": d["ai"], "n_t": d["n1i"], "e_c": d["ci"],
+                       "n_c": d["n2i"]}).head(4)
+    with pytest.warns(MetakitWarning, match=r"funnel plot of 4 studies.*Cochrane Handbook 10.4.3.1"):
+        funnel(mk.meta(mk.effect_sizes(df, "OR")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")             # 13 studies: no warning
+        funnel(mk.meta(bcg))

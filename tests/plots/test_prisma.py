@@ -107,3 +107,26 @@ def test_raster_and_pdf_output(tmp_path, suffix, magic):
     path = tmp_path / ("p" + suffix)
     prisma_flow(COUNTS, path)
     assert path.read_bytes()[:4] == magic
+
+
+def test_columns_start_level_and_side_boxes_meet_their_arrows():
+    boxes = prisma_flow(COUNTS).metakit_boxes
+
+    def top(name):
+        x, y, w, h = boxes[name]
+        return y + h
+
+    # The two identification columns start level (PRISMA 2020 template), as do the later rows.
+    for main, other in (("identified", "other_identified"), ("sought", "other_sought"),
+                        ("assessed", "other_assessed")):
+        assert top(main) == pytest.approx(top(other), abs=1e-9), (main, other)
+    # The database box (8 lines) is taller than the other-methods box (2 lines): the
+    # other-methods box is not centred on the row.
+    assert boxes["identified"][3] > boxes["other_identified"][3]
+    # Each side box spans the middle of its flow box, where the arrow runs.
+    for flow, side in (("identified", "removed"), ("screened", "excluded"), ("sought", "not_retrieved"),
+                       ("assessed", "reports_excluded"), ("other_sought", "other_not_retrieved"),
+                       ("other_assessed", "other_reports_excluded")):
+        _, fy, _, fh = boxes[flow]
+        _, sy, _, sh = boxes[side]
+        assert sy <= fy + fh / 2 <= sy + sh, (flow, side)

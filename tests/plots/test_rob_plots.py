@@ -208,3 +208,71 @@ def test_draw_rob_columns_for_a_forest_plot(seed):
     assert err.value.study == "Hernigou 2018"
     with pytest.raises(ValueError, match="need 6 x positions"):
         draw_rob_columns(ax, [0, 1], [0.0], ["Trial A (China)"], seed)
+
+
+# ---- percentages: whole numbers summing to 100, every segment labelled ----------------------------
+
+def _percent_texts(fig):
+    return {t.get_gid()[len("pct:"):]: t for t in fig.axes[0].texts if (t.get_gid() or "").startswith("pct:")}
+
+
+def test_whole_percentages_by_largest_remainder():
+    from metakit.plots.rob import whole_percentages
+
+    # 1, 4, 2, 1 of 8 = 12.5, 50, 25, 12.5: floors 12 + 50 + 25 + 12 = 99; the missing point goes
+    # to the tied remainder listed later (the level of more concern).
+    assert whole_percentages([1 / 8, 4 / 8, 2 / 8, 1 / 8]).tolist() == [12, 50, 25, 13]
+    assert whole_percentages([[1 / 3] * 3, [0.0] * 3, [0.666, 0.334, 0.0]]).tolist() == [
+        [33, 33, 34], [0, 0, 0], [67, 33, 0]]
+    # 0.4/0.3/0.2/0.03/0.07 are exact in percent: no point moves.
+    assert whole_percentages([0.4, 0.3, 0.2, 0.03, 0.07]).tolist() == [40, 30, 20, 3, 7]
+
+
+def test_summary_plot_percentages_sum_to_100():
+    t = read_assessments(EXAMPLES / "robins_i_example.csv", "robins-i")
+    fig = summary_plot(t)
+    texts = _percent_texts(fig)
+    # Overall of the 8 cohorts, counted from the file: Low 1 (F), Moderate 2 (A, E), Serious 2
+    # (B, G), Critical 1 (D), No information 2 (C, H) -> 12.5/25/25/12.5/25 -> 12/25/25/13/25.
+    overall = {lvl: texts[f"Overall|{lvl}"].get_text() for lvl in t.tool.levels}
+    assert overall == {"Low": "12%", "Moderate": "25%", "Serious": "25%", "Critical": "13%",
+                       "No information": "25%"}
+    for key in t.columns:
+        shown = [int(texts[f"{key}|{lvl}"].get_text().rstrip("%")) for lvl in t.tool.levels
+                 if f"{key}|{lvl}" in texts]
+        assert sum(shown) == 100, key
+
+
+def test_narrow_weighted_segments_are_labelled_outside_without_overlap(seed):
+    # Trial A carries almost all the weight: every other study's segment is a sliver.
+    weights = {s: (1000.0 if s == "Trial A (China)" else 1.0) for s in seed.studies}
+    fig = summary_plot(seed, weights=weights)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    bars = _bars(fig)
+    texts = _percent_texts(fig)
+    leaders = {ln.get_gid()[len("leader:"):] for ln in ax.lines if (ln.get_gid() or "").startswith("leader:")}
+    for gid, bar in bars.items():
+        if bar.get_width() > 0:
+            assert gid in texts, gid                     # every visible segment has its percentage
+    # Overall Some concerns: B, D, H of weight 1 each, of 1009 -> 0.297%, shown as "<1%".
+    assert texts["Overall|Some concerns"].get_text() == "<1%"
+    assert "Overall|Some concerns" in leaders
+    boxes = {g: t.get_window_extent(r) for g, t in texts.items()}
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not boxes[a].overlaps(boxes[b]), (a, b)
+        bar_box = bars[a].get_window_extent(r)
+        if a in leaders:                                  # outside: above its bar, inside the axes' width
+            assert boxes[a].y0 >= bar_box.y1 - 0.5
+            ax_box = ax.get_window_extent(r)
+            assert ax_box.x0 - 0.5 <= boxes[a].x0 and boxes[a].x1 <= ax_box.x1 + 0.5
+        else:                                             # inside: within its segment
+            assert bar_box.x0 <= boxes[a].x0 and boxes[a].x1 <= bar_box.x1
+    # And no percentage runs into another bar.
+    for g, box in boxes.items():
+        for gb, bar in bars.items():
+            if gb != g and bar.get_width() > 0:
+                assert not box.overlaps(bar.get_window_extent(r)), (g, gb)

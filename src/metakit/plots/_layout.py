@@ -7,15 +7,22 @@ of rows. Text is measured with the Agg renderer (see :func:`text_width`).
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import math
-from collections.abc import Iterable, Sequence
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+
+from metakit.errors import MetakitWarning
 
 FORMATS = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".eps": "eps", ".jpg": "jpg",
            ".jpeg": "jpg", ".tif": "tiff", ".tiff": "tiff"}
@@ -76,6 +83,71 @@ def save(fig: Figure, path: str | Path, dpi: float | None = None) -> Path:
                                 "ps.fonttype": 42}):
         fig.savefig(path, format=fmt, dpi=dpi or fig.dpi, facecolor="white")
     return path
+
+
+# ------------------------------------------------------------------------------------
+# matplotlib's warnings, said in the user's terms
+# ------------------------------------------------------------------------------------
+
+_GLYPH = re.compile(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$")
+_F = TypeVar("_F", bound=Callable)
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("metakit_figure_depth", default=0)
+
+
+def plain_warnings(func: _F) -> _F:
+    """Run a figure function, turning matplotlib's warnings into ones a reviewer can act on.
+
+    A missing glyph (a study label in Chinese with a Latin-only font) becomes one
+    :class:`~metakit.errors.MetakitWarning` naming the characters and what to do; a layout
+    warning ("... layout not applied") says the figure is too small for its text. Every
+    other warning passes unchanged. Warnings are collected while the figure is drawn and
+    said once each afterwards.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if _depth.get():  # inside another figure function: the outermost one reports
+            return func(*args, **kwargs)
+        token = _depth.set(1)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = func(*args, **kwargs)
+        finally:
+            _depth.reset(token)
+        _reissue(caught, func.__name__)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _reissue(caught: list[warnings.WarningMessage], figure: str) -> None:
+    glyphs: dict[str, set[str]] = {}
+    layout = False
+    seen = set()
+    for w in caught:
+        text = str(w.message)
+        m = _GLYPH.search(text)
+        if m is not None:
+            glyphs.setdefault(m.group(2), set()).add(chr(int(m.group(1))))
+            continue
+        if "layout not applied" in text.lower():
+            layout = True
+            continue
+        key = (w.category, text)
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for fonts, chars in glyphs.items():
+        shown = "".join(sorted(chars))
+        warnings.warn(f"{figure}: the font ({fonts}) has no glyph for {shown[:20]!r}"
+                      f"{' and more' if len(shown) > 20 else ''}, so these characters are drawn as "
+                      "empty boxes; choose a font that has them (font= where the figure takes one, "
+                      "else matplotlib's rcParams['font.family'], e.g. 'Noto Sans CJK SC' for Chinese)",
+                      MetakitWarning, stacklevel=3)
+    if layout:
+        warnings.warn(f"{figure}: the figure is too small for its text; make it larger",
+                      MetakitWarning, stacklevel=3)
 
 
 # ------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ the heterogeneity line, the test for overall effect and, for subgroups, the test
 subgroup differences, worded exactly as :meth:`~metakit.stats.pairwise.MetaResult.summary`.
 In a subgroup analysis the study weights are those of the overall analysis, and a
 subtotal's weight is the sum of its studies' weights (as RevMan and R's meta).
+
+A diamond is never drawn narrower than :data:`MIN_DIAMOND_PT` points: a CI too narrow for
+the axis (a common-effect total over 150 studies on an axis of 0.02 to 50) is drawn that
+wide around its estimate, so that it stays visible; the exact limits are in the text column.
 """
 
 from __future__ import annotations
@@ -540,6 +544,7 @@ def _columns(table: ForestTable, p_norm, p_bold, gap: float):
     return cols, arm_cols, weight_idx
 
 
+@_layout.plain_warnings
 def draw_forest(table: ForestTable, *, rob: Mapping | None = None,
                 rob_domains: Sequence[str] | None = None, rob_palette: str = "default",
                 favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
@@ -730,6 +735,10 @@ def _scale(table, xlim, ticks) -> tuple[float, float, tuple[float, ...]]:
     return lo, hi, tk
 
 
+#: Narrowest diamond drawn, in points (a narrower CI is widened around its estimate).
+MIN_DIAMOND_PT = 6.0
+
+
 def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
     gr = _graph_rows(rows)
     lo, hi, tk = scale
@@ -749,6 +758,7 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
     ax.spines["bottom"].set_linewidth(0.6)
     ax.patch.set_alpha(0)
     ax.axvline(float(f(table.null)), color=col["null"], lw=0.7, zorder=1, gid="null-line")
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
 
     study = [i for i in gr if rows[i].kind == "study"]
     est = np.array([rows[i].estimate for i in study], float)
@@ -800,6 +810,10 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
                             gid=f"prediction-arrow:{i}")
             continue
         m = min(max(r.estimate, a), b)
+        # At least MIN_DIAMOND_PT wide: axis units per point from the axes' width.
+        half = MIN_DIAMOND_PT / 2 * (hi - lo) / width_pt
+        if b - a < 2 * half:
+            a, b = max(m - half, lo), min(m + half, hi)
         h = 0.36 * rh
         colour = col["diamond_common"] if (r.model == "common" and any(
             q.model == "random" for q in rows if q.kind == r.kind)) else col["diamond"]
@@ -808,6 +822,7 @@ def _draw_graph(ax, table, rows, centres, rh, col, prop, scale) -> None:
                              zorder=3, gid=f"diamond:{i}"))
 
 
+@_layout.plain_warnings
 def forest(result, path: str | Path | None = None, *, sort: str | None = None,
            descending: bool = False, study_label: str | Callable | None = None, columns=(),
            rob: Mapping[str, Mapping[str, str]] | None = None,

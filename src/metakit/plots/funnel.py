@@ -8,11 +8,18 @@ significant at p = 0.10, 0.05 and 0.01 against the null (contour-enhanced funnel
 Peters et al. 2008, J Clin Epidemiol 61:991-6): a study at (y, SE) lies in the region
 ``|y - null| > z_{1-p/2} SE``. Studies imputed by trim-and-fill are drawn hollow.
 Ratio measures are drawn on a log axis.
+
+The legend sits under the plot, in as many columns as the width holds, long names wrapped
+between words, so that it neither hides a study nor leaves a blank margin. A funnel of
+fewer than 10 studies is drawn with a :class:`~metakit.errors.MetakitWarning`: the
+Cochrane Handbook (section 10.4.3.1) advises against judging asymmetry with so few.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,6 +30,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, NullLocator
 from scipy import special
 
+from metakit.errors import MetakitWarning
 from metakit.plots import _layout
 from metakit.stats.measures import NAMES as MEASURE_NAMES
 
@@ -40,6 +48,12 @@ FUNNEL_COLOURS = {
     "0.01<p<0.05": "#cccccc",
     "p<0.01": "#ededed",
 }
+#: Fewer studies than this: asymmetry cannot be judged (Cochrane Handbook 10.4.3.1).
+MIN_STUDIES = 10
+_PAD = 6.0           # points around the figure's content
+_LEGEND_GAP = 4.0    # points between the axis label and the legend
+_MIN_PLOT_PT = 72.0  # the smallest plot area, in points, worth drawing
+
 _GROUP_COLOURS = ("#3b6aa0", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e",
                   "#e6ab02", "#a6761d")
 
@@ -70,6 +84,7 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
+@_layout.plain_warnings
 def funnel(result, path: str | Path | None = None, *, contours: bool = False,
            filled=None, centre: str = "primary", levels: Sequence[float] = (0.10, 0.05, 0.01),
            title: str | None = None, xlabel: str | None = None, font: str | None = None,
@@ -101,13 +116,21 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     colours
         Overrides of :data:`FUNNEL_COLOURS`.
     size
-        Figure width and height in inches.
+        Width of the figure and height of the plot in inches; the legend under the plot
+        adds its own height.
     dpi
         Resolution of raster output.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Warns
+    -----
+    MetakitWarning
+        When fewer than 10 studies are plotted (Cochrane Handbook 10.4.3.1: tests for funnel
+        plot asymmetry should be used only with at least 10 studies, and below that the
+        plot cannot tell chance from asymmetry).
 
     Examples
     --------
@@ -133,6 +156,12 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     if fill is not None:
         all_y, all_se = np.r_[yi, fill[0]], np.r_[se, np.sqrt(fill[1])]
     ok = np.isfinite(all_y) & np.isfinite(all_se)
+    k = int(np.sum(np.isfinite(yi) & np.isfinite(se)))
+    if k < MIN_STUDIES:
+        warnings.warn(f"funnel plot of {k} {'study' if k == 1 else 'studies'}: with fewer than "
+                      f"{MIN_STUDIES}, asymmetry cannot be told from chance (Cochrane Handbook "
+                      "10.4.3.1); read it with caution and do not test it", MetakitWarning,
+                      stacklevel=3)
     se_max = float(np.max(all_se[ok])) * 1.08 if ok.any() else 1.0
     ratio = bool(fit.is_ratio)
     f = np.exp if ratio else (lambda v: np.asarray(v, float))
@@ -147,8 +176,7 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
 
     prop = _layout.font(font, font_size)
     fig = _layout.new_figure(size[0] * 72, size[1] * 72, dpi=dpi)
-    fig.set_layout_engine("constrained")
-    ax = fig.add_subplot(gid="funnel")
+    ax = fig.add_axes((0.15, 0.15, 0.8, 0.75), gid="funnel")
     if ratio:
         ax.set_xscale("log")
     grid = np.linspace(0.0, se_max, 200)
@@ -204,13 +232,77 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
         lab.set_fontproperties(prop)
     for side in ("right", "top"):
         ax.spines[side].set_visible(False)
-    if handles:  # always: at least the summary line and the pseudo-CI
-        # Outside the axes, so that it never hides a study.
-        fig.legend(handles=handles, loc="outside right upper",
-                   prop=_layout.font(font, font_size * 0.85), frameon=False)
     if title:
-        ax.set_title(title, fontproperties=_layout.font(font, font_size * 1.1, weight="bold"),
+        title_prop = _layout.font(font, font_size * 1.1, weight="bold")
+        # Aligned with the axes, right of the tick labels: wrapped to 80% of the width.
+        ax.set_title(_wrap(title, title_prop, 0.8 * size[0] * 72), fontproperties=title_prop,
                      loc="left")
+    legend_prop = _layout.font(font, font_size * 0.85)
+    legend = _legend(fig, handles, legend_prop, size[0] * 72)
+    _place(fig, ax, legend, size[0] * 72, size[1] * 72)
     if path is not None:
         _layout.save(fig, path, dpi=dpi)
     return fig
+
+
+def _wrap(text: str, prop, width_pt: float) -> str:
+    """``text`` wrapped between words to lines no wider than ``width_pt``."""
+    w = _layout.text_width(text, prop)
+    if w <= width_pt:
+        return text
+    chars = max(12, int(len(text) * width_pt / w) - 1)
+    return "\n".join(textwrap.wrap(text, chars, break_long_words=True))
+
+
+def _legend(fig: Figure, handles: list, prop, width_pt: float):
+    """The legend under the plot: as many columns as the width holds, long labels wrapped."""
+    fs = prop.get_size_in_points()
+    # Legend geometry in font sizes (matplotlib's defaults): handle 2.0, gap 0.8, columns 2.0.
+    entry_extra, spacing = (2.0 + 0.8) * fs, 2.0 * fs
+    avail = width_pt - 2 * _PAD - 2 * 0.5 * fs
+    most = avail - entry_extra
+    for h in handles:
+        h.set_label(_wrap(h.get_label(), prop, most))
+    widths = [max(_layout.text_width(line, prop) for line in h.get_label().split("\n")) + entry_extra
+              for h in handles]
+    ncol = 1
+    for cols in range(len(handles), 0, -1):
+        rows = -(-len(handles) // cols)
+        # matplotlib fills the legend column by column.
+        total = sum(max(widths[c * rows:(c + 1) * rows], default=0.0) for c in range(cols))
+        if total + spacing * (cols - 1) <= avail:
+            ncol = cols
+            break
+    return fig.legend(handles=handles, loc="lower center", ncol=ncol, prop=prop, frameon=False,
+                      borderaxespad=0.0)
+
+
+def _place(fig: Figure, ax, legend, width_pt: float, plot_h_pt: float) -> None:
+    """Size the figure to the plot and the legend, and fit the axes' decorations inside.
+
+    The axes' labels and ticks are measured with the renderer and the axes placed so that
+    they sit ``_PAD`` points inside the figure (no layout engine, so no layout warnings).
+    """
+    dpi = fig.dpi
+    renderer = fig.canvas.get_renderer()
+    legend_h = legend.get_window_extent(renderer).height * 72 / dpi
+    height = plot_h_pt + legend_h + _LEGEND_GAP
+    fig.set_size_inches(width_pt / 72, height / 72)
+    legend.set_bbox_to_anchor((0.5, _PAD / height), transform=fig.transFigure)
+    bottom_of_plot = _PAD + legend_h + _LEGEND_GAP
+    for _ in range(2):  # tick labels change a little with the axes' size: measure twice
+        renderer = fig.canvas.get_renderer()
+        box = ax.get_window_extent(renderer)
+        tight = ax.get_tightbbox(renderer)
+        left = (box.x0 - tight.x0) * 72 / dpi
+        right = (tight.x1 - box.x1) * 72 / dpi
+        below = (box.y0 - tight.y0) * 72 / dpi
+        above = (tight.y1 - box.y1) * 72 / dpi
+        x0, x1 = _PAD + left, width_pt - _PAD - right
+        y0, y1 = bottom_of_plot + below, height - _PAD - above
+        if x1 - x0 < _MIN_PLOT_PT or y1 - y0 < _MIN_PLOT_PT:
+            need_w = (left + right + 2 * _PAD + _MIN_PLOT_PT) / 72
+            need_h = (below + above + 2 * _PAD + _MIN_PLOT_PT) / 72
+            raise ValueError(f"size {width_pt / 72:g} x {plot_h_pt / 72:g} in leaves no room for the plot "
+                             f"inside its labels: use at least {need_w:.1f} x {need_h:.1f} in")
+        ax.set_position((x0 / width_pt, y0 / height, (x1 - x0) / width_pt, (y1 - y0) / height))

@@ -21,6 +21,7 @@ from typing import Any
 
 import matplotlib
 
+from metakit.plots import _layout
 from metakit.review.prisma_counts import Count, PrismaCounts
 
 __all__ = ["prisma_flow", "box_texts"]
@@ -132,6 +133,7 @@ def _wrap(text: str, width_chars: int) -> str:
     return "\n".join(out).replace(_NBSP, " ")
 
 
+@_layout.plain_warnings
 def prisma_flow(counts: PrismaCounts, path: str | Path | None = None, *,
                 title: str | None = None, dpi: int = 200) -> Any:
     """Draw the PRISMA 2020 flow diagram.
@@ -213,11 +215,19 @@ def prisma_flow(counts: PrismaCounts, path: str | Path | None = None, *,
     for row in rows:
         present = [boxes[n] for n in row if n is not None and n in boxes]
         row_h = max(b.h for b in present)
-        for name, x in zip(row, xs):
+        # The boxes of the flow (databases, other methods) hang from the row's top, so the
+        # two columns start level; a side box is centred on the arrow from its flow box
+        # (the flow box's middle), kept inside the row.
+        for k, (name, x) in enumerate(zip(row, xs)):
             if name is None or name not in boxes:
                 continue
             b = boxes[name]
-            b.x, b.y = x, y - row_h / 2 - b.h / 2
+            if k % 2 == 0:
+                b.x, b.y = x, y - b.h
+            else:
+                flow = boxes.get(row[k - 1]) if row[k - 1] is not None else None
+                middle = flow.y + flow.h / 2 if flow is not None else y - row_h / 2
+                b.x, b.y = x, min(max(middle - b.h / 2, y - row_h), y - b.h)
         row_spans.append((y - row_h, y))
         y -= row_h + _GAP_Y
     foot_chars = int((width - x_main - 0.1) / (_FONT * 0.5 / 72))

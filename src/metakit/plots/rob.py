@@ -19,24 +19,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from matplotlib.textpath import TextToPath
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.collections import PathCollection  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-from matplotlib.textpath import TextToPath  # noqa: E402
-
-from metakit.rob.assessment import OVERALL  # noqa: E402
-from metakit.rob.table import RobTable, Weights  # noqa: E402
-from metakit.rob.tools import (  # noqa: E402
+from metakit.plots import _layout
+from metakit.rob.assessment import OVERALL
+from metakit.rob.table import RobTable, Weights
+from metakit.rob.tools import (
     CRITICAL,
     HIGH,
     LOW,
@@ -220,6 +218,7 @@ def _rows(table: RobTable, outcome: str | None) -> tuple[list[str], list[Any]]:
     return labels, list(table.assessments)
 
 
+@_layout.plain_warnings
 def traffic_light(table: RobTable, path: str | Path | None = None, palette: str = "default", *,
                   outcome: str | None = None, title: str | None = None,
                   fontsize: float = _FONT_SIZE) -> Figure:
@@ -277,6 +276,7 @@ def traffic_light(table: RobTable, path: str | Path | None = None, palette: str 
     height = header_h + grid_h + legend_h + margin
 
     fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
     left = margin + label_w
     ax = fig.add_axes((left / width, (legend_h + margin) / height, grid_w / width, grid_h / height))
     ax.set_xlim(-0.5, n_cols - 0.5)
@@ -324,6 +324,60 @@ def traffic_light(table: RobTable, path: str | Path | None = None, palette: str 
     return fig
 
 
+def whole_percentages(shares: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Whole percentages that sum to 100 (per row), by largest remainder.
+
+    Each share is rounded down, and the points still missing go to the largest remainders
+    (Hamilton's method; Balinski & Young, Fair Representation, 1982). Ties go to the later
+    entry, which in a judgement scale is the one of more concern. Rounding each share on its
+    own can print 13 + 50 + 25 + 13 = 101 for 1, 4, 2, 1 studies of 8.
+
+    Parameters
+    ----------
+    shares
+        Proportions (one row or a 2-D array of rows), each row summing to 1 (or all 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer percentages of the same shape.
+
+    Examples
+    --------
+    >>> whole_percentages([1 / 8, 4 / 8, 2 / 8, 1 / 8]).tolist()
+    [12, 50, 25, 13]
+    """
+    p = np.asarray(shares, dtype=float)
+    rows = np.atleast_2d(p) * 100.0
+    floor = np.floor(rows + 1e-9)
+    remainder = np.round(rows - floor, 9)
+    missing = np.where(rows.sum(axis=1) > 0, np.rint(100.0 - floor.sum(axis=1)), 0).astype(int)
+    k = rows.shape[1]
+    # Rank within each row: largest remainder first, the later column first among ties.
+    order = np.lexsort((-np.broadcast_to(np.arange(k), rows.shape), -remainder), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(k), rows.shape), axis=-1)
+    out = (floor + (rank < missing[:, None])).astype(int)
+    return out.reshape(p.shape)
+
+
+def _spread(centres: list[float], widths: list[float], gap: float) -> list[float]:
+    """Label centres on [0, 1] as close to ``centres`` as possible without overlapping."""
+    order = sorted(range(len(centres)), key=lambda i: centres[i])
+    xs = [0.0] * len(centres)
+    edge = 0.0
+    for i in order:
+        xs[i] = max(centres[i], edge + widths[i] / 2)
+        edge = xs[i] + widths[i] / 2 + gap
+    # Pushed past the right end: push back from the right, keeping the order.
+    edge = 1.0
+    for i in reversed(order):
+        xs[i] = min(xs[i], edge - widths[i] / 2)
+        edge = xs[i] - widths[i] / 2 - gap
+    return xs
+
+
+@_layout.plain_warnings
 def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Path | None = None,
                  palette: str = "default", *, outcome: str | None = None, title: str | None = None,
                  show_percent: bool = True, fontsize: float = _FONT_SIZE) -> Figure:
@@ -344,7 +398,11 @@ def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Pa
     title
         Optional title.
     show_percent
-        Write the percentage inside segments wide enough to hold it.
+        Label every segment with its percentage: inside when the segment is wide enough,
+        otherwise just above the bar, boxed in the segment's colour, with a leader line to
+        the segment. The percentages of a
+        bar are whole numbers summing to 100 (:func:`whole_percentages`); a segment that
+        rounds to 0 reads "<1%".
     fontsize
         Text size in points.
 
@@ -352,15 +410,29 @@ def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Pa
     -------
     matplotlib.figure.Figure
         ``fig.axes[0]`` holds the bars: one ``Rectangle`` per domain and judgement, with
-        ``gid`` "<domain>|<judgement>" and width the proportion (0-1).
+        ``gid`` "<domain>|<judgement>" and width the proportion (0-1); each percentage is a
+        ``Text`` with ``gid`` "pct:<domain>|<judgement>" (leader lines: "leader:...").
     """
     tool = table.tool
     props = table.counts(weights=weights, outcome=outcome)
+    keys = [*tool.domain_keys, OVERALL]
+    shares = props.loc[keys, list(tool.levels)].to_numpy()
+    percents = whole_percentages(shares)
     names = [f"{d.name}" for d in tool.domains] + ["Overall risk of bias"]
     n = len(names)
-    bar_h = 0.42
-    label_w = _text_width_in(names, fontsize) + 0.2
+    label_fs = fontsize * 0.85
     plot_w = 4.8
+    pad_in = 0.06
+    labels = [[(f"{pc}%" if pc > 0 else "<1%") if sh > 0 else "" for sh, pc in zip(srow, prow)]
+              for srow, prow in zip(shares, percents)]
+    text_w = [[_text_width_in([t], label_fs) for t in row] for row in labels]
+    outside = [[bool(t) and (w + 2 * pad_in > sh * plot_w) for t, w, sh in zip(lrow, wrow, srow)]
+               for lrow, wrow, srow in zip(labels, text_w, shares)]
+    lane = 0.26 if show_percent and any(map(any, outside)) else 0.0
+    bar_thick, gap = 0.30, 0.12
+    bar_h = bar_thick + gap + lane
+    half = bar_thick / 2 / bar_h
+    label_w = _text_width_in(names, fontsize) + 0.2
     legend_h = 0.3
     header_h = 0.15 + (0.3 if title else 0.0)
     axis_h = 0.6
@@ -369,11 +441,14 @@ def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Pa
     height = header_h + n * bar_h + axis_h + legend_h + margin
 
     fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
     ax = fig.add_axes(((margin + label_w) / width, (legend_h + axis_h + margin) / height,
                        plot_w / width, n * bar_h / height))
     ax.set_xlim(0, 1)
+    # The lane for outside labels sits above each bar: shift the bars down by half of it.
+    shift = lane / 2 / bar_h
     ax.set_ylim(n - 0.5, -0.5)
-    ax.set_yticks(range(n), names)
+    ax.set_yticks([r + shift for r in range(n)], names)
     ax.get_yticklabels()[-1].set_fontweight("bold")
     ax.set_xticks(np.linspace(0, 1, 5), [f"{p}%" for p in range(0, 101, 25)])
     ax.tick_params(labelsize=fontsize, left=False)
@@ -381,20 +456,41 @@ def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Pa
         ax.spines[spine].set_visible(False)
     ax.set_xlabel("Proportion of studies" + (" (weighted)" if weights is not None else ""),
                   fontsize=fontsize)
-    keys = [*tool.domain_keys, OVERALL]
     for r, key in enumerate(keys):
+        y = r + shift
         start = 0.0
-        for level in tool.levels:
-            p = float(props.loc[key, level])
+        lane_items = []
+        for j, level in enumerate(tool.levels):
+            p = float(shares[r, j])
             colour = style(level, palette)[0]
-            bar = Rectangle((start, r - 0.36), p, 0.72, facecolor=colour, edgecolor="white", linewidth=0.6)
+            bar = Rectangle((start, y - half), p, 2 * half, facecolor=colour, edgecolor="white",
+                            linewidth=0.6)
             bar.set_gid(f"{key}|{level}")
             ax.add_patch(bar)
-            if show_percent and p * plot_w >= 0.42:
-                ax.text(start + p / 2, r, f"{int(100 * p + 0.5)}%", ha="center", va="center",
-                        fontsize=fontsize * 0.85, color=_ink(colour))
+            if show_percent and labels[r][j] and not outside[r][j]:
+                t = ax.text(start + p / 2, y, labels[r][j], ha="center", va="center",
+                            fontsize=label_fs, color=_ink(colour))
+                t.set_gid(f"pct:{key}|{level}")
+            elif show_percent and labels[r][j]:
+                lane_items.append((j, start + p / 2, (text_w[r][j] + 0.04) / plot_w))
             start += p
-    ax.axhline(n - 1.5, color="#999999", linewidth=0.8)
+        if lane_items:
+            xs = _spread([c for _, c, _ in lane_items], [w for _, _, w in lane_items], 0.03 / plot_w)
+            top = y - half
+            text_y = top - 0.1 / bar_h
+            for (j, centre, _), x in zip(lane_items, xs):
+                level = tool.levels[j]
+                colour = style(level, palette)[0]
+                # Boxed in the judgement's colour: two slivers side by side stay told apart.
+                t = ax.text(x, text_y, labels[r][j], ha="center", va="bottom", fontsize=label_fs,
+                            color=_ink(colour), bbox={"boxstyle": "round,pad=0.15", "facecolor": colour,
+                                                      "edgecolor": "#333333", "linewidth": 0.4})
+                t.set_gid(f"pct:{key}|{level}")
+                leader = Line2D([centre, centre, x], [top, top - 0.03 / bar_h, text_y - 0.015 / bar_h],
+                                color="#555555", linewidth=0.6)
+                leader.set_gid(f"leader:{key}|{level}")
+                ax.add_line(leader)
+    ax.axhline(n - 1.5 + shift - (lane / 2) / bar_h, color="#999999", linewidth=0.8)
     if title:
         fig.text(0.5, 1 - 0.12 / height, title, ha="center", va="top", fontsize=fontsize * 1.15,
                  fontweight="bold")
@@ -406,4 +502,3 @@ def summary_plot(table: RobTable, weights: Weights | None = None, path: str | Pa
     if path is not None:
         save_figure(fig, path)
     return fig
-

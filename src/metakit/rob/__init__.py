@@ -1,9 +1,10 @@
 """Risk of bias: RoB 2 (algorithm from signalling questions), ROBINS-I and QUADAS-2 judgements.
 
-Read assessments with :func:`read_assessments` (CSV/XLSX/YAML; layout in
-:mod:`metakit.rob.io`), or build them with :func:`assess_rob2`, :func:`assess_robins_i` and
-:func:`assess_quadas2`. A :class:`RobTable` gives the domain table, the report sentence, the
-proportions for the summary plot and the low-risk studies; :mod:`metakit.rob.analysis` links
+Read assessments with :func:`read_assessments` (CSV/XLSX/YAML; sheet layout in
+:mod:`metakit.rob.io`, file rules in :mod:`metakit.rob.sheet`), or build them with
+:func:`assess_rob2`, :func:`assess_robins_i` and :func:`assess_quadas2`. A :class:`RobTable`
+gives the domain table, the report sentence, the proportions for the summary plot and the
+low-risk studies; :mod:`metakit.rob.analysis` links
 the judgements to analysis data. Figures are in :mod:`metakit.plots.rob`.
 """
 

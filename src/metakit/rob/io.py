@@ -52,6 +52,7 @@ import pandas as pd
 
 from metakit.errors import DataError
 from metakit.rob import rob2 as _rob2
+from metakit.rob import sheet as _sheet
 from metakit.rob.assessment import Assessment, assess_quadas2, assess_rob2, assess_robins_i
 from metakit.rob.table import RobTable
 from metakit.rob.tools import Tool, get_tool
@@ -69,10 +70,10 @@ def _row_to_assessment(row: Mapping[str, object], tool: Tool, index: int, varian
                        some_concerns_to_high: int | None, key_domains: Sequence[str] | None) -> Assessment:
     row = {str(k).strip().lower(): v for k, v in row.items()}
     if "study" not in row:
-        raise DataError(f"row {index + 1} has no study column", column="study")
+        raise DataError("the row has no study column", column="study")
     study = row["study"]
     if _is_blank(study):
-        raise DataError(f"row {index + 1} has an empty study label", column="study")
+        raise DataError("the study label is empty", column="study")
     study = str(study).strip()
     outcome = None if _is_blank(row.get("outcome")) else str(row["outcome"]).strip()
     answers: dict[str, object] = {}
@@ -124,14 +125,31 @@ def from_records(records: Iterable[Mapping[str, object]], tool: str | Tool = "ro
     >>> t.judgement_for("A")
     'High'
     """
+    records = list(records)
+    return _table(records, [f"row {i + 1}" for i in range(len(records))], tool, variant=variant,
+                  some_concerns_to_high=some_concerns_to_high, key_domains=key_domains)
+
+
+def _table(records: Sequence[object], where: Sequence[str], tool: str | Tool, *, variant: str,
+           some_concerns_to_high: int | None, key_domains: Sequence[str] | None,
+           source: str = "the rows") -> RobTable:
+    """Assessments from rows; an error in a row names the row's location (``where``)."""
     tool = get_tool(tool)
-    rows = [_flatten(r) for r in records]
-    assessments = [
-        _row_to_assessment(r, tool, i, variant, some_concerns_to_high, key_domains)
-        for i, r in enumerate(rows) if not all(_is_blank(v) for v in r.values())
-    ]
+    assessments = []
+    for i, (record, place) in enumerate(zip(records, where)):
+        if not isinstance(record, Mapping):
+            raise DataError(f"an assessment must be a mapping of column -> value, not "
+                            f"{type(record).__name__} ({place})")
+        row = _flatten(record)
+        if all(_is_blank(v) for v in row.values()):
+            continue
+        try:
+            assessments.append(_row_to_assessment(row, tool, i, variant, some_concerns_to_high,
+                                                  key_domains))
+        except DataError as err:
+            raise _sheet.located(err, place) from None
     if not assessments:
-        raise DataError("no assessments found")
+        raise DataError(f"no assessments found in {source}: it has no row below the header, or only blank rows")
     settings: dict[str, Any] = {}
     if tool.key == "rob2":
         settings["some_concerns_to_high"] = some_concerns_to_high
@@ -181,7 +199,9 @@ def read_assessments(path: str | Path, tool: str | Tool | None = None, *, sheet:
     Parameters
     ----------
     path
-        The file. CSV/XLSX cells are read as text, so "NA" stays the answer NA.
+        The file. CSV/XLSX cells are read as text, so "NA" stays the answer NA. CSV: UTF-8 or
+        UTF-16 with a byte-order mark, delimited by commas, semicolons or tabs (the rules are in
+        :mod:`metakit.rob.sheet`). Every error names the file and the line (or sheet row).
     tool
         "rob2", "robins-i" or "quadas2"; default: the YAML file's ``tool``, else "rob2".
     sheet
@@ -200,21 +220,19 @@ def read_assessments(path: str | Path, tool: str | Tool | None = None, *, sheet:
     suffix = path.suffix.lower()
     kwargs: dict[str, Any] = {"variant": variant, "some_concerns_to_high": some_concerns_to_high,
                               "key_domains": key_domains}
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        return from_frame(frame, tool or "rob2", **kwargs)
+    if suffix in (".csv", ".tsv", ".txt"):
+        rows, where = _sheet.csv_rows(path)
+        return _table(rows, where, tool or "rob2", source=path.name, **kwargs)
     if suffix in (".xlsx", ".xlsm"):
-        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str,
-                              keep_default_na=False)
-        return from_frame(frame, tool or "rob2", **kwargs)
+        rows, where = _sheet.xlsx_rows(path, sheet)
+        return _table(rows, where, tool or "rob2", source=path.name, **kwargs)
     if suffix in (".yaml", ".yml"):
-        import yaml
-
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc, lines = _sheet.yaml_document(path)
         if isinstance(doc, Mapping):
             records = doc.get("assessments")
             if not isinstance(records, list):
-                raise DataError("a YAML mapping needs a list under 'assessments'", column="assessments")
+                raise DataError(f"{path.name}: a YAML mapping needs a list under 'assessments'",
+                                column="assessments")
             tool = tool or doc.get("tool", "rob2")
             for key in ("variant", "some_concerns_to_high", "key_domains"):
                 if key in doc and kwargs[key] in (None, _rob2.ASSIGNMENT):
@@ -222,6 +240,9 @@ def read_assessments(path: str | Path, tool: str | Tool | None = None, *, sheet:
         elif isinstance(doc, list):
             records = doc
         else:
-            raise DataError("a YAML assessment file holds a list of rows or a mapping with 'assessments'")
-        return from_records(records, tool or "rob2", **kwargs)
-    raise ValueError(f"cannot read {path.name}: use .csv, .xlsx or .yaml")
+            raise DataError(f"{path.name}: a YAML assessment file holds a list of rows or a mapping "
+                            f"with 'assessments', not {type(doc).__name__}")
+        where = [f"{path.name}, line {n}" for n in lines] if len(lines) == len(records) else [
+            f"{path.name}, assessment {i + 1}" for i in range(len(records))]
+        return _table(records, where, tool or "rob2", source=path.name, **kwargs)
+    raise DataError(f"cannot read {_sheet.shorten(path.name, 80)}: use .csv, .xlsx or .yaml")

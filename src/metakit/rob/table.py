@@ -303,18 +303,6 @@ class RobTable:
                 "overall judgement was Low if every domain was Low, High if any was High and Unclear "
                 f"otherwise, with {said}.")
 
-    def traffic_light(self, path: str | None = None, **kwargs: Any) -> Any:
-        """Traffic-light plot; see :func:`metakit.plots.rob.traffic_light`."""
-        from metakit.plots.rob import traffic_light
-
-        return traffic_light(self, path, **kwargs)
-
-    def summary_plot(self, path: str | None = None, weights: Weights | None = None, **kwargs: Any) -> Any:
-        """Summary plot; see :func:`metakit.plots.rob.summary_plot`."""
-        from metakit.plots.rob import summary_plot
-
-        return summary_plot(self, weights=weights, path=path, **kwargs)
-
     def summary(self) -> str:
         """Text table (study by domain, with overall) and the domain legend."""
         frame = self.to_frame().drop(columns=["overrides"])
