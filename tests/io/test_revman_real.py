@@ -199,5 +199,6 @@ def test_antibiotics_rob1_sentences_and_figures(abx, tmp_path):
         f"None of the 27 studies was at low risk of bias, {overall['Unclear']} (")
     assert rob.methods_sentence().startswith("Risk of bias was assessed with the Cochrane risk-of-bias tool "
                                              "(RoB 1; Higgins et al. 2011) for 27 assessments")
-    rob.traffic_light(tmp_path / "tl.png")
+    from metakit.plots.rob import traffic_light
+    traffic_light(rob, tmp_path / "tl.png")
     assert (tmp_path / "tl.png").read_bytes()[:4] == b"\x89PNG"

@@ -218,15 +218,11 @@ def _cell(x, digits: int | None) -> str:
 
 def _arm_layout(effects) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...] | None]:
     """Arm sub-columns and the arms frame columns that fill them."""
-    arms = getattr(effects, "arms", None)
-    if arms is None:
+    layout = getattr(effects, "arm_columns", None)
+    if layout is None:
         return (), None
-    cols = set(arms.columns)
-    if {"e1", "n1", "e2", "n2"} <= cols:
-        return ("Events", "Total"), (("e1", "n1"), ("e2", "n2"))
-    if {"m1", "sd1", "n1", "m2", "sd2", "n2"} <= cols:
-        return ("Mean", "SD", "Total"), (("m1", "sd1", "n1"), ("m2", "sd2", "n2"))
-    return (), None
+    names = {"e1": "Events", "m1": "Mean", "sd1": "SD", "n1": "Total"}
+    return tuple(names[c] for c in layout[0]), layout
 
 
 def _study_labels(effects, study_label) -> list[str]:

@@ -63,6 +63,30 @@ def default_cc(measure: str) -> float:
     return 0.0 if measure == "AS" else 0.5
 
 
+def zero_cell(e1, n1, e2, n2) -> np.ndarray:
+    """True for 2x2 tables with a zero cell (no events, or only events, in an arm).
+
+    The one rule behind every continuity correction ("only0") and RevMan's 0.5.
+
+    >>> zero_cell([0, 3], [10, 10], [2, 10], [10, 10]).tolist()
+    [True, True]
+    """
+    e1, n1, e2, n2 = (np.asarray(x, dtype=float) for x in (e1, n1, e2, n2))
+    return (e1 == 0) | (e2 == 0) | (e1 == n1) | (e2 == n2)
+
+
+def double_zero(e1, n1, e2, n2) -> np.ndarray:
+    """True for tables with no events in both arms, or only events in both arms.
+
+    Such a table says nothing about a ratio (metafor's ``drop00``).
+
+    >>> double_zero([0, 0], [10, 10], [0, 2], [12, 10]).tolist()
+    [True, False]
+    """
+    e1, n1, e2, n2 = (np.asarray(x, dtype=float) for x in (e1, n1, e2, n2))
+    return ((e1 == 0) & (e2 == 0)) | ((e1 == n1) & (e2 == n2))
+
+
 def binary_effects(
     measure: str,
     e1: Any,
@@ -122,7 +146,7 @@ def binary_effects(
         raise ValueError("cc must be >= 0")
     e1, n1, e2, n2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (e1, n1, e2, n2)))
     a, b, c, d = e1, n1 - e1, e2, n2 - e2
-    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    zero = zero_cell(e1, n1, e2, n2)
     if add_to == "only0":
         add = np.where(zero, cc, 0.0)
     elif add_to == "if0all":
@@ -373,6 +397,20 @@ class EffectSizes:
     def k(self) -> int:
         """Number of studies."""
         return int(self.yi.shape[0])
+
+    @property
+    def arm_columns(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The arm data's columns, experimental then control: ``(("e1", "n1"), ("e2",
+        "n2"))`` for binary data, ``(("m1", "sd1", "n1"), ("m2", "sd2", "n2"))`` for
+        continuous data, None without arm data."""
+        if self.arms is None:
+            return None
+        cols = set(self.arms.columns)
+        if {"e1", "n1", "e2", "n2"} <= cols:
+            return ("e1", "n1"), ("e2", "n2")
+        if {"m1", "sd1", "n1", "m2", "sd2", "n2"} <= cols:
+            return ("m1", "sd1", "n1"), ("m2", "sd2", "n2")
+        return None
 
     def __len__(self) -> int:
         return self.k
@@ -639,17 +677,17 @@ def effect_sizes(
         if drop00 is None:
             drop00 = measure in ("OR", "RR", "PETO")
         if drop00:
-            drop = ((e1 == 0) & (e2 == 0)) | ((e1 == n1) & (e2 == n2))
+            drop = double_zero(e1, n1, e2, n2)
         # Dropped studies enter the kernel as NaN so that they neither get nor trigger
         # a correction ("if0all"), as in metafor, which drops them before correcting.
         e1k, e2k = np.where(drop, np.nan, e1), np.where(drop, np.nan, e2)
         yi, vi = binary_effects(measure, e1k, n1, e2k, n2, cc=cc_used, add_to=add_to)
-        zero_cell = ~drop & ((e1 == 0) | (e2 == 0) | (e1 == n1) | (e2 == n2))
+        zeros = ~drop & zero_cell(e1, n1, e2, n2)
         corrected = {
-            "only0": zero_cell,
+            "only0": zeros,
             "all": ~drop,
-            "if0all": ~drop & zero_cell.any(),
-            "none": np.zeros_like(zero_cell),
+            "if0all": ~drop & zeros.any(),
+            "none": np.zeros_like(zeros),
         }
         n_corrected = int(corrected[add_to].sum()) if cc_used > 0 else 0
         notes.update(cc=cc_used, add_to=add_to, drop00=bool(drop00), keep00=keep00_asked,

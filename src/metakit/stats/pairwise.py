@@ -37,6 +37,7 @@ from scipy import special
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import fmt_ci, fmt_num, fmt_p, fmt_pct, fmt_weight
 from metakit.stats.batch import prediction_interval
+from metakit.stats.effects import double_zero, zero_cell
 from metakit.stats.figure_methods import FigureMethods
 from metakit.stats.heterogeneity import (
     Heterogeneity,
@@ -126,12 +127,11 @@ def rows_for_fit(es, settings: Settings):
     yi, vi = np.asarray(es.yi, float), np.asarray(es.vi, float)
     arms = None
     if settings.method in ("MH", "Peto"):
-        if es.arms is None or not {"e1", "n1", "e2", "n2"} <= set(es.arms.columns):
+        if es.arm_columns != (("e1", "n1"), ("e2", "n2")):
             raise DataError(f"the {METHODS[settings.method]} method needs arm-level events and "
                             f"totals; these effect sizes have none", column="arms")
         a = {c: es.arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")}
-        informative = ~(((a["e1"] == 0) & (a["e2"] == 0))
-                        | ((a["e1"] == a["n1"]) & (a["e2"] == a["n2"])))
+        informative = ~double_zero(a["e1"], a["n1"], a["e2"], a["n2"])
         keep00 = bool(getattr(es, "methods", {}).get("keep00", False))
         if keep00 and settings.method == "MH":
             informative = np.ones(yi.shape, dtype=bool)
@@ -149,8 +149,7 @@ def rows_for_fit(es, settings: Settings):
             yi = np.where(informative, o_e / np.where(informative, v, 1.0), 0.0)
             vi = np.where(informative, 1.0 / np.where(informative, v, 1.0), 1.0)
         elif settings.convention == "revman":
-            zero = (a["e1"] == 0) | (a["e2"] == 0) | (a["e1"] == a["n1"]) | (a["e2"] == a["n2"])
-            add = np.where(zero, 0.5, 0.0)
+            add = np.where(zero_cell(a["e1"], a["n1"], a["e2"], a["n2"]), 0.5, 0.0)
             a = {"e1": a["e1"] + add, "n1": a["n1"] + 2 * add,
                  "e2": a["e2"] + add, "n2": a["n2"] + 2 * add}
             informative = np.ones(yi.shape, dtype=bool)
@@ -491,8 +490,8 @@ class MetaResult(FigureMethods):
         h = self.heterogeneity
         if self.k < 2:
             return "Heterogeneity: Not applicable"
-        q_i2 = 0.0 if h.Q <= 0 else max(0.0, 100.0 * (h.Q - h.df) / h.Q)
-        i2 = q_i2 if self.settings.model == "common" or self.settings.convention == "revman" else h.I2
+        # I² is Q-based for common-effect fits and under RevMan's convention (fit_rows)
+        i2 = h.I2
         tau = f"Tau² = {fmt_num(self.tau2)}; " if self.settings.model == "random" else ""
         return (f"Heterogeneity: {tau}Chi² = {fmt_num(h.Q)}, df = {h.df} (P {fmt_p(h.pval)}); "
                 f"I² = {fmt_pct(i2)}")
@@ -508,18 +507,15 @@ class MetaResult(FigureMethods):
     def _arm_columns(self) -> tuple[list[str], list[list[str]], list[str]]:
         """RevMan's per-arm columns: (headers, cells per study, cells of the total row)."""
         arms = getattr(self.effects, "arms", None)
-        if arms is None or len(arms) != self.k:
+        layout = getattr(self.effects, "arm_columns", None)
+        if layout is None or len(arms) != self.k:
             return [], [[] for _ in range(self.k)], []
-        if {"e1", "n1", "e2", "n2"} <= set(arms.columns):
-            cols = ("e1", "n1", "e2", "n2")
-            heads = ["Events", "Total", "Events", "Total"]
-            cells = [[f"{row[c]:g}" for c in cols] for _, row in arms.iterrows()]
-            total = ["", f"{arms['n1'].sum():g}", "", f"{arms['n2'].sum():g}"]
-            return heads, cells, total
-        cols = ("m1", "sd1", "n1", "m2", "sd2", "n2")
-        heads = ["Mean", "SD", "Total", "Mean", "SD", "Total"]
+        cols = layout[0] + layout[1]
+        heads = {"e1": "Events", "m1": "Mean", "sd1": "SD", "n1": "Total"}
+        heads = [heads[c] for c in layout[0]] * 2
         cells = [[f"{row[c]:g}" for c in cols] for _, row in arms.iterrows()]
-        total = ["", "", f"{arms['n1'].sum():g}", "", "", f"{arms['n2'].sum():g}"]
+        blank = [""] * (len(layout[0]) - 1)
+        total = blank + [f"{arms['n1'].sum():g}"] + blank + [f"{arms['n2'].sum():g}"]
         return heads, cells, total
 
     def summary(self) -> str:
