@@ -23,12 +23,13 @@ the column. Inside a column the heaviest study sits in the middle and lighter on
 alternate right and left of it (a deterministic spread, not random jitter).
 
 Study labels (``labels=True``) never overlap: they are placed in order of decreasing
-weight, each at the first of eight positions around its circle (right, left, above,
-below, then the diagonals) that stays inside the axes and overlaps no label already
-placed and no circle; failing that, the same eight positions half a line further out;
-failing that, the first position that covers no circle's inner half (so a label never
-sits on another study's centre and reads as its label). Failing all, the label is left
-out, with a :class:`~metakit.errors.MetakitWarning` naming it.
+weight, among sixteen positions around its circle (right, left, above, below, then the
+diagonals; the same eight again half a line further out). A position must stay inside
+the axes and overlap no label already placed and no circle; of those, the one crossing
+the least of the fitted line (and, less, of the PI lines) wins, the first in that order
+on ties. If none is free of circles, a label may cover a circle's rim but never the inner
+half of a circle (so that it never sits on another study's centre and reads as its label).
+Failing all, the label is left out, with a :class:`~metakit.errors.MetakitWarning` naming it.
 """
 
 from __future__ import annotations
@@ -417,46 +418,71 @@ def _widen(lo: float, hi: float, vals: np.ndarray, r: np.ndarray, size: float):
 
 
 def _place_labels(fig, ax, p: dict, texts: list[str], area_per_w: float, prop) -> list[str]:
-    """Put each label at the first free position around its circle; return those dropped."""
+    """Put each label at the best free position around its circle; return those dropped."""
     renderer = fig.canvas.get_renderer()
     px = fig.dpi / 72.0
     centres = ax.transData.transform(np.column_stack([p["x"], p["y"]]))
     radii = np.sqrt(area_per_w * p["w"] / math.pi) * px
     frame = ax.get_window_extent(renderer)
+    line = _line_points(ax, fig.dpi)
     placed: list[tuple[float, float, float, float]] = []
     dropped = []
     for i in np.argsort(-p["w"], kind="stable"):
         t = ax.annotate(texts[i], (p["x"][i], p["y"][i]), xytext=(0, 0), textcoords="offset points",
                         fontproperties=prop, zorder=5, gid=f"label:{texts[i]}", annotation_clip=False)
         r_pt = radii[i] / px + _GAP
-        choice = None
-        # strict: free of every circle; then half a label height further out; then free
-        # of the inner half of every circle (a label may cover a circle's rim, never its
-        # centre, which would make it read as that circle's label)
-        for shrink, extra in ((1.0, 0.0), (1.0, 0.5 * prop.get_size_in_points()), (0.5, 0.0)):
+        far = 0.5 * prop.get_size_in_points()
+        # every candidate box: two rings of eight positions, the second half a line out
+        boxes = []
+        for extra in (0.0, far):
             for (ux, uy), ha, va in _LABEL_POSITIONS:
                 t.xyann = (ux * (r_pt + extra), uy * (r_pt + extra))
                 t.set_ha(ha)
                 t.set_va(va)
                 bb = t.get_window_extent(renderer)
                 box = (bb.x0, bb.y0, bb.x1, bb.y1)
-                if not (frame.x0 <= box[0] and box[2] <= frame.x1 and frame.y0 <= box[1]
-                        and box[3] <= frame.y1):
-                    continue
-                if any(_overlap(box, q) for q in placed):
-                    continue
-                if _hits_circle(box, centres, radii * shrink):
-                    continue
-                choice = box
-                break
-            if choice is not None:
-                break
-        if choice is None:
+                if (frame.x0 <= box[0] and box[2] <= frame.x1 and frame.y0 <= box[1]
+                        and box[3] <= frame.y1 and not any(_overlap(box, q) for q in placed)):
+                    boxes.append((box, t.xyann, ha, va))
+        # free of every circle, crossing as little of the lines as possible (the first
+        # such position wins ties); then free of the inner half of every circle
+        ok = [c for c in boxes if not _hits_circle(c[0], centres, radii)] or [
+            c for c in boxes if not _hits_circle(c[0], centres, radii * 0.5)]
+        if not ok:
             t.remove()
             dropped.append(texts[i])
-        else:
-            placed.append(choice)
+            continue
+        box, t.xyann, ha, va = min(ok, key=lambda c: _line_cover(c[0], line))
+        t.set_ha(ha)
+        t.set_va(va)
+        placed.append(box)
     return dropped
+
+
+def _line_points(ax, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ~1 point along the fitted line(s) and PI lines of a panel (display units)."""
+    pts, weight = [], []
+    for ln in ax.lines:
+        gid = str(ln.get_gid())
+        if not gid.startswith(("fit", "pi")):
+            continue
+        xy = ax.transData.transform(np.column_stack([ln.get_xdata(), ln.get_ydata()]))
+        seg = np.hypot(*np.diff(xy, axis=0).T)
+        t = np.r_[0.0, np.cumsum(seg)]
+        at = np.linspace(0.0, t[-1], max(2, int(t[-1] / (dpi / 72.0)) + 1))
+        pts.append(np.column_stack([np.interp(at, t, xy[:, 0]), np.interp(at, t, xy[:, 1])]))
+        weight.append(np.full(len(at), 3.0 if gid.startswith("fit") else 1.0))
+    if not pts:
+        return np.empty((0, 2)), np.empty(0)
+    return np.vstack(pts), np.concatenate(weight)
+
+
+def _line_cover(box, line: tuple[np.ndarray, np.ndarray], pad: float = 1.0) -> float:
+    """How much line a box covers: points of the fitted line count 3, of a PI line 1."""
+    pts, weight = line
+    inside = ((pts[:, 0] > box[0] - pad) & (pts[:, 0] < box[2] + pad)
+              & (pts[:, 1] > box[1] - pad) & (pts[:, 1] < box[3] + pad))
+    return float(weight[inside].sum())
 
 
 def _overlap(a, b, pad: float = 1.0) -> bool:
