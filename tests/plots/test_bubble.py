@@ -270,3 +270,13 @@ def test_band_helper_reads_polygon():
     got = _band_at(ax, [0, 1, 2])
     assert np.allclose(got, [[0, 3], [1, 4], [2, 5]])
     assert isinstance(_artist(ax, "ci"), PolyCollection)
+
+
+def test_factor_only_model_draws_each_group_at_its_coefficient():
+    """Without an intercept, ~ C(alloc) - 1 has one coefficient per level: the level's
+    mean effect, which is what the group's line must show."""
+    fit = _fit("~ C(alloc) - 1")
+    ax = bubble(fit).axes[0]
+    for lev in ("alternate", "random", "systematic"):
+        y = _artist(ax, f"fit:{lev}").get_ydata()
+        assert np.allclose(y, fit.beta[fit.names.index(f"C(alloc)[{lev}]")], rtol=1e-12)

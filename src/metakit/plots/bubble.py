@@ -111,7 +111,7 @@ def _levels(col: pd.Series) -> list:
     return sorted(col.dropna().unique().tolist())
 
 
-def held_values(result, kinds: Mapping[str, str]) -> dict:
+def _held_values(result, kinds: Mapping[str, str]) -> dict:
     """Values at which the moderators not plotted are held (see the module docstring)."""
     if result.formula is None:
         return {n: float(result.X[:, i].mean()) for i, n in enumerate(result.names)
@@ -266,7 +266,7 @@ def bubble(result, moderator: str | Sequence[str] | None = None,
         if m not in kinds:
             raise ValueError(f"{m!r} is not a moderator of the model; its moderators are "
                              + ", ".join(kinds))
-    held = held_values(result, kinds)
+    held = _held_values(result, kinds)
     panels = [(m, _panel_data(result, m, kinds[m], held, grid_points)) for m in wanted]
     ratio = bool(result.is_ratio) if ratio_axis is None else bool(ratio_axis)
     names = dict(moderator_labels or {})
