@@ -236,6 +236,7 @@ def test_design_matrix_model_and_errors(tmp_path):
         bubble(fit, labels=["a", "b"])
 
 
+@pytest.mark.filterwarnings("ignore:.*study label.*left out:metakit.errors.MetakitWarning")
 @pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
 def test_written_by_extension(tmp_path, suffix):
     fit = _fit("~ ablat", "DL")
