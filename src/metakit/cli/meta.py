@@ -6,34 +6,15 @@ import json
 import warnings
 from pathlib import Path
 
-import pandas as pd
 import typer
 
+from metakit.cli import _data
 from metakit.errors import MetakitError, MetakitWarning
-from metakit.stats.measures import BINARY_MEASURES, CONTINUOUS_MEASURES
-
-
-def _pair(text: str, option: str) -> tuple[str, str]:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise typer.BadParameter(f"{option} takes two column names separated by a comma, "
-                                 f"e.g. e_t,e_c; got {text!r}")
-    return parts[0], parts[1]
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV, TSV or XLSX data file."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path)
-    if suffix in (".tsv", ".tab"):
-        return pd.read_csv(path, sep="\t")
-    return pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
 
 
 def meta_command(
-    data: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, TSV or XLSX file, one row per study."),
-    measure: str = typer.Option("OR", "--measure", "-m", help="OR, RR, RD, PETO, AS (events/totals); MD, SMD, ROM (means/SDs/Ns); GEN (estimate with variance, SE or CI)."),
+    data: Path = _data.DATA,
+    measure: str = _data.MEASURE,
     model: str = typer.Option("random", help="random or common."),
     tau2: str | None = typer.Option(None, help="tau² estimator: DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM [default: REML; DL with --convention revman]."),
     method: str | None = typer.Option(None, help="inverse, MH or Peto [default: inverse; MH for OR/RR/RD with --convention revman]."),
@@ -43,19 +24,19 @@ def meta_command(
     convention: str = typer.Option("metafor", help="metafor or revman (RevMan 5's Mantel-Haenszel/DL conventions)."),
     by: str | None = typer.Option(None, help="Column naming subgroups: subgroup analysis with a test for differences."),
     common_tau2: bool = typer.Option(False, "--common-tau2", help="With --by: one tau² shared by all subgroups."),
-    study: str = typer.Option("study", help="Column with study labels."),
-    year: str | None = typer.Option("year", help="Column with the year, appended to labels when present ('' to skip)."),
-    events: str = typer.Option("e_t,e_c", help="Event columns, experimental then control."),
-    totals: str = typer.Option("n_t,n_c", help="Total (N) columns for binary data."),
-    means: str = typer.Option("m_t,m_c", help="Mean columns for continuous data."),
-    sds: str = typer.Option("sd_t,sd_c", help="SD columns for continuous data."),
-    ns: str = typer.Option("n_t,n_c", help="N columns for continuous data."),
-    estimate: str = typer.Option("yi", help="Estimate column for --measure GEN."),
-    variance: str | None = typer.Option(None, help="Variance column for GEN."),
-    se: str | None = typer.Option(None, help="Standard error column for GEN."),
-    ci: str | None = typer.Option(None, help="Lower,upper CI columns for GEN."),
-    scale: str = typer.Option("identity", help="GEN estimates: identity, log (already log ratios) or ratio (ratios with CIs, analysed on the log scale)."),
-    level: float = typer.Option(0.95, help="Confidence level."),
+    study: str = _data.STUDY,
+    year: str | None = _data.YEAR,
+    events: str = _data.EVENTS,
+    totals: str = _data.TOTALS,
+    means: str = _data.MEANS,
+    sds: str = _data.SDS,
+    ns: str = _data.NS,
+    estimate: str = _data.ESTIMATE,
+    variance: str | None = _data.VARIANCE,
+    se: str | None = _data.SE,
+    ci: str | None = _data.CI,
+    scale: str = _data.SCALE,
+    level: float = _data.LEVEL,
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of the summary."),
     forest: Path | None = typer.Option(None, help="Write a forest plot (SVG, PDF or PNG by extension)."),
     funnel: Path | None = typer.Option(None, help="Write a funnel plot (SVG, PDF or PNG by extension)."),
@@ -66,18 +47,12 @@ def meta_command(
 
     measure = measure.upper()
     try:
-        df = read_table(data)
-        labels = _labels(df, study, year)
-        df = df.assign(**{study: labels})
-        kwargs = {"study": study, "keep": tuple(c for c in (by,) if c)}
-        if measure in BINARY_MEASURES:
-            kwargs.update(events=_pair(events, "--events"), totals=_pair(totals, "--totals"))
-        elif measure in CONTINUOUS_MEASURES:
-            kwargs.update(means=_pair(means, "--means"), sds=_pair(sds, "--sds"),
-                          ns=_pair(ns, "--ns"))
-        else:
-            kwargs.update(estimate=estimate, variance=variance, se=se, scale=scale,
-                          ci=_pair(ci, "--ci") if ci else None)
+        df = _data.read_table(data)
+        df = df.assign(**{study: _data.study_labels(df, study, year)})
+        kwargs = _data.effect_size_kwargs(measure, study=study, events=events, totals=totals,
+                                          means=means, sds=sds, ns=ns, estimate=estimate,
+                                          variance=variance, se=se, ci=ci, scale=scale)
+        kwargs["keep"] = tuple(c for c in (by,) if c)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
@@ -93,29 +68,10 @@ def meta_command(
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=_jsonable))
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=_data.jsonable))
     else:
         typer.echo(result.summary())
     for path in (forest, funnel):
         if path is not None:
             typer.echo(f"wrote {path}", err=True)
 
-
-def _labels(df: pd.DataFrame, study: str, year: str | None) -> pd.Series:
-    if study not in df.columns:
-        raise KeyError(f"no study column {study!r}; columns are {', '.join(map(str, df.columns))}")
-    labels = df[study].astype("string")
-    if year and year in df.columns:
-        col = df[year]
-        if pd.api.types.is_float_dtype(col):
-            col = col.round().astype("Int64")
-        yr = col.astype("string")
-        has = yr.notna() & ~labels.str.contains(r"\b\d{4}\b", regex=True, na=False)
-        labels = labels.where(~has, labels + " " + yr)
-    return labels
-
-
-def _jsonable(x):
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    return str(x)
