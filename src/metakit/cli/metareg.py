@@ -61,7 +61,7 @@ def metareg_command(
             perm = (result.permutation_test(iterations=permutations, seed=seed)
                     if permutations else None)
             if bubble is not None:
-                result.bubble(path=bubble, labels=labels, pi=pi, ratio_axis=es.is_ratio)
+                result.bubble(path=bubble, labels=labels, pi=pi)
     except (MetakitError, ValueError, KeyError, OSError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None

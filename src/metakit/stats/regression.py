@@ -91,6 +91,9 @@ class MetaRegResult:
         The effect measure (analysis scale).
     dropped
         Studies left out for missing moderator values.
+    ratio
+        True if the effects are log ratios (ratio measures, and generic estimates given
+        on the log or ratio scale).
     """
 
     fit: Fit
@@ -104,6 +107,7 @@ class MetaRegResult:
     R2: float | None
     measure: str
     dropped: tuple[str, ...] = ()
+    ratio: bool = False
     _spec: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -242,9 +246,8 @@ class MetaRegResult:
 
     @property
     def is_ratio(self) -> bool:
-        """True if the outcome is a log ratio."""
-        from metakit.stats.measures import is_ratio
-        return is_ratio(self.measure)
+        """True if the outcome is a log ratio (shown exponentiated)."""
+        return self.ratio
 
     def permutation_test(self, iterations: int = 1000, seed: int | None = None,
                          exact: bool | None = None) -> PermutationTest:
@@ -483,6 +486,7 @@ def metareg(es=None, mods=None, *, yi=None, vi=None, data: pd.DataFrame | None =
         labels = tuple(es.study)
         frame = es.data if data is None else data
         measure = es.measure
+        ratio = bool(es.is_ratio)
     else:
         if yi is None or vi is None:
             raise ValueError("give effect sizes (es) or yi and vi")
@@ -491,6 +495,7 @@ def metareg(es=None, mods=None, *, yi=None, vi=None, data: pd.DataFrame | None =
             f"Study {i + 1}" for i in range(len(y)))
         frame = data
         measure = "GEN"
+        ratio = False
     if y.shape != v.shape or y.ndim != 1:
         raise ValueError("yi and vi must be one-dimensional and of the same length")
     bad = ~np.isfinite(y) | ~np.isfinite(v) | (v <= 0)
@@ -533,4 +538,4 @@ def metareg(es=None, mods=None, *, yi=None, vi=None, data: pd.DataFrame | None =
     r2 = _r2(Xm, coef_names, y, v, settings, f)
     return MetaRegResult(fit=f, names=coef_names, study=labels, yi=y, vi=v, X=Xm,
                          data=frame, formula=formula, R2=r2, measure=measure,
-                         dropped=dropped, _spec=spec)
+                         dropped=dropped, ratio=ratio, _spec=spec)
