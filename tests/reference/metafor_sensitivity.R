@@ -62,11 +62,14 @@ l1o_list <- function(f) {
        tau2 = arr(l$tau2), I2 = arr(l$I2), H2 = arr(l$H2), warnings = r$warnings)
 }
 
-cumul_list <- function(f, ord) {
-  r <- run(cumul(f, order = ord))
+# metafor 3.8.1: 'order' is a sort KEY (cumul sorts by order(key), ties in input order),
+# not a permutation; passing order(year) would sort twice.
+cumul_list <- function(f, key) {
+  ord <- order(key)
+  r <- run(do.call(cumul, list(f, order = key)))  # .getx() looks the name up non-locally
   if (!is.null(r$error)) return(r[c("error", "warnings")])
   l <- r$value
-  list(order = arr(ord), slab = I(as.character(l$slab)),
+  list(key = arr(key), order = arr(ord), slab = I(as.character(l$slab)),
        estimate = arr(l$estimate), se = arr(l$se), zval = arr(l$zval), pval = arr(l$pval),
        ci_lb = arr(l$ci.lb), ci_ub = arr(l$ci.ub), Q = arr(l$Q), Qp = arr(l$Qp),
        tau2 = arr(l$tau2), I2 = arr(l$I2), H2 = arr(l$H2), warnings = r$warnings)
@@ -152,7 +155,6 @@ sensitivity_case <- function(name, db, method, order_by, order_desc, note = NULL
                              control = ctrl_for(method))
        else rma(as.numeric(yi), as.numeric(vi), ni = as.numeric(ni), slab = db$study, method = method,
                 control = ctrl_for(method))
-  ord <- order(order_by)
   reg <- list()
   for (model in c("rma", "lm")) for (pr in PREDICTORS)
     reg[[length(reg) + 1]] <- regtest_list(f, model, pr)
@@ -175,7 +177,7 @@ sensitivity_case <- function(name, db, method, order_by, order_desc, note = NULL
        results = list(
          fit = fit_summary(f),
          leave1out = l1o_list(f),
-         cumul = cumul_list(f, ord),
+         cumul = cumul_list(f, order_by),
          influence = infl_list(f),
          rstandard = resid_list(rstandard, f),
          rstudent = resid_list(rstudent, f),
@@ -227,8 +229,8 @@ datasets$li2007 <- list(
   order = li$year, order_desc = "by year (ties in input order)")
 
 sens_note <- paste(
-  "f = rma(yi, vi, ni = ni, method, control = tight); leave1out(f), cumul(f, order = <0-based in",
-  "results.cumul.order + 1>), influence(f), rstandard(f), rstudent(f), baujat(f) (values it returns),",
+  "f = rma(yi, vi, ni = ni, method, control = tight); leave1out(f), cumul(f, order = <the sort key",
+  "results.cumul.key>), influence(f), rstandard(f), rstudent(f), baujat(f) (values it returns),",
   "regtest(f, model, predictor, ret.fit = TRUE), ranktest(f, exact = TRUE/FALSE), trimfill(f,",
   "estimator, side). See README.md for the field meanings.")
 for (dn in names(datasets)) for (m in c("FE", "DL", "REML")) {
@@ -243,8 +245,9 @@ for (i in seq_along(cases)) if (!is.null(cases[[i]]$results$cumul$order))
 # influence for a meta-regression
 # ----------------------------------------------------------------------------
 for (m in c("REML", "DL", "FE")) {
-  f <- rma(as.numeric(bes$yi), as.numeric(bes$vi), mods = ~ b$ablat, slab = paste(b$author, b$year),
-           method = m, control = ctrl_for(m))
+  mdat <- data.frame(yi = as.numeric(bes$yi), vi = as.numeric(bes$vi), ablat = b$ablat,
+                     study = paste(b$author, b$year))
+  f <- rma(yi, vi, mods = ~ ablat, data = mdat, slab = study, method = m, control = ctrl_for(m))
   push(list(name = paste("metareg influence bcg ~ ablat", m, sep = "/"),
             note = "influence(), rstandard(), rstudent() of rma(yi, vi, mods = ~ ablat); leave1out()/cumul() are not defined for models with moderators in metafor 3.8.1 (error recorded)",
             data = c(datasets$bcg$db, list(mods = list(ablat = arr(b$ablat)))),
