@@ -105,7 +105,7 @@ boundary_case <- function(name, yi, vi, note) {
   }
   list(name = name, note = note,
        data = list(study = I(study), yi = arr(yi), vi = arr(vi)),
-       settings = list(methods = I(c("REML", "ML")), test = "z", control = TIGHT,
+       settings = list(kind = "likelihood", methods = I(c("REML", "ML")), test = "z", control = TIGHT,
                        formula = "~ 1"),
        results = per)
 }
@@ -163,7 +163,7 @@ mh_case <- function(name, study, ai, n1i, ci, n2i, fun, measure, drop00, correct
   res$warnings <- I(r$warnings)
   list(name = name, note = note,
        data = list(study = I(study), ai = arr(ai), n1i = arr(n1i), ci = arr(ci), n2i = arr(n2i)),
-       settings = list(fun = fun, measure = measure, drop00 = drop00,
+       settings = list(kind = "mh", fun = fun, measure = measure, drop00 = drop00,
                        correct = if (fun == "rma.mh") correct else NULL,
                        add = 0.5, to = "only0", level = 95),
        results = res)
@@ -234,7 +234,7 @@ se_tau2_case <- function(name, study, yi, vi, source, mods = NULL, formula = "~ 
                     "(DL/HE/SJ/HS/PM/EB) are recorded as they are."),
        data = c(list(source = source, study = I(study), yi = arr(yi), vi = arr(vi)),
                 if (is.null(mods)) NULL else list(mods = lapply(mods, arr))),
-       settings = list(formula = formula, control = TIGHT),
+       settings = list(kind = "se_tau2", formula = formula, control = TIGHT),
        results = res)
 }
 bes <- escalc("RR", ai = b$tpos, bi = b$tneg, ci = b$cpos, di = b$cneg)
@@ -253,9 +253,8 @@ push(se_tau2_case("se_tau2 normand1999 MD", nd$source, c(nes$yi), nes$vi,
 
 out <- list(software = software(),
             settings = list(control_iterative = TIGHT,
-                            note = paste("Cases: (a) names starting with a data description and",
-                                         "settings.formula '~ 1' with results.REML/results.ML;",
-                                         "(b) settings.fun rma.mh / rma.peto; (c) names starting",
-                                         "'se_tau2'. Each case note says what its fields mean.")),
+                            note = paste("Cases by settings.kind: 'likelihood' (results.REML/results.ML),",
+                                         "'mh' (settings.fun rma.mh / rma.peto), 'se_tau2'.",
+                                         "Each case note says what its fields mean.")),
             cases = cases)
 write_json_out(out, outfile)
