@@ -208,7 +208,9 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
         Model, tau² estimator, CI method and level.
     btt
         Indices of the coefficients that the omnibus test QM tests; default every
-        coefficient but an intercept in column 0 (all of them without one).
+        coefficient but an intercept in column 0 (all of them without one, and the
+        intercept of an intercept-only model with moderators given as a design, as
+        metafor).
     tau2_fixed
         A given tau² (per meta-analysis) instead of estimating it.
 
@@ -287,7 +289,7 @@ def _default_btt(b: Batch) -> tuple[int, ...]:
     X = b.X
     present = b.Z[..., 0] > 0
     first_is_one = bool(np.all(np.where(present, X[..., 0] == 1.0, True)))
-    start = 1 if first_is_one else 0
+    start = 1 if first_is_one and X.shape[-1] > 1 else 0
     return tuple(range(start, X.shape[-1]))
 
 

@@ -35,8 +35,6 @@ from metakit.stats.inference import Test
 from metakit.stats.kernel import Fit, Settings, fit, omnibus
 from metakit.stats.moments import make_batch
 
-_EXACT_LIMIT = 10
-
 
 @dataclass(frozen=True)
 class PermutationTest:
@@ -254,42 +252,55 @@ class MetaRegResult:
         """Permutation test of the coefficients and of QM (Higgins & Thompson 2004).
 
         The rows of the design matrix are permuted against (yi, vi) and the model is
-        refitted for every permutation in one batched kernel call. With ``exact`` (default
-        when k! <= ``iterations`` or k <= 8) every permutation is enumerated, else
-        ``iterations`` random permutations are drawn (the observed order counts as one,
-        as metafor's ``permutest``). p-values: the share of permutations with a statistic
-        at least as extreme (|z| or |t| per coefficient, QM for the omnibus test).
+        refitted for every permutation in one batched kernel call; a model with only an
+        intercept has nothing to permute, and the signs of the effects are flipped instead
+        (Follmann & Proschan 1999, Biometrics 55:1017), as metafor's ``permutest``. With
+        ``exact`` (default when every permutation or sign pattern fits in ``iterations``)
+        all of them are enumerated, else ``iterations`` random ones are drawn (the observed
+        data count as one). p-values: the share with a statistic at least as extreme (|z|
+        or |t| per coefficient, QM for the omnibus test).
         """
         k = self.k
+        flip = self.p == 1 and bool(np.all(self.X[:, 0] == 1.0))
+        count = 2 ** k if flip else math.factorial(k)
         if exact is None:
-            exact = k <= 8 or math.factorial(k) <= iterations
-        if exact:
-            if k > _EXACT_LIMIT:
-                raise ValueError(f"exact enumeration of {k}! permutations is too many; "
-                                 "use random permutations")
-            from itertools import permutations
-            perms = np.array(list(permutations(range(k))), dtype=np.intp)
+            exact = count <= max(iterations, 1)
+        if exact and count > 2 ** 20:
+            raise ValueError(f"exact enumeration of {count} permutations is too many; use "
+                             "random permutations")
+        if flip:
+            if exact:
+                signs = 1.0 - 2.0 * ((np.arange(count)[:, None] >> np.arange(k)[None, :]) & 1)
+            else:
+                rng = np.random.default_rng(seed)
+                signs = np.vstack([np.ones((1, k)), rng.choice([-1.0, 1.0], size=(iterations - 1, k))])
+            ys, rows = signs * self.yi, np.broadcast_to(np.arange(k), signs.shape)
         else:
-            rng = np.random.default_rng(seed)
-            perms = np.argsort(rng.random((iterations - 1, k)), axis=1)
-            perms = np.vstack([np.arange(k)[None, :], perms])
-        stat = np.empty((perms.shape[0], self.p))
-        qm = np.empty(perms.shape[0])
+            if exact:
+                from itertools import permutations
+                rows = np.array(list(permutations(range(k))), dtype=np.intp)
+            else:
+                rng = np.random.default_rng(seed)
+                rows = np.vstack([np.arange(k)[None, :],
+                                  np.argsort(rng.random((iterations - 1, k)), axis=1)])
+            ys = np.broadcast_to(self.yi, rows.shape)
+        n = rows.shape[0]
+        stat = np.empty((n, self.p))
+        qm = np.empty(n)
         block = max(1, 200_000 // max(1, k * self.p))
-        for start in range(0, perms.shape[0], block):
-            rows = perms[start:start + block]
-            b = make_batch(np.broadcast_to(self.yi, rows.shape), np.broadcast_to(self.vi, rows.shape),
-                           X=self.X[rows])
-            f = fit(b, self.settings, btt=self.fit.btt, tau2_fixed=None)
-            stat[start:start + len(rows)] = f.stat
-            qm[start:start + len(rows)] = f.QM.statistic
+        for start in range(0, n, block):
+            sl = slice(start, start + block)
+            b = make_batch(ys[sl], np.broadcast_to(self.vi, ys[sl].shape), X=self.X[rows[sl]])
+            f = fit(b, self.settings, btt=self.fit.btt)
+            stat[sl] = f.stat
+            qm[sl] = f.QM.statistic
         obs = self.stat
         tol = 1e-10 * np.maximum(1.0, np.abs(obs))
         pval = (np.abs(stat) >= np.abs(obs) - tol).mean(axis=0)
         qm_obs = self.QM.statistic
         p_qm = float((qm >= qm_obs - 1e-10 * max(1.0, abs(qm_obs))).mean()) if self.fit.btt else math.nan
         return PermutationTest(pval=pval, QM=Test(qm_obs, self.QM.df, p_qm, "permutation"),
-                               iterations=int(perms.shape[0]), exact=bool(exact))
+                               iterations=int(n), exact=bool(exact))
 
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table: estimate, se, stat, pval, ci_lb, ci_ub per coefficient."""
@@ -421,12 +432,14 @@ def _r2(X, names, yi, vi, settings: Settings, f: Fit) -> float | None:
             return 0.0
         return max(0.0, 100.0 * (t0 - float(f.tau2[0])) / t0)
     w = 1.0 / vi
+    k, p = X.shape
+    if k <= p:
+        return None
     if np.var(yi) == 0:
         return 0.0
     mu = (w * yi).sum() / w.sum()
     tss = (w * (yi - mu) ** 2).sum()
     rss = float(f.QE.statistic[0])
-    k, p = X.shape
     r2 = 1.0 - rss / tss
     adj = 1.0 - (1.0 - r2) * (k - 1) / (k - p)
     return max(0.0, 100.0 * adj)
