@@ -60,7 +60,7 @@ def fit_kernel(b: Batch, settings: Settings) -> dict:
             "k": f.k, "converged": f.converged}
 
 
-CHUNK = 1024
+CHUNK = 2048
 
 
 def _fit_chunked(yi, vi, mask, settings: Settings) -> tuple[dict, tuple[int, ...]]:
@@ -93,6 +93,7 @@ def _fit_chunked(yi, vi, mask, settings: Settings) -> tuple[dict, tuple[int, ...
         k = m2.sum(axis=-1)
         aligned = bool((m2 == (np.arange(width)[None, :] < k[:, None])).all())
         order = np.argsort(k, kind="stable")
+    # results are written in sorted order, block by block, and put back in place once
     merged: dict = {}
     for start in range(0, n, CHUNK):
         rows = order[start:start + CHUNK]
@@ -104,8 +105,10 @@ def _fit_chunked(yi, vi, mask, settings: Settings) -> tuple[dict, tuple[int, ...
             val = np.asarray(val)
             if name not in merged:
                 merged[name] = np.empty(n, dtype=val.dtype)
-            merged[name][rows] = val
-    return merged, shape
+            merged[name][start:start + rows.size] = val
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.arange(n)
+    return {name: val[inverse] for name, val in merged.items()}, shape
 
 
 def _check_k(b: Batch) -> None:

@@ -25,6 +25,7 @@ of the package is a view of one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,6 +229,8 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
     >>> f.beta.shape, f.QM.distribution
     ((1, 2), 'chi2')
     """
+    if b.scalar and btt is None:
+        return _fit_single(b, settings, tau2_fixed)
     n = b.n
     zero = 0.0 if b.scalar else np.zeros(n)
     st0 = stats(b, zero)
@@ -281,6 +284,77 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
                ci_ub=beta + crit * se, df=df, tau2=t2, se_tau2=_as_array(se_t2, n),
                converged=_as_array(conv, n, bool), k=k, p=p, QE=QE, QM=QM, I2=i2, H2=h2,
                s2=s2, s2_hk=q, settings=settings, btt=btt)
+
+
+def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
+    """:func:`fit` for one intercept-only meta-analysis, in Python floats.
+
+    The same formulas as the batched path (the moments are floats for a scalar batch);
+    numpy's per-call overhead dominates tiny arrays, so the numbers are computed as
+    floats and put in the arrays of a :class:`Fit` at the end.
+    """
+    st0 = stats(b, 0.0)
+    conv = True
+    if not settings.random:
+        t2 = 0.0
+    elif tau2_fixed is not None:
+        t2 = float(np.asarray(tau2_fixed).reshape(-1)[0])
+    else:
+        t2, conv, _, _ = resolve(b, settings.tau2_method, settings.tol, settings.maxiter,
+                                 settings.fallback, st0)
+        t2, conv = float(t2), bool(conv)
+    st = stats(b, t2) if settings.random else st0
+    k, p = b.k, b.p
+    dfr = k - p
+    beta = st.mu + float(b.center[0])
+    vb = st.vb
+    q, df = 1.0, math.nan
+    if settings.ci != "z" and dfr > 0:
+        # with no residual df the Wald test is used (as metafor)
+        q = st.Q / dfr
+        q = 0.0 if q <= np.finfo(float).eps else q
+        if settings.ci == "hk-adhoc":
+            q = max(q, 1.0)
+        vb, df = vb * q, dfr
+    se = math.sqrt(vb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    level = 1.0 - (1.0 - settings.level) / 2
+    if math.isnan(df):
+        pval = float(special.ndtr(-abs(stat))) * 2.0
+        crit = z_crit(settings.level)
+    else:
+        pval = float(special.stdtr(df, -abs(stat))) * 2.0
+        crit = float(special.stdtrit(df, level))
+    Q0 = max(st0.Q, 0.0) if dfr > 0 else 0.0
+    pQ = float(special.chdtrc(dfr, Q0)) if dfr > 0 else 1.0
+    s2 = dfr / st0.trP if dfr > 0 else 0.0
+    i2, h2 = i2_h2(Q0, dfr, s2, t2, settings.random)
+    se_t2 = (_se_tau2_single(b, settings.tau2_method, t2, st, st0)
+             if settings.random and tau2_fixed is None and dfr > 0 else math.nan)
+    nan = np.array([math.nan])
+    return Fit(beta=np.array([[beta]]), vb=np.array([[[vb]]]), se=np.array([[se]]),
+               stat=np.array([[stat]]), pval=np.array([[pval]]),
+               ci_lb=np.array([[beta - crit * se]]), ci_ub=np.array([[beta + crit * se]]),
+               df=np.array([df]), tau2=np.array([t2]), se_tau2=np.array([se_t2]),
+               converged=np.array([conv]), k=np.array([k]), p=np.array([p]),
+               QE=Test(np.array([Q0]), np.array([max(dfr, 0.0)]), np.array([pQ]), "chi2"),
+               QM=Test(nan, nan, nan, "chi2"), I2=np.array([i2]), H2=np.array([h2]),
+               s2=np.array([s2]), s2_hk=np.array([q]), settings=settings, btt=())
+
+
+def _se_tau2_single(b: Batch, method: str, t2: float, st, st0) -> float:
+    """:func:`~metakit.stats.tau2.se_tau2` in floats for the common estimators."""
+    k, df = b.k, b.k - b.p
+    if method == "REML":
+        return math.sqrt(2.0 / st.trPP)
+    if method == "ML":
+        return math.sqrt(2.0 / st.sw2)
+    if method == "DL":
+        return math.sqrt(2.0 * df + 4.0 * t2 * st0.trP + 2.0 * t2 * t2 * st0.trPP) / st0.trP
+    if method in ("PM", "EB", "PMM"):
+        return math.sqrt(2.0 * k * k / df) / st.sw
+    return float(se_tau2(b, method, t2, st, st0)[0])
 
 
 def _default_btt(b: Batch) -> tuple[int, ...]:
