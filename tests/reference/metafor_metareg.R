@@ -117,12 +117,12 @@ reg_results <- function(fit) {
 
 # One case: rma(yi, vi, mods = formula, data = data block) with method/test.
 reg_case <- function(name, db, formula, method, test, btt = NULL, newmods = NULL,
-                     newmods_desc = NULL, note = NULL, extra_settings = list()) {
+                     newmods_desc = NULL, note = NULL, extra_settings = list(), kind = "metareg") {
   df <- block_df(db)
   ctrl <- ctrl_for(method)
   f <- as.formula(formula)
   r <- capture(rma(yi, vi, mods = f, data = df, method = method, test = test, control = ctrl))
-  settings <- c(list(formula = formula, method = method, test = test, level = 95,
+  settings <- c(list(kind = kind, formula = formula, method = method, test = test, level = 95,
                      btt = if (is.null(btt)) NULL else arr(btt),
                      newmods_desc = newmods_desc,
                      control = if (length(ctrl)) ctrl else "metafor defaults"),
@@ -185,7 +185,7 @@ add(all_methods("hackshaw1998 ~ factor(design)", hack, "~ factor(design)", btt =
                 newmods = rbind(0, 1), newmods_desc = "design = case-control (reference), cohort"))
 for (m in c("REML", "DL")) for (t in TESTS)
   add(list(reg_case(paste("hackshaw1998 ~ factor(country)", m, t, sep = "/"), hack,
-                    "~ factor(country)", m, t, btt = c(7, 9),
+                    "~ factor(country)", m, t, btt = c(5, 9),
                     note = "9 countries, 4 of them with one study (Germany, Russia, Sweden, UK); reference level China; btt = Japan and USA")))
 
 # ----------------------------------------------------------------------------
@@ -249,7 +249,7 @@ perm_case <- function(name, db, formula, method, test, note) {
     seconds_in_R = el, warnings = I(r$warnings))
   names(res$permutest)[names(res$permutest) == "stat"] <- stat
   list(name = name, note = note, data = db,
-       settings = list(formula = formula, method = method, test = test, level = 95,
+       settings = list(kind = "permutest", formula = formula, method = method, test = test, level = 95,
                        control = if (length(ctrl)) ctrl else "metafor defaults",
                        permutest = "permutest(fit, exact = TRUE)"),
        results = res)
@@ -311,7 +311,7 @@ for (m in c("REML", "ML", "DL", "PM", "SJ", "HE", "EB", "HS", "FE")) {
                  "within-group QE = regression QE); 'per_group_separate_tau2' = rma(subset = g, method = m),",
                  "each group with its own tau^2 (for contrast)."),
     data = bcg,
-    settings = list(formula = "~ factor(alloc)", by = "alloc", method = m, test = "z", level = 95,
+    settings = list(kind = "subgroups", formula = "~ factor(alloc)", by = "alloc", method = m, test = "z", level = 95,
                     control = if (length(ctrl)) ctrl else "metafor defaults"),
     results = list(regression = reg_results(reg), cell_means = reg_results(cm),
                    groups = I(lev), per_group_common_tau2 = per, per_group_separate_tau2 = sep))
@@ -321,7 +321,7 @@ for (m in c("REML", "ML", "DL", "PM", "SJ", "HE", "EB", "HS", "FE")) {
 # adversarial designs
 # ----------------------------------------------------------------------------
 adv_case <- function(name, db, formula, method, test, note) {
-  c1 <- reg_case(name, db, formula, method, test, note = note)
+  c1 <- reg_case(name, db, formula, method, test, note = note, kind = "adversarial")
   df <- block_df(db)
   X <- model.matrix(as.formula(formula), data = df)
   sv <- svd(X)$d
