@@ -317,9 +317,9 @@ def test_generic_sources_in_priority_order():
         "hi": [None, None, 0.6, None],
         "p": [None, None, None, 0.05],
     })
-    es = effect_sizes(df, "GEN", variance="v", se="se", ci=("lo", "hi"), pvalue="p")
+    es = effect_sizes(df, "GEN", variance="v", se="se", ci=("lo", "hi"), pval="p")
     close(es.vi, [0.04, 0.09, (0.8 / (2 * Z975)) ** 2, (0.4 / Z975) ** 2])
-    assert es.methods["sources"] == {"variance": 1, "se": 1, "ci": 1, "pvalue": 1}
+    assert es.methods["sources"] == {"variance": 1, "se": 1, "ci": 1, "pval": 1}
     assert not es.is_ratio
 
 
@@ -460,9 +460,9 @@ BAD = [
     ("ci order", lambda: effect_sizes(_gen(lo=[0.1, 0.7]), "GEN", ci=("lo", "hi")), "S2", "lo",
      "CI lower limit must not exceed the upper limit"),
     ("ci half", lambda: effect_sizes(_gen(hi=[0.5, None]), "GEN", ci=("lo", "hi")), "S2", "hi", "needs both limits"),
-    ("p range", lambda: effect_sizes(_gen(p=[0.2, 1.5]), "GEN", pvalue="p"), "S2", "p", "p-value must be in (0, 1]"),
-    ("p zero", lambda: effect_sizes(_gen(p=[0.0, 0.3]), "GEN", pvalue="p"), "S1", "p", "p-value must be in (0, 1]"),
-    ("p one", lambda: effect_sizes(_gen(p=[0.2, 1.0]), "GEN", pvalue="p"), "S2", "p", "cannot be derived from p = 1"),
+    ("p range", lambda: effect_sizes(_gen(p=[0.2, 1.5]), "GEN", pval="p"), "S2", "p", "p-value must be in (0, 1]"),
+    ("p zero", lambda: effect_sizes(_gen(p=[0.0, 0.3]), "GEN", pval="p"), "S1", "p", "p-value must be in (0, 1]"),
+    ("p one", lambda: effect_sizes(_gen(p=[0.2, 1.0]), "GEN", pval="p"), "S2", "p", "cannot be derived from p = 1"),
     ("no source", lambda: effect_sizes(_gen(se=[0.3, None]), "GEN", se="se"), "S2", "se", "no variance, SE, CI"),
     ("ratio <= 0", lambda: effect_sizes(_gen(yi=[0.2, 0.0]), "GEN", se="se", scale="ratio"), "S2", "yi",
      "ratio estimate must be > 0"),

@@ -286,14 +286,14 @@ def generic_effects(
     se: Any = None,
     ci_lb: Any = None,
     ci_ub: Any = None,
-    pvalue: Any = None,
+    pval: Any = None,
     scale: Literal["identity", "log", "ratio"] = "identity",
     ci_level: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Effect sizes and variances from reported estimates, vectorised over any shape.
 
     The variance is taken, element by element, from the first source given and not NaN,
-    in the order ``variance``, ``se``, confidence interval, ``pvalue``:
+    in the order ``variance``, ``se``, confidence interval, ``pval``:
 
     - from a CI at level L (Cochrane Handbook 6.3.1 and 6.5.2.3; Altman & Bland 2011, BMJ
       343:d2090): SE = (ub - lb) / (2 z), z = Phi^{-1}((1 + L)/2), both limits on the
@@ -330,7 +330,7 @@ def generic_effects(
         z_ci = special.ndtri((1 + ci_level) / 2)
         se_ci = (to_scale(arr(ci_ub)) - to_scale(arr(ci_lb))) / (2 * z_ci)
         vi = np.where(np.isnan(vi), se_ci**2, vi)
-        se_p = np.abs(yi) / -special.ndtri(arr(pvalue) / 2)
+        se_p = np.abs(yi) / -special.ndtri(arr(pval) / 2)
         vi = np.where(np.isnan(vi), se_p**2, vi)
     vi = np.where(np.isfinite(vi), vi, np.nan)
     return np.broadcast_to(yi, vi.shape).astype(float), vi
@@ -562,7 +562,7 @@ def effect_sizes(
     variance: str | None = None,
     se: str | None = None,
     ci: tuple[str, str] | None = None,
-    pvalue: str | None = None,
+    pval: str | None = None,
     scale: Literal["identity", "log", "ratio"] = "identity",
     ci_level: float = 0.95,
     cc: float | None = None,
@@ -587,7 +587,7 @@ def effect_sizes(
         Binary: (treatment, control) columns of event counts and arm sizes.
     means, sds, ns
         Continuous: (treatment, control) columns of means, SDs and arm sizes.
-    estimate, variance, se, ci, pvalue
+    estimate, variance, se, ci, pval
         Generic: the estimate column and at least one of its variance, SE, (lower, upper)
         CI or two-sided p-value columns. If several are given, each study uses the first
         one it has, in that order.
@@ -707,7 +707,7 @@ def effect_sizes(
         if measure == "SMD":
             notes.update(vtype=vtype, smd=smd)
     else:
-        yi, vi, sources = _generic(data, labels, estimate, variance, se, ci, pvalue, scale, ci_level)
+        yi, vi, sources = _generic(data, labels, estimate, variance, se, ci, pval, scale, ci_level)
         arms = None
         notes.update(scale=scale, ci_level=ci_level, sources=sources)
 
@@ -732,8 +732,8 @@ def effect_sizes(
         yi=np.asarray(yi, dtype=float)[kept],
         vi=np.asarray(vi, dtype=float)[kept],
         study=tuple(lab for lab, x in zip(labels, kept, strict=True) if x),
-        data=data.loc[kept].reset_index(drop=True),
-        arms=None if arms is None else arms.loc[kept].reset_index(drop=True),
+        data=data if kept.all() else data.loc[kept].reset_index(drop=True),
+        arms=arms if arms is None or kept.all() else arms.loc[kept].reset_index(drop=True),
         cc=cc_used,
         add_to=add_to if measure in BINARY_MEASURES else "none",
         excluded=excluded,
@@ -786,18 +786,18 @@ def _generic(
     variance: str | None,
     se: str | None,
     ci: tuple[str, str] | None,
-    pvalue: str | None,
+    pval: str | None,
     scale: str,
     ci_level: float,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    if variance is None and se is None and ci is None and pvalue is None:
-        raise ValueError("measure 'GEN' needs one of variance=, se=, ci= or pvalue=")
+    if variance is None and se is None and ci is None and pval is None:
+        raise ValueError("measure 'GEN' needs one of variance=, se=, ci= or pval=")
     if scale not in ("identity", "log", "ratio"):
         raise ValueError(f"scale must be 'identity', 'log' or 'ratio', not {scale!r}")
     est = numeric_column(data, estimate, labels)
     if scale == "ratio":
         check_rule(est <= 0, labels, estimate, "a ratio estimate must be > 0 (scale='ratio')")
-    cols = {"variance": variance, "se": se, "pvalue": pvalue}
+    cols = {"variance": variance, "se": se, "pval": pval}
     vals = {k: None if c is None else numeric_column(data, c, labels, allow_missing=True)
             for k, c in cols.items()}
     if vals["variance"] is not None:
@@ -822,12 +822,12 @@ def _generic(
                 MetakitWarning,
                 stacklevel=3,
             )
-    if vals["pvalue"] is not None:
-        p = vals["pvalue"]
-        check_rule((p <= 0) | (p > 1), labels, pvalue, "p-value must be in (0, 1]")
+    if vals["pval"] is not None:
+        p = vals["pval"]
+        check_rule((p <= 0) | (p > 1), labels, pval, "p-value must be in (0, 1]")
     # Which source each study uses, in priority order, to report it and to name gaps.
     have = [(name, ~np.isnan(v)) for name, v in (("variance", vals["variance"]), ("se", vals["se"]),
-                                                  ("ci", lb), ("pvalue", vals["pvalue"]))
+                                                  ("ci", lb), ("pval", vals["pval"]))
             if v is not None]
     used = np.zeros(len(data), dtype=bool)
     sources: dict[str, int] = {}
@@ -837,14 +837,14 @@ def _generic(
         sources[name] = int(take.sum())
         source_of[take] = name
         used |= take
-    given = [c for c in (variance, se, *(ci or ()), pvalue) if c is not None]
+    given = [c for c in (variance, se, *(ci or ()), pval) if c is not None]
     check_rule(~used, labels, ", ".join(given), "missing value: no variance, SE, CI or p-value")
     yi, vi = generic_effects(est, variance=vals["variance"], se=vals["se"],
-                             ci_lb=lb, ci_ub=ub, pvalue=vals["pvalue"],
+                             ci_lb=lb, ci_ub=ub, pval=vals["pval"],
                              scale=scale, ci_level=ci_level)
-    if pvalue is not None:
-        from_p = source_of == "pvalue"
-        check_rule(from_p & (vals["pvalue"] == 1), labels, pvalue,
+    if pval is not None:
+        from_p = source_of == "pval"
+        check_rule(from_p & (vals["pval"] == 1), labels, pval,
                    "a SE cannot be derived from p = 1")
         check_rule(from_p & (yi == 0), labels, estimate,
                    "a SE cannot be derived from a p-value when the estimate is 0")

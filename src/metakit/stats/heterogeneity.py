@@ -92,7 +92,7 @@ def i2_h2(Q, df, s2, tau2, random: bool):
         else:
             i2 = np.where((df > 0) & (Q > 0), np.maximum(0.0, 100.0 * (Q - df) / Q), 0.0)
             h2 = np.where(df > 0, Q / np.maximum(df, 1), 1.0)
-    return np.nan_to_num(i2), np.where(np.isfinite(h2), h2, 1.0)
+    return np.where(np.isfinite(i2), i2, 0.0), np.where(np.isfinite(h2), h2, 1.0)
 
 
 def q_profile(b: Batch, level: float = 0.95, tol: float = 1e-10, maxiter: int = 500):

@@ -389,8 +389,9 @@ def _fisher_scoring(b: Batch, method: str, tol: float, maxiter: int, st0: Stats)
     x0 = where(start > 0, where(start < hi, start, 0.5 * hi), 0.0)
     active = (df > 0) & (score0 > 0)
     x, conv, its = _bracketed(fun, where(active, x0, 0.0), 0.0 * x0, hi, active, tol, maxiter)
-    scan = np.atleast_1d((df > 0) & lnot(score0 > 0) & (st0.Q > df))
-    if scan.any():
+    scan = (df > 0) & lnot(score0 > 0) & (st0.Q > df)
+    if scan if b.scalar else scan.any():
+        scan = np.atleast_1d(scan)
         rows = np.flatnonzero(scan)
         sub = _rows_batch(b, rows)
         t_in, found = _interior_maximum(sub, ml, np.atleast_1d(hi)[rows], tol, maxiter)

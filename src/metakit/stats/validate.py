@@ -38,12 +38,13 @@ def study_labels(data: pd.DataFrame, column: str) -> tuple[str, ...]:
     ('A', '2')
     """
     require_columns(data, [column])
-    values = data[column]
-    missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    values = data[column].to_numpy()
+    text = values.astype(str)
+    missing = pd.isna(values) | (np.char.strip(text) == "")
     if missing.any():
         row = int(np.flatnonzero(missing)[0]) + 1
         raise DataError(f"study label is missing (row {row} of the data)", column=column)
-    return tuple(str(v) for v in values)
+    return tuple(text.tolist())
 
 
 def numeric_column(
@@ -62,9 +63,14 @@ def numeric_column(
     """
     require_columns(data, [column])
     raw = data[column]
-    if pd.api.types.is_bool_dtype(raw):
+    plain = raw.to_numpy()
+    if plain.dtype.kind == "b" or pd.api.types.is_bool_dtype(raw):
         raise DataError("must be a number, not a true/false value", study=labels[0], column=column)
-    if pd.api.types.is_numeric_dtype(raw):
+    if plain.dtype.kind in "iuf":
+        # plain numpy numbers: the common case, read without pandas' missing-value machinery
+        values = plain.astype(float)
+        present = ~np.isnan(values)
+    elif pd.api.types.is_numeric_dtype(raw):
         values = raw.to_numpy(dtype=float, na_value=np.nan)
         present = ~np.isnan(values)
     else:
