@@ -135,8 +135,10 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     Examples
     --------
     >>> import pandas as pd, metakit as mk
-    >>> df = pd.DataFrame({"study": ["A", "B", "C"], "e_t": [4, 6, 3], "n_t": [123, 306, 231],
-    ...                    "e_c": [11, 29, 11], "n_c": [139, 303, 220]})
+    >>> df = pd.DataFrame({"study": list("ABCDEFGHIJ"), "e_t": [4, 6, 3, 62, 33, 180, 8, 50, 29, 17],
+    ...                    "n_t": [123, 306, 231, 1360, 506, 1541, 254, 880, 750, 170],
+    ...                    "e_c": [11, 29, 11, 248, 47, 372, 10, 49, 45, 65],
+    ...                    "n_c": [139, 303, 220, 1287, 580, 1451, 63, 880, 727, 166]})
     >>> fig = funnel(mk.meta(mk.effect_sizes(df, "OR"), tau2_method="DL"), contours=True)
     >>> fig.axes[0].get_xscale(), bool(fig.axes[0].yaxis_inverted())
     ('log', True)
