@@ -2,6 +2,7 @@
 
 (a) single REML fit latency, k = 10, from effect sizes to the result object (mk.meta);
 (b) 100,000 REML meta-analyses with k from 5 to 50 in one batched call (mk.batch.meta);
+(d) ``mk.effect_sizes`` on a clean 10-row sheet of arm counts (OR), from DataFrame to effect sizes;
 (c) where ``Rscript`` with metafor is installed, metafor's rma() per fit (REML and DL,
     k = 10) timed in the same run, and the ratios.
 
@@ -112,6 +113,12 @@ def main() -> None:
         out[f"single_{method}_s"] = med
         print(f"(a) single {method} fit, k = 10, result object included: "
               f"{med * 1e6:8.1f} us (min {lo * 1e6:.1f}, max {hi * 1e6:.1f})")
+    arms = pd.DataFrame({"study": [f"S{i}" for i in range(10)], "e_t": rng.integers(1, 30, 10),
+                         "n_t": 120, "e_c": rng.integers(1, 30, 10), "n_c": 118})
+    med, lo, hi = _median_time(lambda: mk.effect_sizes(arms, "OR"), args.reps)
+    out["effect_sizes_s"] = med
+    print(f"(d) effect_sizes, 10 studies, OR from counts: {med * 1e6:8.1f} us "
+          f"(min {lo * 1e6:.1f}, max {hi * 1e6:.1f})")
     med, lo, hi = bench_batch(args.n_batch, "REML")
     out["batch_REML_s"] = med
     out["n_batch"] = args.n_batch

@@ -232,14 +232,10 @@ def moments(b: Batch, t2, unit: bool = False) -> tuple:
     if b.scalar:
         S = np.matmul(np.power(b.v[0] + t2, _NEG_POWERS), b.Z[0]).tolist()
         return (*S[0][:3], 0.0, *S[1][:3], *S[2][:3])
-    w = 1.0 / (b.v + np.asarray(t2)[:, None])
-    # one fused multiply-and-sum per moment: faster than a batched matmul of tiny matrices
-    y, yy = b.Z[..., 1], b.Z[..., 2]
-    w2 = w * w
-    w3 = w2 * w
-    dot = _rowdot
-    return (w.sum(axis=-1), dot(w, y), dot(w, yy), np.zeros(b.n), w2.sum(axis=-1),
-            dot(w2, y), dot(w2, yy), w3.sum(axis=-1), dot(w3, y), dot(w3, yy))
+    # compiled on first use (numba's import and compilation stay out of `import metakit`)
+    from metakit.stats.power_sums import power_sums
+
+    return tuple(power_sums(b.v, b.Z.transpose(0, 2, 1), np.asarray(t2, dtype=float).reshape(-1)))
 
 
 def _rowdot(a: np.ndarray, c: np.ndarray) -> np.ndarray:
