@@ -52,18 +52,15 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from metakit.review import normalise as nz
 
-if TYPE_CHECKING:  # pragma: no cover
-    from metakit.review.store import Project
-
 __all__ = ["DedupReport", "DedupResult", "classify_pairs", "find_duplicates", "prepare",
-           "candidate_pairs", "run_dedup"]
+           "candidate_pairs"]
 
 _GENERIC_TYPES = {"article", "journal article", "jour", "journal", "misc", "research article",
                   "original article", "research support, non-u.s. gov't"}
@@ -620,73 +617,3 @@ class DedupReport:
                 "n_candidates": self.n_candidates, "n_duplicates": self.n_duplicates,
                 "n_groups": self.n_groups, "seconds": self.seconds,
                 "decisions": self.decisions.to_dict(orient="records")}
-
-
-def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
-              title_window: int = 6, key_window: int = 10) -> DedupReport:
-    """Deduplicate a project's active records and store the decisions (one transaction).
-
-    Records already removed stay removed; pairs marked distinct (by undo or by hand)
-    are never merged again.
-    """
-    from metakit.review.store import _now
-
-    conn = project.conn
-    # Only what matching needs: the first author and the abstract's length.
-    frame = pd.read_sql_query(
-        "SELECT id, title, CASE WHEN authors = '[]' THEN '[]' ELSE "
-        "json_array(json_extract(authors, '$[0]')) END AS authors, year, journal, volume, "
-        "issue, pages, doi, pmid, length(abstract) AS abstract_len, pub_types "
-        "FROM active_records ORDER BY id", conn, index_col="id")
-    distinct = [(int(a), int(b)) for a, b in conn.execute(
-        "SELECT record_id, duplicate_of FROM dedup_decisions "
-        "WHERE kind = 'distinct' AND undone = 0")]
-    result = find_duplicates(frame, distinct=distinct, thresholds=thresholds,
-                             title_window=title_window, key_window=key_window)
-    params = {"thresholds": thresholds.__dict__, "title_window": title_window,
-              "key_window": key_window}
-    with project.transaction() as c:
-        run_id = int(c.execute(
-            "INSERT INTO dedup_runs (started_at, params, n_candidates, n_duplicates) "
-            "VALUES (?, ?, ?, ?)", (_now(), json.dumps(params), result.n_candidates,
-                                    len(result.decisions))).lastrowid)
-        dec = result.decisions
-        via = dec["matched"].to_numpy() != dec["duplicate_of"].to_numpy()
-        reason = dec["reason"].astype(str).to_numpy(dtype=object)
-        reason[via] = reason[via] + " (via " + dec["matched"].astype(str).to_numpy()[via] + ")"
-        c.executemany(
-            "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, "
-            "method, run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
-            zip(dec["record_id"].astype(int).tolist(), dec["duplicate_of"].astype(int).tolist(),
-                reason.tolist(), dec["score"].astype(float).tolist(),
-                [run_id] * len(dec), [_now()] * len(dec)))
-        _follow_new_keepers(c, run_id)
-    n_groups = result.decisions["duplicate_of"].nunique() if len(result.decisions) else 0
-    return DedupReport(run_id, result.n_records, result.n_candidates, len(result.decisions),
-                       int(n_groups), result.seconds, result.decisions)
-
-
-def _follow_new_keepers(c, run_id: int) -> None:
-    """Earlier duplicates of a record this run removed now point at its new keeper.
-
-    A record imported later can be more complete than the kept record of an existing
-    group; it then becomes the keeper, and every duplicate must still point at a kept
-    record. The old decisions are marked undone, not deleted.
-    """
-    from metakit.review.store import _now
-
-    moved = c.execute(
-        "SELECT d.id, d.record_id, d.duplicate_of, n.duplicate_of, d.score "
-        "FROM dedup_decisions d JOIN dedup_decisions n ON n.record_id = d.duplicate_of "
-        "AND n.run_id = ? AND n.kind = 'duplicate' AND n.undone = 0 "
-        "WHERE d.kind = 'duplicate' AND d.undone = 0 AND d.run_id IS NOT ?",
-        (run_id, run_id)).fetchall()
-    now = _now()
-    c.executemany("UPDATE dedup_decisions SET undone = 1, undone_at = ? WHERE id = ?",
-                  [(now, m[0]) for m in moved])
-    c.executemany(
-        "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, method, "
-        "run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
-        [(m[1], m[3], f"its kept record {m[2]} is a duplicate of {m[3]}", m[4], run_id, now)
-         for m in moved])
-
