@@ -1,12 +1,15 @@
 """metakit: systematic reviews and meta-analysis in Python.
 
 The public vocabulary is re-exported here; see ``DESIGN.md`` for the flow of data.
+Each name is imported on first use (PEP 562), so ``import metakit.review.records`` or
+the ``metakit`` command do not pay for the statistics engine (pandas, scipy).
 
 >>> import metakit as mk
 >>> sorted(x for x in ("meta", "effect_sizes") if hasattr(mk, x))
 ['effect_sizes', 'meta']
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -14,22 +17,47 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-from metakit import batch, review, rob
-from metakit.conversions import combine_groups, mean_sd_from_median, sd_from_ci, sd_from_se
-from metakit.effects import EffectSizes, binary_effects, continuous_effects, effect_sizes, generic_effects
-from metakit.pairwise import MetaResult, meta
-from metakit.review import PrismaCounts, Project
-from metakit.subgroups import SubgroupResult
-from metakit.tau2 import estimate_tau2
+# public name -> module that defines it (a module itself when the name is the module's)
+_LAZY = {
+    "batch": "metakit.batch", "review": "metakit.review", "rob": "metakit.rob",
+    "combine_groups": "metakit.conversions", "mean_sd_from_median": "metakit.conversions",
+    "sd_from_ci": "metakit.conversions", "sd_from_se": "metakit.conversions",
+    "EffectSizes": "metakit.effects", "binary_effects": "metakit.effects",
+    "continuous_effects": "metakit.effects", "effect_sizes": "metakit.effects",
+    "generic_effects": "metakit.effects",
+    "MetaResult": "metakit.pairwise", "meta": "metakit.pairwise",
+    "PrismaCounts": "metakit.review", "Project": "metakit.review",
+    "SubgroupResult": "metakit.subgroups",
+    "estimate_tau2": "metakit.tau2",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metakit' has no attribute {name!r}")
+    value = import_module(module)
+    if module.rsplit(".", 1)[-1] != name:
+        value = getattr(value, name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def meta_mh(es, **kwargs):
     """Mantel-Haenszel meta-analysis: :func:`meta` with ``method="MH"``."""
+    from metakit.pairwise import meta
+
     return meta(es, method="MH", **kwargs)
 
 
 def meta_peto(es, **kwargs):
     """Peto's one-step odds ratio meta-analysis: :func:`meta` with ``method="Peto"``."""
+    from metakit.pairwise import meta
+
     return meta(es, method="Peto", **kwargs)
 
 
