@@ -95,7 +95,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from metakit.errors import DataError
+from metakit.errors import DataError, MetakitError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -106,6 +106,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MIGRATIONS",
     "Project",
+    "ProjectFileError",
     "RECORD_FIELDS",
     "register_migration",
 ]
@@ -194,6 +195,10 @@ CREATE INDEX IF NOT EXISTS imports_sha256 ON imports(sha256);
 MIGRATIONS: list[tuple[int, Migration]] = [(1, _SCHEMA_V1), (2, _SCHEMA_V2)]
 
 
+class ProjectFileError(MetakitError):
+    """The project file is missing, or is not a SQLite database (so not a review.db)."""
+
+
 def register_migration(version: int, migration: Migration) -> None:
     """Register a schema migration that :meth:`Project.open` applies when missing.
 
@@ -274,14 +279,23 @@ class Project:
         """Open (and, with ``create``, create) a project file and apply pending migrations."""
         path = Path(path)
         if not create and not path.exists():
-            raise FileNotFoundError(path)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        conn.row_factory = sqlite3.Row
-        # Rollback journal keeps the review a single file; FULL sync makes a commit
-        # survive power loss, not only a killed process.
-        conn.execute("PRAGMA journal_mode=DELETE")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
+            raise ProjectFileError(f"{path} does not exist; records are imported into a "
+                                   "project first (metakit records import FILE -p "
+                                   f"{path})")
+        if path.is_dir():
+            raise ProjectFileError(f"{path} is a folder, not a project file")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            conn.row_factory = sqlite3.Row
+            # Rollback journal keeps the review a single file; FULL sync makes a commit
+            # survive power loss, not only a killed process.
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ProjectFileError(f"{path} is not a metakit project: SQLite cannot open "
+                                   f"it ({exc})") from exc
         project = cls(conn, path)
         project.migrate()
         return project
