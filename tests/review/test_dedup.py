@@ -182,10 +182,14 @@ SINGLETONS = {("cnki.ris", 1), ("embase_bom_crlf.ris", 27), ("pubmed.nbib", 80),
               ("scopus.ris", 49), ("refs.bib", 40)}
 
 
+REALISTIC_FILES = ("cnki.ris", "embase_bom_crlf.ris", "endnote.xml", "pubmed.nbib", "refs.bib",
+                   "scopus.ris", "scopus_latin1.csv", "wos.ris")
+
+
 def _imported_project(tmp_path) -> Project:
     p = Project.open(tmp_path / "review.db")
-    for f in sorted(DATA.iterdir()):
-        p.import_records(f)
+    for f in REALISTIC_FILES:
+        p.import_records(DATA / f)
     return p
 
 
