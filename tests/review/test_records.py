@@ -195,6 +195,20 @@ def test_csv_column_mapping(tmp_path):
         read_records(f, mapping={"title": "Nope"})
 
 
+def test_csv_field_over_the_csv_module_limit(tmp_path):
+    # Issue 13: "field larger than field limit (131072)" stopped the import.
+    f = tmp_path / "scopus.csv"
+    long_refs = "Smith J, 2001, Lancet; " * 8000  # 184,000 characters
+    f.write_text(f'Title,Year,References\n"A trial",2020,"{long_refs}"\n"Another",2021,x\n',
+                 encoding="utf-8")
+    p = read_records(f)
+    assert [r["title"] for r in p.records] == ["A trial", "Another"]
+    assert len(p.records[0]["raw"]["References"]) == 184_000
+    import csv
+
+    assert csv.field_size_limit() == 131_072  # left as it was
+
+
 # ---------------------------------------------------------------------- EndNote XML
 def test_endnote_xml():
     p = read_records(DATA / "endnote.xml")
@@ -218,7 +232,21 @@ def test_endnote_truncated_file(tmp_path):
     p = read_records(f)
     assert len(p.records) == 1
     assert [(e.line, e.message) for e in p.errors][-1] == (
-        16, "record is not closed (</record> missing)")
+        16, "record is not closed (</record> missing); skipped")
+
+
+def test_endnote_unclosed_record_costs_only_itself(tmp_path):
+    # Issue 13: a <record> without </record> swallowed the record after it, unreported.
+    text = (DATA / "endnote.xml").read_text(encoding="utf-8")
+    first_close = text.index("</record>")
+    f = tmp_path / "unclosed.xml"
+    f.write_text(text[:first_close] + text[first_close + len("</record>"):], encoding="utf-8")
+    p = read_records(f)
+    assert [(e.line, e.message) for e in p.errors] == [
+        (3, "record is not closed before the next <record>; skipped"),
+        (13, "malformed XML (mismatched tag)")]
+    assert [r["source_line"] for r in p.records] == [16]
+    assert p.records[0]["doi"] == "10.1186/s13018-018-0760-2"
 
 
 # ---------------------------------------------------------------- project + CLI

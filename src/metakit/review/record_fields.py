@@ -7,12 +7,14 @@ format (first value, all values, year, DOI, pages).
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DOI_RE", "EntryError", "PMID_IN_TEXT", "Record", "Sink", "YEAR_RE", "all_values",
+__all__ = ["DOI_RE", "long_csv_fields", "EntryError", "PMID_IN_TEXT", "Record", "Sink", "YEAR_RE", "all_values",
            "doi_from", "first_value", "join_pages", "split_keywords", "year_from"]
 
 Record = dict[str, Any]
@@ -114,3 +116,17 @@ def split_keywords(values: list[str]) -> list[str]:
     for v in values:
         out.extend(p.strip() for p in re.split(r";", v) if p.strip())
     return out
+
+
+@contextlib.contextmanager
+def long_csv_fields() -> Iterator[None]:
+    """Lift the csv module's 131,072-character field limit while one file is read.
+
+    Abstracts and cited-reference lists in Scopus, Embase and Web of Science exports
+    exceed it. The limit is process-wide, so it is put back afterwards.
+    """
+    limit = csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(limit)

@@ -48,6 +48,7 @@ from metakit.review.record_fields import (
     doi_from,
     first_value,
     join_pages,
+    long_csv_fields,
     split_keywords,
     year_from,
 )
@@ -661,6 +662,11 @@ _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def _parse_csv(text: str, sink: Sink, mapping: Mapping[str, str]) -> None:
+    with long_csv_fields():
+        _parse_csv_rows(text, sink, mapping)
+
+
+def _parse_csv_rows(text: str, sink: Sink, mapping: Mapping[str, str]) -> None:
     # The delimiter is the one that splits the header into the most columns (the
     # csv sniffer is misled by semicolons inside author lists).
     first = text.split("\n", 1)[0]
@@ -740,25 +746,27 @@ def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: Sink,
 
 
 # ---------------------------------------------------------------------- EndNote XML
-_RECORD_BLOCK = re.compile(r"<record>.*?</record>|<record>", re.S)
+_RECORD_OPEN = re.compile(r"<record>")
+_RECORD_CLOSE = "</record>"
 
 
 def _parse_endnote_xml(text: str, sink: Sink) -> None:
-    # Records are parsed one by one so a malformed record costs only itself.
+    # Each record is cut from its <record> to the next <record>, so one left unclosed
+    # costs only itself: the record after it is still read, and the loss is reported.
     line_starts = _line_index(text)
-    if "<record>" not in text:
+    opens = [m.start() for m in _RECORD_OPEN.finditer(text)]
+    if not opens:
         sink.error(1, "no <record> elements found")
         return
-    for m in _RECORD_BLOCK.finditer(text):
-        line = _line_of(line_starts, m.start())
-        chunk = m.group(0)
-        if not chunk.endswith("</record>"):
-            sink.error(line, "record is not closed (</record> missing)")
+    for start, nxt in zip(opens, [*opens[1:], len(text)]):
+        line = _line_of(line_starts, start)
+        close = text.find(_RECORD_CLOSE, start, nxt)
+        if close == -1:
+            what = ("before the next <record>" if nxt < len(text)
+                    else "(</record> missing)")
+            sink.error(line, f"record is not closed {what}; skipped")
             continue
-        inner_open = chunk.find("<record>", 8)
-        if inner_open != -1:
-            sink.error(line, "record is not closed before the next <record>")
-            continue
+        chunk = text[start:close + len(_RECORD_CLOSE)]
         try:
             elem = ET.fromstring(chunk)
         except ET.ParseError as exc:

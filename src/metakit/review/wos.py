@@ -39,6 +39,7 @@ from metakit.review.record_fields import (
     doi_from,
     first_value,
     join_pages,
+    long_csv_fields,
     split_keywords,
     year_from,
 )
@@ -114,6 +115,11 @@ def parse_wos_tagged(text: str, sink: Sink) -> None:
 
 def parse_wos_tab(text: str, sink: Sink) -> None:
     """Read a tab-delimited Web of Science export ("savedrecs.txt") into ``sink``."""
+    with long_csv_fields():
+        _parse_wos_tab_rows(text, sink)
+
+
+def _parse_wos_tab_rows(text: str, sink: Sink) -> None:
     reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
     try:
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
