@@ -54,8 +54,10 @@ def test_embase_ris_with_bom_and_crlf():
 def test_scopus_ris_stray_text_and_missing_er():
     p = read_records(DATA / "scopus.ris")
     assert p.source == "Scopus" and len(p.records) == 5
-    assert _errors(p) == [("scopus.ris", 62, "text outside any RIS entry (no TY line before it)")]
-    assert [(w.line, w.message[:23]) for w in p.warnings] == [(63, "entry has no ER line; r")]
+    # Untagged junk between entries is a warning (issue 11: errors count records).
+    assert _errors(p) == []
+    assert [(w.line, w.message[:23]) for w in p.warnings] == [(62, "text outside any RIS en"),
+                                                             (63, "entry has no ER line; r")]
     r = _by_line(p)
     assert r[1]["pmid"] == "30878104"  # C2
     assert r[1]["authors"][1] == "Muller, K."
@@ -120,10 +122,12 @@ def test_detect_format():
 def test_pubmed_medline():
     p = read_records(DATA / "pubmed.nbib")
     assert (p.format, p.source) == ("medline", "PubMed")
-    assert len(p.records) == 4
-    # record at line 65 has an untagged, unindented line (79): skipped whole
-    assert _errors(p) == [("pubmed.nbib", 65, "line 79 is neither a tag nor a continuation; "
-                           "record skipped")]
+    assert len(p.records) == 5
+    # record at line 65 has an untagged, unindented line (79): a warning, record kept
+    assert _errors(p) == []
+    assert [(w.line, w.message) for w in p.warnings] == [
+        (79, "line is neither a tag nor a continuation; ignored")]
+    assert _by_line(p)[65]["volume"] == "47"
     r = _by_line(p)
     a = r[1]
     assert a["pmid"] == "30878104" and a["doi"] == "10.1016/S1474-4422(19)30012-3"
@@ -253,12 +257,16 @@ def test_endnote_unclosed_record_costs_only_itself(tmp_path):
 def test_import_into_project_is_reported_and_stored(tmp_path):
     with Project.open(tmp_path / "review.db") as proj:
         rep = proj.import_records(DATA / "pubmed.nbib")
-        assert (rep.n_imported, len(rep.errors), rep.import_id) == (4, 1, 1)
-        assert rep.to_frame()["level"].tolist() == ["error"]
+        assert (rep.n_imported, len(rep.errors), rep.import_id) == (5, 0, 1)
+        assert rep.to_frame()["level"].tolist() == ["warning"]  # the junk line 79
         stored = proj.records()
-        assert stored["pmid"].tolist() == ["30878104", "32071101", "32100000", "31111111"]
-        assert stored["source_line"].tolist() == [1, 33, 50, 80]
-        assert proj.imports().loc[1, "errors"][0]["line"] == 65
+        assert stored["pmid"].tolist() == ["30878104", "32071101", "32100000", "29999999",
+                                           "31111111"]
+        assert stored["source_line"].tolist() == [1, 33, 50, 65, 80]
+        rep = proj.import_records(DATA / "endnote.xml")
+        assert (rep.n_imported, len(rep.errors), rep.import_id) == (2, 1, 2)
+        assert proj.imports().loc[2, "errors"][0]["line"] == 13
+        assert proj.counts()["import_errors"] == 1
 
 
 def test_cli_import_prints_count(tmp_path):
@@ -295,14 +303,19 @@ def test_forced_encoding_keeps_first_entry_despite_bom():
 
 
 def test_import_report_summary_and_dict():
-    rep = read_records(DATA / "scopus.ris").report(7)
+    rep = read_records(DATA / "endnote.xml").report(7)
     d = rep.to_dict()
-    assert (d["import_id"], d["n_imported"], d["source"], d["format"]) == (7, 5, "Scopus", "ris")
-    assert d["errors"] == [{"file": str(DATA / "scopus.ris"), "line": 62,
-                            "message": "text outside any RIS entry (no TY line before it)"}]
+    assert (d["import_id"], d["n_imported"], d["source"], d["format"]) == (
+        7, 2, "endnote", "endnote_xml")
+    assert d["errors"] == [{"file": str(DATA / "endnote.xml"), "line": 13,
+                            "message": "malformed XML (mismatched tag)"}]
     lines = rep.summary().splitlines()
-    assert lines[0].startswith("5 records imported from") and lines[1] == "1 entry skipped:"
-    assert lines[3] == "1 warning:"
+    assert lines[0].startswith("2 records imported from") and lines[1] == "1 entry skipped:"
+    rep = read_records(DATA / "scopus.ris").report(8)
+    assert rep.summary().splitlines()[1:] == [
+        "2 warnings:",
+        f"  {DATA / 'scopus.ris'}:62: text outside any RIS entry (no TY line before it); ignored",
+        f"  {DATA / 'scopus.ris'}:63: entry has no ER line; read up to the end of the file"]
 
 
 def test_same_file_is_not_imported_twice(tmp_path):

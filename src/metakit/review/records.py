@@ -313,9 +313,11 @@ def _parse_ris(text: str, sink: Sink) -> None:
         m = _RIS_TAG.match(line)
         if m is None:
             if raw is None:
+                # Untagged text between entries holds no record: a warning, so that
+                # "records could not be read" counts records, not lines.
                 if line.strip() and not stray:
                     stray = True
-                    sink.error(i, "text outside any RIS entry (no TY line before it)")
+                    sink.warn(i, "text outside any RIS entry (no TY line before it); ignored")
             elif last is not None and line.strip():
                 vals = raw[last]
                 vals[-1] = f"{vals[-1]} {line.strip()}" if vals[-1] else line.strip()
@@ -414,12 +416,17 @@ def _parse_medline(text: str, sink: Sink) -> None:
         elif not raw and broken is None:
             if stray is None:
                 stray = i
-                sink.error(i, "text outside any MEDLINE record (no PMID- line before it)")
+                if tag is None:
+                    sink.warn(i, "text outside any MEDLINE record (no PMID- line before it); "
+                                 "ignored")
+                else:
+                    sink.error(i, "fields outside any MEDLINE record (no PMID- line before "
+                                  "them)")
         elif tag is not None:
             last = tag
             raw.setdefault(tag, []).append(value)
-        elif broken is None:
-            broken = f"line {i} is neither a tag nor a continuation; record skipped"
+        else:  # junk inside a good record: the record is kept
+            sink.warn(i, "line is neither a tag nor a continuation; ignored")
     if raw or broken:
         flush()
 
