@@ -172,11 +172,26 @@ def test_scopus_csv_latin1_with_bad_row():
     assert [r["source_line"] for r in p.records] == [2, 4, 5]
     assert _errors(p) == [("scopus_latin1.csv", 6, "row has 3 fields, header has 15")]
     a = p.records[0]
-    assert a["authors"] == ["Smith J.", "Müller K.", "O'Brien T."]
+    assert a["authors"] == ["Smith, John", "Müller, Karl", "O'Brien, Thomas"]  # full names
     assert (a["pages"], a["pmid"], a["source_key"]) == ("345-352", "30878104",
                                                         "2-s2.0-85062000001")
     assert a["abstract"] == "Background: Aspirin is widely used,\nacross two lines."
-    assert p.records[1]["authors"] == ["Hernández P."] and "doi" not in p.records[1]
+    assert p.records[1]["authors"] == ["Hernández, Pablo"] and "doi" not in p.records[1]
+
+
+@pytest.mark.parametrize("cell, names", [
+    # Scopus "Authors" before 2023: one comma-separated string, suffixes after a comma
+    ("Smith J.A., Brown K.L., III, Lee-Park T.", ["Smith J.A.", "Brown K.L., III", "Lee-Park T."]),
+    ("Smith J, Doe AB", ["Smith J", "Doe AB"]),  # PubMed CSV
+    ("Anderson R.C.; Mansi S.A.; Reeb D.M.", ["Anderson R.C.", "Mansi S.A.", "Reeb D.M."]),
+    # Scopus "Author full names": the Scopus author id dropped
+    ("Anderson, Ronald C. (1); Mansi, Sattar A. (2)", ["Anderson, Ronald C.", "Mansi, Sattar A."]),
+    ("World Health Organization", ["World Health Organization"]),
+])
+def test_csv_author_cells(tmp_path, cell, names):
+    f = tmp_path / "scopus.csv"
+    f.write_text(f'Authors,Title,Year\n"{cell}",A trial,2020\n', encoding="utf-8")
+    assert read_records(f).records[0]["authors"] == names
 
 
 def test_csv_column_mapping(tmp_path):

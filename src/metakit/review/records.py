@@ -649,7 +649,7 @@ def _bib_record(e: dict[str, str], sink: Sink, line: int) -> Record:
 # ------------------------------------------------------------------------------ CSV
 _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("title", "article title", "document title", "ti"),
-    "authors": ("authors", "author", "author full names", "author names", "au"),
+    "authors": ("author full names", "authors", "author", "author names", "au"),
     "year": ("year", "publication year", "pubyear", "py", "create date", "date"),
     "journal": ("journal", "source title", "journal/book", "publication title", "source",
                 "journal title", "so"),
@@ -718,16 +718,28 @@ def _parse_csv_rows(text: str, sink: Sink, mapping: Mapping[str, str]) -> None:
         sink.add(_csv_record(get, dict(zip(header, row)), sink, line), line)
 
 
+# "Smith J.A., Brown K.L., III, Lee-Park T." (Scopus) or "Smith J, Doe AB" (PubMed CSV)
+_INITIALS_THEN_COMMA = re.compile(r"[\w'-]+ (?:[A-Z]\.?-?){1,4}, \S")
+_NAME_SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.I)
+_SCOPUS_AUTHOR_ID = re.compile(r"\s*\(\d+\)$")  # "Smith, John A. (57193845200)"
+
+
 def _split_authors(value: str | None) -> list[str]:
+    """One CSV cell of authors -> names ("; " lists, or comma lists of initialled names)."""
     if not value:
         return []
     if ";" in value:
         parts = value.split(";")
-    elif re.search(r"\w+ [A-Z]{1,3}\.?, \w", value):  # "Smith J, Doe AB" (PubMed CSV)
-        parts = value.split(",")
+    elif _INITIALS_THEN_COMMA.search(value):
+        parts = []
+        for part in value.split(","):
+            if parts and _NAME_SUFFIX.match(part.strip()):
+                parts[-1] = f"{parts[-1]},{part}"  # "Brown K.L., III" is one author
+            else:
+                parts.append(part)
     else:
         parts = [value]
-    return [p.strip() for p in parts if p.strip()]
+    return [_SCOPUS_AUTHOR_ID.sub("", p).strip() for p in parts if p.strip()]
 
 
 def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: Sink,
