@@ -163,6 +163,22 @@ def test_bibtex():
     assert "year" not in r["noyear"]
 
 
+def test_bibtex_field_name_with_no_break_space_keeps_the_entry(tmp_path):
+    # Issue 11: Scopus writes "funding_text 1" with a no-break space; the entry was lost.
+    text = (DATA / "refs.bib").read_text(encoding="utf-8")
+    text = text.replace("  pmid = {30878104},", "  pmid = {30878104},\n  funding_text\u00a01 = {Funded by the MRC},")
+    f = tmp_path / "scopus.bib"
+    f.write_text(text, encoding="utf-8")
+    p = read_records(f)
+    before = read_records(DATA / "refs.bib")
+    assert len(p.records) == len(before.records)
+    assert p.records[0]["pmid"] == "30878104"
+    assert [e.message for e in p.errors] == [e.message for e in before.errors]
+    assert [(w.line, w.message) for w in p.warnings][0] == (
+        4, "field name 'funding_text 1' holds a no-break space; field skipped")
+    assert len(p.warnings) == len(before.warnings) + 1
+
+
 # ------------------------------------------------------------------------------ CSV
 def test_scopus_csv_latin1_with_bad_row():
     p = read_records(DATA / "scopus_latin1.csv")

@@ -466,7 +466,9 @@ _BIB_NON_ENTRIES = {"comment", "string", "preamble"}
 
 
 _BIB_HEAD = re.compile(r"\s*@\s*(\w+)\s*([{(])\s*([^,\s]*)\s*,")
-_BIB_FIELD = re.compile(r"\s*,?\s*([\w\-:.]+)\s*=\s*")
+# A field name may hold a no-break space (Scopus writes "funding_text\u00a01"): it is
+# matched so the entry survives, and the field is dropped with a warning.
+_BIB_FIELD = re.compile(r"\s*,?\s*([\w\-:.]+(?:\u00a0[\w\-:.]+)*)\s*=\s*")
 _BIB_WORD = re.compile(r"[\w\-:.]+")
 _BIB_DELIMS = re.compile(r'[{}"]')
 _BIB_STRING = re.compile(r'\s*@\s*string\s*[{(]\s*([\w\-:.]+)\s*=\s*[{"](.*)[}"]\s*[})]',
@@ -583,6 +585,10 @@ def _parse_bibtex(text: str, sink: Sink) -> None:
             except Exception as exc:  # bibtexparser raises assorted pyparsing errors
                 sink.error(a + 1, f"entry could not be parsed ({type(exc).__name__})")
                 continue
+        for name in [k for k in entry if "\u00a0" in k]:
+            sink.warn(a + 1, f"field name {name.replace(chr(0xa0), ' ')!r} holds a no-break "
+                             "space; field skipped")
+            del entry[name]
         sink.add(_bib_record(entry, sink, a + 1), a + 1)
 
 
