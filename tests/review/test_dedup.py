@@ -325,3 +325,8 @@ def test_more_complete_record_imported_later_becomes_keeper(tmp_path):
         assert p.counts()["duplicates_removed"] == 2
         undone = p.decisions().query("undone == 1")
         assert undone["record_id"].tolist() == [2]
+
+
+def test_central_address_stored_as_doi_is_no_doi():
+    assert nz.norm_doi("10.1002/central/CN-00569384/full") == ""
+    assert nz.norm_doi("https://www.cochranelibrary.com/central/doi/10.1002/central/CN-00569384/full") == ""

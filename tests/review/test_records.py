@@ -374,3 +374,21 @@ def test_gbk_cnki_export_and_latin1_export_are_told_apart(tmp_path):
                   "AU  - Gómez, Ñ.\nER  - \n".encode("latin-1"))
     q = read_records(g)
     assert q.encoding == "cp1252" and q.records[0]["authors"] == ["Müller, K.", "Gómez, Ñ."]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("central.ris", "TY  - JOUR\nTI  - Artesunate versus quinine for severe malaria\nPY  - 2005\n"
+     "UR  - https://www.cochranelibrary.com/central/doi/10.1002/central/CN-00569384/full\n"
+     "ER  - \n"),
+    ("central.bib", "@article{x,\n title = {Artesunate versus quinine for severe malaria},\n"
+     " year = {2005},\n url = {https://www.cochranelibrary.com/central/doi/10.1002/central/"
+     "CN-00569384/full}\n}\n"),
+    ("central.csv", "Title,Year,Link\nArtesunate versus quinine for severe malaria,2005,"
+     "https://www.cochranelibrary.com/central/doi/10.1002/central/CN-00569384/full\n"),
+])
+def test_central_address_is_an_accession_not_a_doi(tmp_path, name, text):
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    rec = read_records(f).records[0]
+    assert "doi" not in rec
+    assert rec["source_key"] == "CN-00569384"

@@ -134,6 +134,8 @@ def norm_doi(value: str | None) -> str:
     if not value:
         return ""
     doi = value.strip().lower()
+    if "/central/cn-" in doi:  # a Cochrane CENTRAL accession, not the article's DOI
+        return ""
     if doi.startswith("10.") and doi[-1].isalnum() and " " not in doi and "%" not in doi:
         return doi if "/" in doi else ""
     doi = unquote(value.strip())

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DOI_RE", "long_csv_fields", "EntryError", "PMID_IN_TEXT", "Record", "Sink", "YEAR_RE", "all_values",
-           "doi_from", "first_value", "join_pages", "split_keywords", "year_from"]
+__all__ = ["DOI_RE", "EntryError", "PMID_IN_TEXT", "Record", "Sink", "YEAR_RE", "all_values",
+           "central_accession", "doi_from", "first_value", "join_pages", "long_csv_fields",
+           "split_keywords", "year_from"]
 
 Record = dict[str, Any]
 
@@ -75,13 +76,31 @@ def year_from(value: str | None, sink: Sink, line: int) -> int | None:
     return int(m.group(1))
 
 
+# https://www.cochranelibrary.com/central/doi/10.1002/central/CN-01234567/full names a
+# CENTRAL record (an accession number), not the article: it is never the DOI.
+_CENTRAL = re.compile(r"10\.1002/central/(CN-\d+)", re.I)
+
+
 def doi_from(*values: str | None) -> str | None:
-    """The first DOI found in the values (as written; dedup normalises it)."""
+    """The first article DOI found in the values (as written; dedup normalises it).
+
+    >>> doi_from("https://www.cochranelibrary.com/central/doi/10.1002/central/CN-02028373/full",
+    ...          "https://doi.org/10.1186/s13018-018-0760-2")
+    '10.1186/s13018-018-0760-2'
+    """
     for v in values:
         if v:
-            m = DOI_RE.search(v)
-            if m:
-                return m.group(0).rstrip(".,;")
+            for m in DOI_RE.finditer(v):
+                if not _CENTRAL.match(m.group(0)):
+                    return m.group(0).rstrip(".,;")
+    return None
+
+
+def central_accession(*values: str | None) -> str | None:
+    """The Cochrane CENTRAL accession number in a CENTRAL address, e.g. ``CN-02028373``."""
+    for v in values:
+        if v and (m := _CENTRAL.search(v)):
+            return m.group(1).upper()
     return None
 
 

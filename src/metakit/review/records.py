@@ -45,6 +45,7 @@ from metakit.review.record_fields import (
     Record,
     Sink,
     all_values,
+    central_accession,
     doi_from,
     first_value,
     join_pages,
@@ -376,7 +377,8 @@ def _ris_record(raw: dict[str, list[str]], sink: Sink, line: int) -> Record:
         "keywords": split_keywords(all_values(raw, "KW")),
         "pub_types": [v for v in all_values(raw, "M3", "PT") if not DOI_RE.search(v)],
         "language": first_value(raw, "LA"),
-        "source_key": first_value(raw, "AN", "U2", "ID"),
+        "source_key": first_value(raw, "AN", "U2", "ID")
+        or central_accession(*all_values(raw, "UR", "L2", "DO")),
         "raw": raw,
     }
 
@@ -647,7 +649,7 @@ def _bib_record(e: dict[str, str], sink: Sink, line: int) -> Record:
         "keywords": [k.strip() for k in kws if k.strip()],
         "pub_types": [t for t in [get.get("entrytype"), get.get("type")] if t],
         "language": get.get("language"),
-        "source_key": get.get("id"),
+        "source_key": central_accession(get.get("url")) or get.get("id"),
         "raw": dict(e),
     }
 
@@ -765,7 +767,9 @@ def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: Sink,
         "keywords": [k.strip() for k in kws.split(";") if k.strip()],
         "pub_types": [t.strip() for t in (get.get("pub_types") or "").split(";") if t.strip()],
         "language": get.get("language"),
-        "source_key": get.get("source_key"),
+        "source_key": get.get("source_key")
+        or central_accession(get.get("doi"), *(v for k, v in row.items() if "link" in k.lower()
+                                               or "url" in k.lower())),
         "raw": {k: v for k, v in row.items() if v != ""},
     }
 
@@ -867,7 +871,8 @@ def _endnote_record(rec: ET.Element, sink: Sink, line: int) -> Record:
         "keywords": many("keywords/keyword"),
         "pub_types": pub_types,
         "language": one("language"),
-        "source_key": acc or one("rec-number"),
+        "source_key": acc or central_accession(*many("urls/related-urls/url"))
+        or one("rec-number"),
         "raw": raw,
     }
 
