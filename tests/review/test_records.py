@@ -392,3 +392,16 @@ def test_central_address_is_an_accession_not_a_doi(tmp_path, name, text):
     rec = read_records(f).records[0]
     assert "doi" not in rec
     assert rec["source_key"] == "CN-00569384"
+
+
+def test_embase_csv_without_year_column_takes_it_from_source(tmp_path):
+    # Issue 11: Embase CSV exports without a year column lost every year.
+    f = tmp_path / "embase.csv"
+    f.write_text('Title,Author Names,Source,Embase Accession ID\n'
+                 '"Effect of aspirin on recurrent stroke","Smith J., Muller K.",'
+                 '"Lancet Neurology (2019) 18:4 (345-352). Date of Publication: 1 Apr 2019",'
+                 '626123456\n', encoding="utf-8")
+    r = read_records(f).records[0]
+    assert (r["journal"], r["year"], r["volume"], r["issue"], r["pages"]) == (
+        "Lancet Neurology", 2019, "18", "4", "345-352")
+    assert r["authors"] == ["Smith J.", "Muller K."] and r["source_key"] == "626123456"

@@ -672,7 +672,8 @@ _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "keywords": ("author keywords", "keywords", "de"),
     "pub_types": ("document type", "publication type", "dt", "pt"),
     "language": ("language of original document", "language", "la"),
-    "source_key": ("eid", "accession number", "ut (unique wos id)", "ut", "id"),
+    "source_key": ("eid", "accession number", "embase accession id", "ut (unique wos id)", "ut",
+                   "id"),
 }
 
 
@@ -750,17 +751,36 @@ def _split_authors(value: str | None) -> list[str]:
     return [_SCOPUS_AUTHOR_ID.sub("", p).strip() for p in parts if p.strip()]
 
 
+# Embase CSV "Source": "Lancet Neurology (2019) 18:4 (345-352). Date of Publication: ..."
+_CITATION = re.compile(r"^(?P<journal>.+?)\s+\((?P<year>(?:1[89]|20)\d\d)\)\s*"
+                       r"(?P<volume>[^:\s(.]+)?(?::(?P<issue>[^\s(.]+))?\s*"
+                       r"(?:\((?P<pages>[^)]*)\))?")
+
+
+def _citation_column(row: dict[str, str]) -> dict[str, str | None]:
+    """Journal, year, volume, issue, pages from an Embase-style "Source" citation cell."""
+    cell = next((v for k, v in row.items() if k.strip().lower() == "source"), "") or ""
+    m = _CITATION.match(cell.strip())
+    return {k: (v or "").strip() or None for k, v in m.groupdict().items()} if m else {}
+
+
 def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: Sink,
                 line: int) -> Record:
     kws = get.get("keywords") or ""
+    cite = _citation_column(row) if not get.get("year") or not get.get("volume") else {}
+    journal = get.get("journal")
+    if cite and (journal is None or journal.strip() == next(
+            (v.strip() for k, v in row.items() if k.strip().lower() == "source"), None)):
+        journal = cite["journal"]  # the "Source" cell is a whole citation, not a name
     return {
         "title": get.get("title"),
         "authors": _split_authors(get.get("authors")),
-        "year": year_from(get.get("year"), sink, line),
-        "journal": get.get("journal"),
-        "volume": get.get("volume"),
-        "issue": get.get("issue"),
-        "pages": get.get("pages") or join_pages(get.get("start_page"), get.get("end_page")),
+        "year": year_from(get.get("year") or cite.get("year"), sink, line),
+        "journal": journal,
+        "volume": get.get("volume") or cite.get("volume"),
+        "issue": get.get("issue") or cite.get("issue"),
+        "pages": get.get("pages") or join_pages(get.get("start_page"), get.get("end_page"))
+        or cite.get("pages"),
         "doi": doi_from(get.get("doi")),
         "pmid": get.get("pmid"),
         "abstract": get.get("abstract"),
