@@ -117,7 +117,9 @@ def test_errata_of_the_same_article_are_duplicates_of_each_other():
 
 
 def test_conflicting_identifiers_and_details_block_merges():
-    rows = [dict(ART, doi="10.1/a.1"), dict(ART, doi="10.1/a.2"),                 # DOIs differ
+    # DOIs differ and the pages cannot confirm the rest (issue 11: with title, authors,
+    # year, journal and pages all agreeing, two DOIs do not veto a match)
+    rows = [dict(ART, doi="10.1/a.1"), dict(ART, doi="10.1/a.2", pages=None),
             dict(ART, title="Another trial of aspirin in stroke prevention", pmid="1",
                  pages="500-9"),
             dict(ART, title="Another trial of aspirin in stroke prevention", pmid="2",
@@ -130,7 +132,7 @@ def test_conflicting_identifiers_and_details_block_merges():
 
 
 def test_chain_through_a_record_without_doi_cannot_join_two_dois():
-    rows = [dict(ART, doi="10.1000/one"), dict(ART), dict(ART, doi="10.1000/two")]
+    rows = [dict(ART, doi="10.1000/one"), dict(ART), dict(ART, doi="10.1000/two", pages=None)]
     pairs = _pairs(rows)
     assert len(pairs) == 1 and (1, 3) not in pairs
 
