@@ -54,6 +54,20 @@ def score(pred: set, truth: set) -> dict:
             "recall": tp / len(truth) if truth else 1.0}
 
 
+def by_category(pred: set, truth: set, category: pd.Series) -> dict:
+    """True pairs, missed pairs (FN) and false merges (FP) per corpus category.
+
+    A false merge counts under the category of each of its two records when they
+    differ ("conference abstract" pairs are the supplement's never-merge set).
+    """
+    out: dict[str, dict[str, int]] = {}
+    for name, pairs in (("pairs_true", truth), ("fn", truth - pred), ("fp", pred - truth)):
+        for a, b in pairs:
+            for cat in {category[a], category[b]}:
+                out.setdefault(cat, {"pairs_true": 0, "fn": 0, "fp": 0})[name] += 1
+    return dict(sorted(out.items()))
+
+
 def run_metakit(folder: Path) -> tuple[pd.DataFrame, dict, dict]:
     with Project.open(folder / "review.db") as p:
         t0 = time.perf_counter()
@@ -116,6 +130,8 @@ def run_bib_dedupe(recs: pd.DataFrame, cpu: int) -> tuple[set, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=4000, help="base publications")
+    ap.add_argument("--base", choices=["real", "synthetic"], default="real",
+                    help="base publications: real Web of Science records or generated")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--cpu", type=int, default=2)
     ap.add_argument("--no-bib-dedupe", action="store_true")
@@ -128,17 +144,19 @@ def main() -> None:
         write_results(json.loads(args.render.read_text()))
         return
     with tempfile.TemporaryDirectory() as d:
-        folder = corpus.write_corpus(Path(d), args.n, args.seed)
+        folder = corpus.write_corpus(Path(d), args.n, args.seed, args.base)
         truth = pd.read_csv(folder / "truth.csv")
         recs, ours, timing = run_metakit(folder)
         key = pd.MultiIndex.from_frame(truth[["file", "line"]])
         pub = pd.Series(truth["publication"].to_numpy(), index=key)
-        recs["publication"] = pub.reindex(pd.MultiIndex.from_arrays(
-            [recs["file"], recs["source_line"]])).to_numpy()
+        at = pd.MultiIndex.from_arrays([recs["file"], recs["source_line"]])
+        recs["publication"] = pub.reindex(at).to_numpy()
+        recs["category"] = pd.Series(truth["category"].to_numpy(), index=key).reindex(at).to_numpy()
         assert recs["publication"].notna().all(), "records without truth label"
         true_pairs = pairs_of(recs["publication"].astype(int))
-        result = {"seed": args.seed, "n_publications_base": args.n, **timing,
-                  "metakit": score(ours, true_pairs)}
+        result = {"seed": args.seed, "n_publications_base": args.n, "base": args.base,
+                  **timing, "metakit": score(ours, true_pairs)}
+        result["metakit"]["by_category"] = by_category(ours, true_pairs, recs["category"])
         result["metakit"]["records_per_s_dedup"] = timing["records"] / timing["dedup_s"]
         if args.show_errors:
             cols = ["file", "title", "authors", "year", "journal", "volume", "pages", "doi",
@@ -154,6 +172,8 @@ def main() -> None:
                 import importlib.metadata as md
 
                 result["bib_dedupe"] = {**score(theirs, true_pairs), **info,
+                                        "by_category": by_category(theirs, true_pairs,
+                                                                   recs["category"]),
                                         "version": md.version("bib-dedupe"),
                                         "records_per_s": timing["records"] / info["seconds"]}
             except Exception as exc:  # report, do not hide, a failing comparison

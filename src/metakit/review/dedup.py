@@ -78,6 +78,7 @@ class Prepared:
     untyped: np.ndarray      # no publication type beyond "article": kind from title only
     by_type: np.ndarray      # kind set by a publication type, not by the title
     doi: np.ndarray          # int code, -1 missing
+    doi_alt: np.ndarray      # a JSTOR (10.2307) or SICI DOI: often a second DOI of an article
     pmid: np.ndarray
     title: np.ndarray        # object array of normalised titles
     title_len: np.ndarray
@@ -209,7 +210,9 @@ def prepare(frame: pd.DataFrame) -> Prepared:
         kind=kind,
         untyped=generic & (kind == nz.KIND_ARTICLE),
         by_type=from_type,
-        doi=_codes([nz.norm_doi(d) for d in _col(frame, "doi")]),
+        doi=_codes(dois := [nz.norm_doi(d) for d in _col(frame, "doi")]),
+        doi_alt=np.fromiter((d.startswith("10.2307/") or d.endswith("2.0.co;2") for d in dois),
+                            bool, n),
         pmid=_codes([nz.norm_pmid(p) for p in _col(frame, "pmid")]),
         title=np.array(titles, dtype=object),
         title_len=np.fromiter((len(t) for t in titles), np.int64, n),
@@ -340,7 +343,11 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     # pages agree, no page or volume conflict: other pairs skip the string comparisons.
     # Two DOIs (a JSTOR/SICI DOI and the publisher's) may name one article when all else
     # agrees; an online-first version may be two years and all its pages off.
-    two_dois = same_kind & doi_conf & ~pmid_conf & page_eq & year_eq & ~vol_conf
+    # With a JSTOR or SICI DOI on one side (registries that gave older articles a second
+    # DOI), a missing page or year does not hold the match back.
+    alt_pair = p.doi_alt[i] | p.doi_alt[j]
+    two_dois = (same_kind & doi_conf & ~pmid_conf & ~vol_conf
+                & ((page_eq & year_eq) | (alt_pair & ~page_conf & year_ok)))
     near_year = year_missing | (dy <= 2)
     need = ((live & (id_eq | (year_ok & (no_conflict | (page_eq & ~vol_conf)))
                      | (near_year & ~vol_conf))) | two_dois)
