@@ -136,3 +136,17 @@ def test_imported_into_a_project(tmp_path):
         c = proj.counts()
     assert c["identified_by_source"] == {"Web of Science": 7, "Embase": 2}
     assert c["import_errors"] == 0
+
+
+@pytest.mark.parametrize("ut, source", [("WOS:000272871200010", "Web of Science"),
+                                        ("MEDLINE:30878104", "MEDLINE (Web of Science)"),
+                                        ("ZOOREC:ZOOR14503012345", "Zoological Record (Web of Science)")])
+def test_other_web_of_science_databases_named_by_accession_prefix(tmp_path, ut, source):
+    # Same tagged layout, the database told by the UT prefix (no real MEDLINE-on-WoS or
+    # Zoological Record file was found to test on; the layout is the Core Collection's).
+    f = tmp_path / "savedrecs.txt"
+    f.write_text(f"FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nAU Zhou, S\n"
+                 f"TI Modified hierarchical Bayesian biomass dynamics models\nPY 2009\n"
+                 f"UT {ut}\nER\n\nEF\n", encoding="utf-8")
+    p = read_records(f)
+    assert p.source == source and p.records[0]["source_key"] == ut
