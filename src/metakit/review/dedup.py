@@ -205,6 +205,7 @@ def prepare(frame: pd.DataFrame) -> Prepared:
     from_type = (title_kind == nz.KIND_ARTICLE) & (type_kind >= 0)
     kind = np.where(from_type, type_kind, title_kind)
     first_pages = _per_unique(nz.first_page, _col(frame, "pages"), "")
+    ranges = _per_unique(nz.page_range, _col(frame, "pages"), "")
     return Prepared(
         ids=np.asarray(frame.index),
         kind=kind,
@@ -228,8 +229,8 @@ def prepare(frame: pd.DataFrame) -> Prepared:
         page=_codes(first_pages),
         page_electronic=np.fromiter((len(f) >= 4 and f[0].isalpha() and f[1:].isdigit()
                                      for f in first_pages), bool, n),
-        page_range=_codes(_per_unique(nz.page_range, _col(frame, "pages"), "")),
-        page_span=np.array(_per_unique(nz.page_span, _col(frame, "pages"), -1), dtype=np.int64),
+        page_range=_codes(ranges),
+        page_span=np.array(_per_unique(nz.range_span, ranges, -1), dtype=np.int64),
         page_one=np.array([f == "1" for f in first_pages], dtype=bool),
         abstract_like=abstract_like,
         completeness=filled + abstract_len / (1.0 + abstract_len.max(initial=0.0)),
@@ -349,8 +350,10 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     two_dois = (same_kind & doi_conf & ~pmid_conf & ~vol_conf
                 & ((page_eq & year_eq) | (alt_pair & ~page_conf & year_ok)))
     near_year = year_missing | (dy <= 2)
+    span_i, span_j = p.page_span[i], p.page_span[j]
+    restarted = ((p.page_one[i] | p.page_one[j]) & (span_i == span_j) & (span_i >= 0))
     need = ((live & (id_eq | (year_ok & (no_conflict | (page_eq & ~vol_conf)))
-                     | (near_year & ~vol_conf))) | two_dois)
+                     | (near_year & ~vol_conf & (~page_conf | restarted)))) | two_dois)
     n = len(i)
     title_sim = np.zeros(n)
     prefix = np.zeros(n)
@@ -423,8 +426,6 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     by_two_dois = two_dois & title_match_any
     # Online-first and issue versions: pages 1-12 against 455-466 (same length), or no
     # page conflict at all, within two years.
-    span_i, span_j = p.page_span[i], p.page_span[j]
-    restarted = ((p.page_one[i] | p.page_one[j]) & (span_i == span_j) & (span_i >= 0))
     by_online_first = (live & title_match_any & near_year & ~vol_conf
                        & (~page_conf | restarted) & ~(year_ok & no_conflict))
     duplicate = (by_id | by_title_strong | by_title | by_biblio | by_title_page

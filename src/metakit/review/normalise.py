@@ -36,6 +36,7 @@ __all__ = [
     "norm_doi",
     "page_range",
     "page_span",
+    "range_span",
     "norm_journal",
     "norm_pmid",
     "norm_text",
@@ -209,6 +210,9 @@ _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _PAGE_NOTATION = re.compile(r"^(?:pp?|[ivxl]+)(?=\d)")
 
 
+_SIMPLE_PAGES = re.compile(r"^\s*([a-zA-Z]?\d+)(?:\s*[-\u2010-\u2015]\s*[a-zA-Z]?\d+)?\s*$")
+
+
 def _excel_date(p: str) -> tuple[int, int] | None:
     """Pages Excel turned into a date ("12-Mar", "Mar-12", "01-Sep") -> (first, last).
 
@@ -256,6 +260,11 @@ def first_page(pages: str | None) -> str:
     """
     if not pages:
         return ""
+    simple = _SIMPLE_PAGES.match(pages)
+    if simple:  # "345-352", "e0012": most pages, without the repairs below
+        first = simple.group(1).casefold()
+        m = _PAGE_NUMBER.match(first)
+        return f"{m.group(1)}{m.group(2)}" if m else first
     p = _BRACKETED.sub(" ", pages).strip()
     excel = _excel_date(p)
     if excel:
@@ -279,9 +288,10 @@ def page_range(pages: str | None) -> str:
     """
     if not pages:
         return ""
-    excel = _excel_date(pages.strip())
-    if excel:
-        return f"{excel[0]}-{excel[1]}" if excel[1] != excel[0] else ""
+    if not pages.isascii() or any(c.isalpha() for c in pages):
+        excel = _excel_date(pages.strip())
+        if excel:
+            return f"{excel[0]}-{excel[1]}" if excel[1] != excel[0] else ""
     parts = re.split(r"\s*[-\u2010-\u2015]+\s*", pages.strip())
     if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()):
         return ""
@@ -293,7 +303,11 @@ def page_range(pages: str | None) -> str:
 
 def page_span(pages: str | None) -> int:
     """Pages a numeric range covers less one ("455-466" -> 11); -1 without a range."""
-    rng = page_range(pages)
+    return range_span(page_range(pages))
+
+
+def range_span(rng: str) -> int:
+    """:func:`page_span` of a :func:`page_range` result."""
     if not rng:
         return -1
     a, b = rng.split("-")
