@@ -10,12 +10,6 @@ the ``metakit`` command do not pay for the statistics engine (pandas, scipy).
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("metakit")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
 
 # public name -> module that defines it (a module itself when the name is the module's)
 _LAZY = {
@@ -32,7 +26,20 @@ _LAZY = {
 }
 
 
+def _version() -> str:
+    # importlib.metadata alone adds 30-90 ms to every start of the command line.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("metakit")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0"
+
+
 def __getattr__(name: str):
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'metakit' has no attribute {name!r}")
@@ -44,7 +51,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "__version__"})
 
 
 def meta_mh(es, **kwargs):
