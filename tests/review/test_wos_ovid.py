@@ -150,3 +150,16 @@ def test_other_web_of_science_databases_named_by_accession_prefix(tmp_path, ut, 
                  f"UT {ut}\nER\n\nEF\n", encoding="utf-8")
     p = read_records(f)
     assert p.source == source and p.records[0]["source_key"] == ut
+
+
+def test_wos_export_saved_as_csv():
+    # wos_columns.csv: header and first 2 rows of data/bayesian/savedrecs-search_2019-02-13.csv
+    # in github.com/egouldo/EcolModellingQRPs (a WoS export with its tag names as columns).
+    import csv
+
+    with open(DATA / "wos_columns.csv", encoding="utf-8", newline="") as fh:
+        n = sum(1 for _ in csv.reader(fh)) - 1
+    p = read_records(DATA / "wos_columns.csv")
+    assert (p.format, p.source, len(p.records), n) == ("csv", "Web of Science", 2, 2)
+    assert all(r["source_key"].startswith("WOS:") for r in p.records)
+    assert all(r["title"] and r["year"] and r["journal"] for r in p.records)

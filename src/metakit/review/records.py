@@ -291,7 +291,7 @@ def _guess_source(fmt: str, records: list[Record]) -> str | None:
         db = raw.get("DB") or raw.get("DP")
         if db:
             return str(db[0] if isinstance(db, list) else db).strip()
-        an = raw.get("AN")
+        an = raw.get("AN") or raw.get("UT")  # RIS; a WoS export saved as CSV
         if an and str(an[0] if isinstance(an, list) else an).startswith("WOS:"):
             return "Web of Science"
     return None
