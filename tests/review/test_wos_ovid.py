@@ -163,3 +163,18 @@ def test_wos_export_saved_as_csv():
     assert (p.format, p.source, len(p.records), n) == ("csv", "Web of Science", 2, 2)
     assert all(r["source_key"].startswith("WOS:") for r in p.records)
     assert all(r["title"] and r["year"] and r["journal"] for r in p.records)
+
+
+def test_medline_on_web_of_science_isi_format():
+    # wos_medline.isi: src/test/resources/org/jabref/logic/importer/fileformat/
+    # IsiImporterTestMedline.isi of github.com/JabRef/jabref (MEDLINE records from the
+    # Web of Science, older "ISI Export Format": authors on one line, PS page span).
+    text = (DATA / "wos_medline.isi").read_text(encoding="utf-8")
+    assert len(re.findall(r"^ER$", text, re.M)) == 2
+    p = read_records(DATA / "wos_medline.isi")
+    assert (p.format, p.source, len(p.records)) == ("wos", "MEDLINE (Web of Science)", 2)
+    a, b = p.records
+    assert (a["pmid"], a["pages"], a["volume"], a["issue"], a["year"]) == (
+        "16842170", "2457-71", "12", "20", 2006)
+    assert b["authors"][:2] == ["Joffe, Hadine", "Hall, Janet E"] and len(b["authors"]) == 7
+    assert b["journal"] == "Menopause" and b["pages"] == "411-22"

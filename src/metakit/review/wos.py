@@ -145,19 +145,32 @@ def _parse_wos_tab_rows(text: str, sink: Sink) -> None:
         sink.add(_record(raw, sink, i), i)
 
 
+def _names(raw: dict[str, list[str]], tag: str) -> list[str]:
+    # One name per line, or (older ISI and MEDLINE-on-WoS exports) "A, B; C, D" on one.
+    return [n.strip() for v in all_values(raw, tag) for n in v.split(";") if n.strip()]
+
+
+def _pmid(raw: dict[str, list[str]]) -> str | None:
+    pm = first_value(raw, "PM")
+    ut = first_value(raw, "UT") or ""
+    if pm is None and ut.upper().startswith("MEDLINE:") and ut[8:].strip().isdigit():
+        pm = ut[8:].strip()
+    return pm
+
+
 def _record(raw: dict[str, list[str]], sink: Sink, line: int) -> Record:
     year = first_value(raw, "PY") or first_value(raw, "EY", "EA", "PD")
     return {
         "title": first_value(raw, "TI"),
-        "authors": all_values(raw, "AF") or all_values(raw, "AU"),
+        "authors": _names(raw, "AF") or _names(raw, "AU"),
         "year": year_from(year, sink, line),
         "journal": first_value(raw, "SO", "SE", "BS"),
         "volume": first_value(raw, "VL"),
         "issue": first_value(raw, "IS"),
         "pages": join_pages(first_value(raw, "BP"), first_value(raw, "EP"))
-        or first_value(raw, "AR"),
+        or first_value(raw, "AR", "PS"),  # PS: page span of older ISI exports
         "doi": doi_from(first_value(raw, "DI"), first_value(raw, "D2")),
-        "pmid": first_value(raw, "PM"),
+        "pmid": _pmid(raw),
         "abstract": first_value(raw, "AB"),
         "keywords": split_keywords([first_value(raw, "DE") or ""]),
         "pub_types": split_keywords([first_value(raw, "DT") or ""]),
