@@ -178,3 +178,15 @@ def test_medline_on_web_of_science_isi_format():
         "16842170", "2457-71", "12", "20", 2006)
     assert b["authors"][:2] == ["Joffe, Hadine", "Hall, Janet E"] and len(b["authors"]) == 7
     assert b["journal"] == "Menopause" and b["pages"] == "411-22"
+
+
+def test_inspec_on_web_of_science():
+    # wos_inspec.isi: first record (DE field left out) of src/test/resources/org/jabref/
+    # logic/importer/fileformat/IsiImporterTestInspec.isi, github.com/JabRef/jabref.
+    p = read_records(DATA / "wos_inspec.isi")
+    assert (p.source, len(p.records)) == ("Inspec (Web of Science)", 1)
+    r = p.records[0]
+    assert r["doi"] == "10.1063/1.2234275"  # from ID, among other identifiers
+    assert r["authors"] == ["Degl'Innocenti, R.", "Guarino, A.", "Poberaj, G.", "Gunter, P."]
+    assert r["title"].startswith("Second harmonic generation of continuous wave ultraviolet "
+                                 "light and production of beta")

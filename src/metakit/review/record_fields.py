@@ -92,7 +92,7 @@ def doi_from(*values: str | None) -> str | None:
         if v:
             for m in DOI_RE.finditer(v):
                 if not _CENTRAL.match(m.group(0)):
-                    return m.group(0).rstrip(".,;")
+                    return m.group(0).rstrip(".,;]")
     return None
 
 

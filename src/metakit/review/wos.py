@@ -169,7 +169,10 @@ def _record(raw: dict[str, list[str]], sink: Sink, line: int) -> Record:
         "issue": first_value(raw, "IS"),
         "pages": join_pages(first_value(raw, "BP"), first_value(raw, "EP"))
         or first_value(raw, "AR", "PS"),  # PS: page span of older ISI exports
-        "doi": doi_from(first_value(raw, "DI"), first_value(raw, "D2")),
+        # Inspec on the Web of Science lists the DOI among other ids in ID
+        "doi": doi_from(first_value(raw, "DI"), first_value(raw, "D2"),
+                        first_value(raw, "ID") if "INSPEC:" in (first_value(raw, "UT") or "")
+                        else None),
         "pmid": _pmid(raw),
         "abstract": first_value(raw, "AB"),
         "keywords": split_keywords([first_value(raw, "DE") or ""]),
