@@ -190,3 +190,23 @@ def test_inspec_on_web_of_science():
     assert r["authors"] == ["Degl'Innocenti, R.", "Guarino, A.", "Poberaj, G.", "Gunter, P."]
     assert r["title"].startswith("Second harmonic generation of continuous wave ultraviolet "
                                  "light and production of beta")
+
+
+def test_ovid_labelled_layout():
+    # ovid_labelled.txt: OvidImporterTest6.txt then OvidImporterTest3.txt of
+    # src/test/resources/org/jabref/logic/importer/fileformat/, github.com/JabRef/jabref
+    # (Journals@Ovid records; JabRef replaced the abstracts with a placeholder).
+    text = (DATA / "ovid_labelled.txt").read_text(encoding="utf-8")
+    assert len(re.findall(r"^<\d+>$", text, re.M)) == 2
+    p = read_records(DATA / "ovid_labelled.txt")
+    assert (p.format, p.source, len(p.records), p.errors, p.warnings) == (
+        "ovid", "Ovid", 2, (), ())
+    a, b = p.records
+    assert a["authors"] == ["Verbeek, Jan", "Hermans, Erik", "van Vugt, Arie",
+                            "Frolke, Jan Paul"]  # degrees and affiliation marks dropped
+    assert a["title"].endswith("in traumatic pelvic ring fractures")  # "[Article]" dropped
+    assert (a["journal"], a["year"], a["doi"], a["source_key"]) == (
+        "Journal of Orthopaedic Trauma", 2015, "10.1097/BOT.0000000000000502",
+        "00005131-900000000-99049")
+    assert b["authors"] == ["Holstiege, Jakob", "Mathes, Tim", "Pieper, Dawid"]
+    assert b["source_line"] == 36 and b["year"] == 2014

@@ -220,8 +220,9 @@ def detect_format(path: str | Path, text: str) -> str:
     if first.startswith("PT\t") or (len(cells) >= 10 and all(
             re.fullmatch(r"[A-Z][A-Z0-9]", c) for c in cells if c)):
         return "wos_tab"
-    if OVID_RECORD.match(first) and re.search(r"^[A-Z][A-Z0-9] {2}- ", head, re.M):
-        return "ovid"
+    if OVID_RECORD.match(first) and (re.search(r"^[A-Z][A-Z0-9] {2}- ", head, re.M)
+                                     or re.search(r"^[A-Z][\w /]+\n {1,2}\S", head, re.M)):
+        return "ovid"  # tagged ("TI  - ") or labelled ("Title" / "  value")
     if re.search(r"^TY {2}-", head, re.M):
         return "ris"
     if re.search(r"^PMID- ?\d", head, re.M):
@@ -286,6 +287,12 @@ def _guess_source(fmt: str, records: list[Record]) -> str | None:
         return "PubMed"
     if fmt in ("wos", "wos_tab"):
         return wos_database(records)
+    if fmt == "ovid":
+        for rec in records[:50]:
+            db = rec.get("raw", {}).get("DB") or rec.get("raw", {}).get("Database")
+            if db:
+                return str(db[0]).strip()
+        return "Ovid"
     for rec in records[:50]:
         raw = rec.get("raw", {})
         db = raw.get("DB") or raw.get("DP")
