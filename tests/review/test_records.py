@@ -405,3 +405,18 @@ def test_embase_csv_without_year_column_takes_it_from_source(tmp_path):
     assert (r["journal"], r["year"], r["volume"], r["issue"], r["pages"]) == (
         "Lancet Neurology", 2019, "18", "4", "345-352")
     assert r["authors"] == ["Smith J.", "Muller K."] and r["source_key"] == "626123456"
+
+
+def test_lens_csv():
+    # lens.csv: header and first 5 rows of lab-5/lens-topology.csv in
+    # github.com/spicy-adobo/LIS-4-5693 (a Lens.org scholarly export).
+    import csv
+
+    with open(DATA / "lens.csv", encoding="utf-8-sig", newline="") as fh:
+        n = sum(1 for _ in csv.reader(fh)) - 1
+    p = read_records(DATA / "lens.csv")
+    assert (p.source, len(p.records), n, p.errors) == ("Lens", 5, 5, ())
+    r = p.records[1]
+    assert r["authors"] == ["Denis Blackmore", "Thomas J. Peters"]  # "Author/s"
+    assert (r["year"], r["pages"], r["source_key"]) == (2007, "493-545", "000-161-288-122-274")
+    assert p.records[3]["issue"] == "14"  # "Issue Number"

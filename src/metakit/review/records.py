@@ -298,6 +298,10 @@ def _guess_source(fmt: str, records: list[Record]) -> str | None:
         db = raw.get("DB") or raw.get("DP")
         if db:
             return str(db[0] if isinstance(db, list) else db).strip()
+        if fmt == "csv" and "Lens ID" in raw:
+            return "Lens"
+        if fmt == "csv" and str(raw.get("EID", "")).startswith("2-s2.0-"):
+            return "Scopus"
         an = raw.get("AN") or raw.get("UT")  # RIS; a WoS export saved as CSV
         if an and str(an[0] if isinstance(an, list) else an).startswith("WOS:"):
             return "Web of Science"
@@ -664,12 +668,12 @@ def _bib_record(e: dict[str, str], sink: Sink, line: int) -> Record:
 # ------------------------------------------------------------------------------ CSV
 _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("title", "article title", "document title", "ti"),
-    "authors": ("author full names", "authors", "author", "author names", "au"),
+    "authors": ("author full names", "authors", "author", "author names", "author/s", "au"),
     "year": ("year", "publication year", "pubyear", "py", "create date", "date"),
     "journal": ("journal", "source title", "journal/book", "publication title", "source",
                 "journal title", "so"),
     "volume": ("volume", "vl"),
-    "issue": ("issue", "number", "is"),
+    "issue": ("issue", "number", "issue number", "is"),
     "pages": ("pages", "page range", "pagination"),
     "start_page": ("page start", "start page", "beginning page", "bp"),
     "end_page": ("page end", "end page", "ending page", "ep"),
@@ -680,7 +684,7 @@ _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "pub_types": ("document type", "publication type", "dt", "pt"),
     "language": ("language of original document", "language", "la"),
     "source_key": ("eid", "accession number", "embase accession id", "ut (unique wos id)", "ut",
-                   "id"),
+                   "lens id", "id"),
 }
 
 
