@@ -1,4 +1,4 @@
-"""Import + deduplication of ~100,000 synthetic search records, timed, with peak memory.
+"""Import + deduplication of ~100,000 generated search records, timed, with peak memory.
 
 Usage::
 
@@ -86,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         tg = time.perf_counter()
-        corpus.write_corpus(folder, round(args.records / RECORDS_PER_PUB), args.seed)
+        corpus.write_corpus(folder, round(args.records / RECORDS_PER_PUB), args.seed, "synthetic")
         gen_s = time.perf_counter() - tg
         res = subprocess.run([sys.executable, __file__, "--child", str(folder),
                               "--cores", str(args.cores)], capture_output=True, text=True,

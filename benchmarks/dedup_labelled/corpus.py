@@ -16,17 +16,38 @@ corruptions that real exports carry:
 * translated titles: MEDLINE's bracketed English title, CNKI's Chinese title, the
   original-language title in another database.
 
+Issue 11's categories are added on top:
+
+* one article under two DOIs (a JSTOR ``10.2307`` or SICI DOI in Web of Science and
+  Scopus, the publisher's elsewhere);
+* online-first and issue versions (the online-first record one or two years earlier,
+  without volume, its pages missing or counted from 1);
+* volume and page notations ("35 (Pt 1)", "P63 [tp 104]", "viii108", Excel's day-month
+  "01-Sep" for 1-9, the parts of a multi-part article listed in another order);
+* never to merge: conference abstracts of one supplement, three by the same first
+  author, on the same or the next page, sharing the supplement's DOI.
+
+Base publications are real records (``--base real``, the default): 5,022 Web of
+Science records of capture-recapture studies (``wos_capture_recapture.csv.gz``, read
+with metakit from the ``data/savedrecs*.txt`` exports of
+github.com/oliviergimenez/capture-recapture-review, first three authors kept). Their
+titles, authors, journals, years, volumes, pages and DOIs are real; errata, comments,
+companion papers, supplements and every database's version of a record are made by
+the rules above. ``--base synthetic`` generates the publications instead.
+
 Hard negatives that must not be merged: errata, corrections, retraction notices,
 comments and replies that share their article's title (some with exactly the same
 title), companion papers (protocol vs results, part 1 vs part 2, same author and
 topic), generic titles ("Editorial", "Reply") across journals, and re-used titles.
 
-``truth.csv`` maps each record (file, line where its entry starts) to its publication.
+``truth.csv`` maps each record (file, line where its entry starts) to its publication
+and the publication's category.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import random
 import unicodedata
@@ -175,6 +196,11 @@ class Pub:
     pub_type: str = "Journal Article"    # or Erratum, Retraction, Comment, Reply, Editorial
     language: str = "eng"
     original_title: str | None = None    # for non-English publications
+    category: str = "article"            # what the corpus makes of it (see module doc)
+    alt_doi: str | None = None           # a second DOI (JSTOR/SICI) some databases use
+    online_first: bool = False           # some databases hold the online-first version
+    notation: str | None = None          # "pt", "tp", "roman", "excel_dm", "parts"
+    more_pages: str | None = None        # second part of a multi-part article
 
 
 @dataclass
@@ -218,12 +244,48 @@ def _chinese(title: str, rng: random.Random) -> str:
     return "".join(r.choice(CJK) for _ in range(10 + len(title) % 14))
 
 
-def make_publications(n: int, seed: int) -> list[Pub]:
+REAL_BASE = Path(__file__).with_name("wos_capture_recapture.csv.gz")
+_STOP = {"and", "of", "the", "in", "for", "de", "la", "et"}
+
+
+def _real_rows(rng: random.Random) -> list[dict]:
+    with gzip.open(REAL_BASE, "rt", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rng.shuffle(rows)
+    return rows
+
+
+def _real_authors(cell: str) -> list[tuple[str, str]]:
+    out = []
+    for name in cell.split("; "):
+        surname, _, given = name.partition(",")
+        initials = "".join(p[0] for p in given.replace("-", " ").replace(".", " ").split()
+                           if p[:1].isalpha()).upper()
+        out.append((surname.strip(), initials or "A"))
+    return out
+
+
+def _real_journal(name: str) -> tuple[str, str]:
+    full = name.title() if name.isupper() else name
+    abbrev = " ".join(w[:5] if len(w) > 5 else w for w in full.split()
+                      if w.lower() not in _STOP)
+    return full, abbrev
+
+
+def _real_pages(cell: str) -> tuple[str, str] | None:
+    start, _, end = cell.partition("-")
+    return (start, end) if start else None
+
+
+def make_publications(n: int, seed: int, base: str = "real") -> list[Pub]:
     """``n`` base articles plus their errata, comments, replies and companion papers."""
     rng = random.Random(seed)
     pubs: list[Pub] = []
     used: set[str] = set()
     next_pmid = 20_000_000 + seed * 1_000_000
+    rows = _real_rows(rng) if base == "real" else []
+    if len(rows) < n and base == "real":
+        raise ValueError(f"--n {n}: the real base has {len(rows)} records")
 
     def new(**kw) -> Pub:
         nonlocal next_pmid
@@ -236,7 +298,7 @@ def make_publications(n: int, seed: int) -> list[Pub]:
             (str(start), str(start + rng.randint(0, 14)))
         p = Pub(key=len(pubs), title=kw.pop("title"), authors=kw.pop("authors", _authors(rng)),
                 year=year, journal=journal, volume=str(kw.pop("volume", rng.randint(1, 400))),
-                issue=str(rng.randint(1, 12)), pages=kw.pop("pages", pages),
+                issue=str(kw.pop("issue", rng.randint(1, 12))), pages=kw.pop("pages", pages),
                 doi=kw.pop("doi", f"{rng.choice(DOI_PREFIX)}/{rng.choice('jsabcx')}"
                                   f"{rng.randint(10**5, 10**8)}.{year}"),
                 pmid=kw.pop("pmid", str(next_pmid) if rng.random() < 0.85 else None),
@@ -246,15 +308,28 @@ def make_publications(n: int, seed: int) -> list[Pub]:
         pubs.append(p)
         return p
 
-    for _ in range(n):
-        t = _title(rng)
-        while t in used:
+    real: dict = {}
+    for k in range(n):
+        if rows:
+            row = rows[k]
+            t = row["title"].capitalize() if row["title"].isupper() else row["title"]
+            real = {"authors": _real_authors(row["authors"]), "year": int(row["year"]),
+                    "journal": _real_journal(row["journal"])}
+            if row["volume"]:
+                real["volume"] = row["volume"]
+            if _real_pages(row["pages"]):
+                real["pages"] = _real_pages(row["pages"])
+            real["doi"] = row["doi"] or None
+        else:
             t = _title(rng)
+            while t in used:
+                t = _title(rng)
         used.add(t)
         lang = rng.choices(["eng", "chi", "ger"], [0.9, 0.07, 0.03])[0]
         base = new(title=t, language=lang,
                    original_title=(_chinese(t, rng) if lang == "chi" else
-                                   _german(t) if lang == "ger" else None))
+                                   _german(t) if lang == "ger" else None), **real)
+        _issue11_category(base, rng)
         u = rng.random()
         if u < 0.04:  # erratum, sometimes titled exactly like the article
             new(title=rng.choice([f"Erratum: {t}", f"Correction to: {t}", t,
@@ -281,6 +356,26 @@ def make_publications(n: int, seed: int) -> list[Pub]:
                     year=base.year + rng.choice([-2, -1, 1, 2, 3]))
         elif u < 0.115:  # the same title reused by other authors in another year
             new(title=t, year=base.year + rng.choice([-3, -2, 2, 3, 4]))
+    # Conference abstracts of one supplement: must never be merged with each other.
+    spare = rows[n:] if rows else []
+    for _ in range(max(1, n // 150)):
+        host = pubs[rng.randrange(len(pubs))]
+        first = _authors(rng, 1)[0]
+        page = rng.randint(1, 400)
+        doi = f"10.1186/s{rng.randint(10**5, 10**6)}-{host.year}-supp"
+        volume, issue = host.volume, f"Suppl {rng.randint(1, 3)}"
+        for a in range(4):
+            if spare:
+                title = spare.pop()["title"]
+            else:
+                title = _title(rng)
+            if title in used:
+                continue
+            used.add(title)
+            new(title=title, authors=[first, *_authors(rng, 2)] if a < 3 else _authors(rng),
+                year=host.year, journal=host.journal, volume=volume, issue=issue,
+                pages=(f"S{page + a // 2}", ""), doi=doi, pmid=None, abstract="",
+                pub_type="Conference Abstract", category="conference abstract")
     for g in ["Editorial", "Introduction", "Reply", "Erratum", "Letter to the editor",
               "In this issue", "Commentary", "Correction"][: max(1, n // 500)]:
         for _ in range(3):
@@ -288,6 +383,62 @@ def make_publications(n: int, seed: int) -> list[Pub]:
                 pub_type={"Editorial": "Editorial", "Reply": "Reply", "Erratum": "Erratum",
                           "Correction": "Erratum"}.get(g, "Editorial"))
     return pubs
+
+
+def _issue11_category(p: Pub, rng: random.Random) -> None:
+    """Give a base publication one of issue 11's duplicate categories (or none)."""
+    u = rng.random()
+    if u < 0.04:
+        p.category = "two DOIs"
+        p.alt_doi = rng.choice([
+            f"10.2307/{rng.randint(10**6, 10**7)}",
+            f"10.1890/0012-9658({p.year}){int(p.volume) if p.volume.isdigit() else 1:03d}"
+            f"[{p.pages[0]}:{''.join(rng.sample('ABCDEFGHIJKLMNOPRSTW', 4))}]2.0.CO;2"])
+    elif u < 0.08:
+        p.category = "online first"
+        p.online_first = True
+    elif u < 0.13:
+        p.notation = rng.choice(["pt", "tp", "roman", "excel_dm", "parts"])
+        p.category = f"notation {p.notation}"
+        if p.notation == "excel_dm":  # pages Excel can turn into a day-month date
+            start = rng.randint(1, 8)
+            p.pages = (str(start), str(rng.randint(start + 1, 12)))
+        elif p.notation == "parts":
+            start = rng.randint(100, 900)
+            p.more_pages = f"{start}-{start + rng.randint(2, 9)}"
+            first = start - rng.randint(50, 90)
+            p.pages = (str(first), str(first + rng.randint(1, 5)))
+        elif not p.pages[0].isdigit():
+            p.pages = (str(rng.randint(20, 900)), "")
+
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _issue11_export(pub: Pub, db: str, rng: random.Random, rec: Rec) -> Rec:
+    """Apply what ``pub``'s category does to ``db``'s record."""
+    if pub.alt_doi and db in ("WoS", "Scopus"):
+        rec.doi = pub.alt_doi
+    if pub.online_first and db in ("Embase", "EndNote", "CENTRAL"):
+        start, end = pub.pages
+        rec.year = str(pub.year - rng.choice([1, 2]))
+        rec.volume = rec.issue = None
+        own = (f"1-{int(end) - int(start) + 1}" if start.isdigit() and end.isdigit()
+               else None)
+        rec.pages = rng.choice([None, own])
+    start, end = pub.pages
+    if pub.notation == "pt" and db in ("PubMed", "Embase") and rec.volume:
+        rec.volume = f"{rec.volume} (Pt {rng.randint(1, 3)})"
+    elif pub.notation == "tp" and db == "Embase":
+        rec.pages = f"P{start} [tp {rng.randint(50, 300)}]"
+    elif pub.notation == "roman" and db in ("Scopus", "WoS"):
+        rec.pages = f"{rng.choice(['viii', 'xii', 'iv'])}{start}"
+    elif pub.notation == "excel_dm" and db in ("Scopus", "CENTRAL"):
+        rec.pages = f"{int(start):02d}-{_MONTHS[int(end) - 1]}"
+    elif pub.notation == "parts" and rec.pages:
+        parts = [f"{start}-{end}", pub.more_pages]
+        rec.pages = ", ".join(reversed(parts) if db in ("PubMed", "Embase") else parts)
+    return rec
 
 
 # ------------------------------------------------------------------- corruptions
@@ -382,17 +533,19 @@ def export(pub: Pub, db: str, rng: random.Random) -> Rec:
     if db == "WoS":
         journal = journal.upper()
     types = {"Journal Article": [], "Erratum": ["Erratum"], "Retraction": ["Retraction"],
-             "Comment": ["Comment"], "Reply": ["Comment"], "Editorial": ["Editorial"]}[pub.pub_type]
+             "Comment": ["Comment"], "Reply": ["Comment"], "Editorial": ["Editorial"],
+             "Conference Abstract": ["Conference Abstract"]}[pub.pub_type]
     if db == "PubMed":
         types = {"Erratum": ["Published Erratum"], "Retraction": ["Retraction of Publication"],
                  }.get(pub.pub_type, ["Journal Article", *types])
     if rng.random() < 0.3:  # many exports carry no publication type at all
         types = []
-    return Rec(pub.key, t, authors, str(year) if rng.random() > 0.02 else None,
-               journal, pub.volume if rng.random() > 0.05 else None, pub.issue, pages, doi,
-               pub.pmid if db in ("PubMed", "EndNote") else None,
-               pub.abstract if db != "WoS" or rng.random() < 0.5 else None, types,
-               pub.language)
+    rec = Rec(pub.key, t, authors, str(year) if rng.random() > 0.02 else None,
+              journal, pub.volume if rng.random() > 0.05 else None, pub.issue, pages, doi,
+              pub.pmid if db in ("PubMed", "EndNote") else None,
+              pub.abstract if db != "WoS" or rng.random() < 0.5 else None, types,
+              pub.language)
+    return _issue11_export(pub, db, rng, rec)
 
 
 DATABASES = ["PubMed", "Embase", "Scopus", "WoS", "CNKI", "CENTRAL", "EndNote"]
@@ -566,10 +719,10 @@ FILES = {"PubMed": ("pubmed.nbib", _medline), "Embase": ("embase.ris", None),
          "EndNote": ("library.xml", _endnote)}
 
 
-def write_corpus(out: Path, n: int, seed: int) -> Path:
-    """Write the exports and ``truth.csv`` (file, line, publication) into ``out``."""
+def write_corpus(out: Path, n: int, seed: int, base: str = "real") -> Path:
+    """Write the exports and ``truth.csv`` (file, line, publication, category) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    pubs = make_publications(n, seed)
+    pubs = make_publications(n, seed, base)
     by_db = make_records(pubs, seed)
     truth = []
     for db, recs in by_db.items():
@@ -580,10 +733,10 @@ def write_corpus(out: Path, n: int, seed: int) -> Path:
             text, starts = writer(recs)
         data = text.encode("utf-8-sig" if db == "Embase" else "utf-8")
         (out / name).write_bytes(data)
-        truth.extend((name, line, r.pub) for line, r in zip(starts, recs))
+        truth.extend((name, line, r.pub, pubs[r.pub].category) for line, r in zip(starts, recs))
     with open(out / "truth.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["file", "line", "publication"])
+        w.writerow(["file", "line", "publication", "category"])
         w.writerows(truth)
     return out
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metakit.io.revman import RevManError, read_revman, read_revman_csv
+from metakit.io import RevManError, read_revman, read_revman_csv
 from reference_data import close
 
 DATA = Path(__file__).parent / "data"

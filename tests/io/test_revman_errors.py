@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metakit.errors import MetakitWarning
-from metakit.io.revman import RevManError, read_revman, read_rm5
+from metakit.io import RevManError, read_revman, read_rm5
 from metakit.io.revman_xml import decode
 
 DATA = Path(__file__).parent / "data"

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from metakit.io.revman import RevManError, read_revman
+from metakit.io import RevManError, read_revman
 from reference_data import close, load
 
 DATA = Path(__file__).parent / "data"

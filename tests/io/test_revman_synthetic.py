@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from metakit.errors import MetakitWarning
-from metakit.io.revman import RevManError, read_revman
+from metakit.io import RevManError, read_revman
 from reference_data import arr, close, load
 
 DATA = Path(__file__).parent / "data"

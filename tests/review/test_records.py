@@ -54,8 +54,10 @@ def test_embase_ris_with_bom_and_crlf():
 def test_scopus_ris_stray_text_and_missing_er():
     p = read_records(DATA / "scopus.ris")
     assert p.source == "Scopus" and len(p.records) == 5
-    assert _errors(p) == [("scopus.ris", 62, "text outside any RIS entry (no TY line before it)")]
-    assert [(w.line, w.message[:23]) for w in p.warnings] == [(63, "entry has no ER line; r")]
+    # Untagged junk between entries is a warning (issue 11: errors count records).
+    assert _errors(p) == []
+    assert [(w.line, w.message[:23]) for w in p.warnings] == [(62, "text outside any RIS en"),
+                                                             (63, "entry has no ER line; r")]
     r = _by_line(p)
     assert r[1]["pmid"] == "30878104"  # C2
     assert r[1]["authors"][1] == "Muller, K."
@@ -120,10 +122,12 @@ def test_detect_format():
 def test_pubmed_medline():
     p = read_records(DATA / "pubmed.nbib")
     assert (p.format, p.source) == ("medline", "PubMed")
-    assert len(p.records) == 4
-    # record at line 65 has an untagged, unindented line (79): skipped whole
-    assert _errors(p) == [("pubmed.nbib", 65, "line 79 is neither a tag nor a continuation; "
-                           "record skipped")]
+    assert len(p.records) == 5
+    # record at line 65 has an untagged, unindented line (79): a warning, record kept
+    assert _errors(p) == []
+    assert [(w.line, w.message) for w in p.warnings] == [
+        (79, "line is neither a tag nor a continuation; ignored")]
+    assert _by_line(p)[65]["volume"] == "47"
     r = _by_line(p)
     a = r[1]
     assert a["pmid"] == "30878104" and a["doi"] == "10.1016/S1474-4422(19)30012-3"
@@ -159,6 +163,22 @@ def test_bibtex():
     assert "year" not in r["noyear"]
 
 
+def test_bibtex_field_name_with_no_break_space_keeps_the_entry(tmp_path):
+    # Issue 11: Scopus writes "funding_text 1" with a no-break space; the entry was lost.
+    text = (DATA / "refs.bib").read_text(encoding="utf-8")
+    text = text.replace("  pmid = {30878104},", "  pmid = {30878104},\n  funding_text\u00a01 = {Funded by the MRC},")
+    f = tmp_path / "scopus.bib"
+    f.write_text(text, encoding="utf-8")
+    p = read_records(f)
+    before = read_records(DATA / "refs.bib")
+    assert len(p.records) == len(before.records)
+    assert p.records[0]["pmid"] == "30878104"
+    assert [e.message for e in p.errors] == [e.message for e in before.errors]
+    assert [(w.line, w.message) for w in p.warnings][0] == (
+        4, "field name 'funding_text 1' holds a no-break space; field skipped")
+    assert len(p.warnings) == len(before.warnings) + 1
+
+
 # ------------------------------------------------------------------------------ CSV
 def test_scopus_csv_latin1_with_bad_row():
     p = read_records(DATA / "scopus_latin1.csv")
@@ -168,11 +188,26 @@ def test_scopus_csv_latin1_with_bad_row():
     assert [r["source_line"] for r in p.records] == [2, 4, 5]
     assert _errors(p) == [("scopus_latin1.csv", 6, "row has 3 fields, header has 15")]
     a = p.records[0]
-    assert a["authors"] == ["Smith J.", "Müller K.", "O'Brien T."]
+    assert a["authors"] == ["Smith, John", "Müller, Karl", "O'Brien, Thomas"]  # full names
     assert (a["pages"], a["pmid"], a["source_key"]) == ("345-352", "30878104",
                                                         "2-s2.0-85062000001")
     assert a["abstract"] == "Background: Aspirin is widely used,\nacross two lines."
-    assert p.records[1]["authors"] == ["Hernández P."] and "doi" not in p.records[1]
+    assert p.records[1]["authors"] == ["Hernández, Pablo"] and "doi" not in p.records[1]
+
+
+@pytest.mark.parametrize("cell, names", [
+    # Scopus "Authors" before 2023: one comma-separated string, suffixes after a comma
+    ("Smith J.A., Brown K.L., III, Lee-Park T.", ["Smith J.A.", "Brown K.L., III", "Lee-Park T."]),
+    ("Smith J, Doe AB", ["Smith J", "Doe AB"]),  # PubMed CSV
+    ("Anderson R.C.; Mansi S.A.; Reeb D.M.", ["Anderson R.C.", "Mansi S.A.", "Reeb D.M."]),
+    # Scopus "Author full names": the Scopus author id dropped
+    ("Anderson, Ronald C. (1); Mansi, Sattar A. (2)", ["Anderson, Ronald C.", "Mansi, Sattar A."]),
+    ("World Health Organization", ["World Health Organization"]),
+])
+def test_csv_author_cells(tmp_path, cell, names):
+    f = tmp_path / "scopus.csv"
+    f.write_text(f'Authors,Title,Year\n"{cell}",A trial,2020\n', encoding="utf-8")
+    assert read_records(f).records[0]["authors"] == names
 
 
 def test_csv_column_mapping(tmp_path):
@@ -193,6 +228,20 @@ def test_csv_column_mapping(tmp_path):
     assert p.records[0]["authors"] == ["Smith J", "Doe A"] and p.records[0]["doi"] == "10.1000/abc"
     with pytest.raises(DataError, match="not in the file"):
         read_records(f, mapping={"title": "Nope"})
+
+
+def test_csv_field_over_the_csv_module_limit(tmp_path):
+    # Issue 13: "field larger than field limit (131072)" stopped the import.
+    f = tmp_path / "scopus.csv"
+    long_refs = "Smith J, 2001, Lancet; " * 8000  # 184,000 characters
+    f.write_text(f'Title,Year,References\n"A trial",2020,"{long_refs}"\n"Another",2021,x\n',
+                 encoding="utf-8")
+    p = read_records(f)
+    assert [r["title"] for r in p.records] == ["A trial", "Another"]
+    assert len(p.records[0]["raw"]["References"]) == 184_000
+    import csv
+
+    assert csv.field_size_limit() == 131_072  # left as it was
 
 
 # ---------------------------------------------------------------------- EndNote XML
@@ -218,19 +267,37 @@ def test_endnote_truncated_file(tmp_path):
     p = read_records(f)
     assert len(p.records) == 1
     assert [(e.line, e.message) for e in p.errors][-1] == (
-        16, "record is not closed (</record> missing)")
+        16, "record is not closed (</record> missing); skipped")
+
+
+def test_endnote_unclosed_record_costs_only_itself(tmp_path):
+    # Issue 13: a <record> without </record> swallowed the record after it, unreported.
+    text = (DATA / "endnote.xml").read_text(encoding="utf-8")
+    first_close = text.index("</record>")
+    f = tmp_path / "unclosed.xml"
+    f.write_text(text[:first_close] + text[first_close + len("</record>"):], encoding="utf-8")
+    p = read_records(f)
+    assert [(e.line, e.message) for e in p.errors] == [
+        (3, "record is not closed before the next <record>; skipped"),
+        (13, "malformed XML (mismatched tag)")]
+    assert [r["source_line"] for r in p.records] == [16]
+    assert p.records[0]["doi"] == "10.1186/s13018-018-0760-2"
 
 
 # ---------------------------------------------------------------- project + CLI
 def test_import_into_project_is_reported_and_stored(tmp_path):
     with Project.open(tmp_path / "review.db") as proj:
         rep = proj.import_records(DATA / "pubmed.nbib")
-        assert (rep.n_imported, len(rep.errors), rep.import_id) == (4, 1, 1)
-        assert rep.to_frame()["level"].tolist() == ["error"]
+        assert (rep.n_imported, len(rep.errors), rep.import_id) == (5, 0, 1)
+        assert rep.to_frame()["level"].tolist() == ["warning"]  # the junk line 79
         stored = proj.records()
-        assert stored["pmid"].tolist() == ["30878104", "32071101", "32100000", "31111111"]
-        assert stored["source_line"].tolist() == [1, 33, 50, 80]
-        assert proj.imports().loc[1, "errors"][0]["line"] == 65
+        assert stored["pmid"].tolist() == ["30878104", "32071101", "32100000", "29999999",
+                                           "31111111"]
+        assert stored["source_line"].tolist() == [1, 33, 50, 65, 80]
+        rep = proj.import_records(DATA / "endnote.xml")
+        assert (rep.n_imported, len(rep.errors), rep.import_id) == (2, 1, 2)
+        assert proj.imports().loc[2, "errors"][0]["line"] == 13
+        assert proj.counts()["import_errors"] == 1
 
 
 def test_cli_import_prints_count(tmp_path):
@@ -267,14 +334,19 @@ def test_forced_encoding_keeps_first_entry_despite_bom():
 
 
 def test_import_report_summary_and_dict():
-    rep = read_records(DATA / "scopus.ris").report(7)
+    rep = read_records(DATA / "endnote.xml").report(7)
     d = rep.to_dict()
-    assert (d["import_id"], d["n_imported"], d["source"], d["format"]) == (7, 5, "Scopus", "ris")
-    assert d["errors"] == [{"file": str(DATA / "scopus.ris"), "line": 62,
-                            "message": "text outside any RIS entry (no TY line before it)"}]
+    assert (d["import_id"], d["n_imported"], d["source"], d["format"]) == (
+        7, 2, "endnote", "endnote_xml")
+    assert d["errors"] == [{"file": str(DATA / "endnote.xml"), "line": 13,
+                            "message": "malformed XML (mismatched tag)"}]
     lines = rep.summary().splitlines()
-    assert lines[0].startswith("5 records imported from") and lines[1] == "1 entry skipped:"
-    assert lines[3] == "1 warning:"
+    assert lines[0].startswith("2 records imported from") and lines[1] == "1 entry skipped:"
+    rep = read_records(DATA / "scopus.ris").report(8)
+    assert rep.summary().splitlines()[1:] == [
+        "2 warnings:",
+        f"  {DATA / 'scopus.ris'}:62: text outside any RIS entry (no TY line before it); ignored",
+        f"  {DATA / 'scopus.ris'}:63: entry has no ER line; read up to the end of the file"]
 
 
 def test_same_file_is_not_imported_twice(tmp_path):
@@ -302,3 +374,49 @@ def test_gbk_cnki_export_and_latin1_export_are_told_apart(tmp_path):
                   "AU  - Gómez, Ñ.\nER  - \n".encode("latin-1"))
     q = read_records(g)
     assert q.encoding == "cp1252" and q.records[0]["authors"] == ["Müller, K.", "Gómez, Ñ."]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("central.ris", "TY  - JOUR\nTI  - Artesunate versus quinine for severe malaria\nPY  - 2005\n"
+     "UR  - https://www.cochranelibrary.com/central/doi/10.1002/central/CN-00569384/full\n"
+     "ER  - \n"),
+    ("central.bib", "@article{x,\n title = {Artesunate versus quinine for severe malaria},\n"
+     " year = {2005},\n url = {https://www.cochranelibrary.com/central/doi/10.1002/central/"
+     "CN-00569384/full}\n}\n"),
+    ("central.csv", "Title,Year,Link\nArtesunate versus quinine for severe malaria,2005,"
+     "https://www.cochranelibrary.com/central/doi/10.1002/central/CN-00569384/full\n"),
+])
+def test_central_address_is_an_accession_not_a_doi(tmp_path, name, text):
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    rec = read_records(f).records[0]
+    assert "doi" not in rec
+    assert rec["source_key"] == "CN-00569384"
+
+
+def test_embase_csv_without_year_column_takes_it_from_source(tmp_path):
+    # Issue 11: Embase CSV exports without a year column lost every year.
+    f = tmp_path / "embase.csv"
+    f.write_text('Title,Author Names,Source,Embase Accession ID\n'
+                 '"Effect of aspirin on recurrent stroke","Smith J., Muller K.",'
+                 '"Lancet Neurology (2019) 18:4 (345-352). Date of Publication: 1 Apr 2019",'
+                 '626123456\n', encoding="utf-8")
+    r = read_records(f).records[0]
+    assert (r["journal"], r["year"], r["volume"], r["issue"], r["pages"]) == (
+        "Lancet Neurology", 2019, "18", "4", "345-352")
+    assert r["authors"] == ["Smith J.", "Muller K."] and r["source_key"] == "626123456"
+
+
+def test_lens_csv():
+    # lens.csv: header and first 5 rows of lab-5/lens-topology.csv in
+    # github.com/spicy-adobo/LIS-4-5693 (a Lens.org scholarly export).
+    import csv
+
+    with open(DATA / "lens.csv", encoding="utf-8-sig", newline="") as fh:
+        n = sum(1 for _ in csv.reader(fh)) - 1
+    p = read_records(DATA / "lens.csv")
+    assert (p.source, len(p.records), n, p.errors) == ("Lens", 5, 5, ())
+    r = p.records[1]
+    assert r["authors"] == ["Denis Blackmore", "Thomas J. Peters"]  # "Author/s"
+    assert (r["year"], r["pages"], r["source_key"]) == (2007, "493-545", "000-161-288-122-274")
+    assert p.records[3]["issue"] == "14"  # "Issue Number"

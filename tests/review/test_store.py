@@ -14,7 +14,7 @@ import pytest
 
 from metakit.errors import DataError
 from metakit.review import store
-from metakit.review.store import MIGRATIONS, Project, register_migration
+from metakit.review.store import MIGRATIONS, Project, ProjectFileError, register_migration
 
 
 def _recs(n: int, prefix: str = "Trial") -> list[dict]:
@@ -36,8 +36,16 @@ def test_new_file_has_schema_and_version(tmp_path):
 
 
 def test_open_without_create_needs_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ProjectFileError, match="missing.db does not exist"):
         Project.open(tmp_path / "missing.db", create=False)
+
+
+def test_a_file_that_is_not_sqlite_is_named_and_left_alone(tmp_path):
+    path = tmp_path / "refs.ris"
+    path.write_text("TY  - JOUR\nTI  - Not a database\nER  - \n")
+    with pytest.raises(ProjectFileError, match="refs.ris is not a metakit project"):
+        Project.open(path)
+    assert path.read_text().startswith("TY  - JOUR")
 
 
 def test_registered_migration_applies_once(tmp_path, monkeypatch):

@@ -1,25 +1,77 @@
-"""The ``metakit`` command: one sub-command module per job, registered here."""
+"""The ``metakit`` command: one sub-command module per job, registered in :data:`COMMANDS`.
+
+A sub-command's module is imported only when that sub-command runs, so ``metakit
+--help`` or ``metakit records import`` never load pandas, scipy or matplotlib for the
+statistics commands. To add a sub-command, add one row to :data:`COMMANDS`.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from metakit.cli.meta import meta_command
-from metakit.cli.metareg import metareg_command
-from metakit.cli.records import records_app
-from metakit.cli.revman import revman_command
-from metakit.cli.rob import app as rob_app
-from metakit.cli.screen import prisma_command, screen_command
+#: name -> (module, attribute, one-line help for ``metakit --help``). The attribute is a
+#: command function or a ``typer.Typer`` (then a group of commands).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "meta": ("metakit.cli.meta", "meta_command",
+             "Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."),
+    "metareg": ("metakit.cli.metareg", "metareg_command",
+                "Meta-regression of DATA on moderators (--mods \"~ age + C(stage)\"), bubble plots."),
+    "records": ("metakit.cli.records", "records_app",
+                "Search records: import, deduplicate, count."),
+    "screen": ("metakit.cli.screen", "screen_command",
+               "Screen records in the terminal, or import/export/check screening decisions."),
+    "prisma": ("metakit.cli.screen", "prisma_command",
+               "Draw the PRISMA 2020 flow diagram from a review store or a YAML file of counts."),
+    "rob": ("metakit.cli.rob", "app",
+            "Risk of bias (RoB 2, ROBINS-I, QUADAS-2): judgements and figures."),
+    "revman": ("metakit.cli.revman", "revman_command",
+               "Read a RevMan 5 review (.rm5 or CSV export), re-run its analyses beside RevMan's."),
+}
 
-app = typer.Typer(help="metakit: systematic reviews and meta-analysis.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
-app.command("meta")(meta_command)
-app.command("metareg")(metareg_command)
-app.add_typer(records_app, name="records")
-app.command("screen")(screen_command)
-app.command("prisma")(prisma_command)
-app.add_typer(rob_app, name="rob")
-app.command("revman")(revman_command)
+
+def load_command(name: str) -> TyperCommand | TyperGroup:
+    """Import the module of sub-command ``name`` and build its click command."""
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer()
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """Lists sub-commands from the table; imports one only to run it or show its help."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> TyperCommand | None:
+        if cmd_name not in COMMANDS:
+            return None
+        # The listing in `metakit --help` needs only the name and the line of help.
+        return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):
+        name, _, rest = super().resolve_command(ctx, args)
+        return name, load_command(name), rest
+
+
+app = typer.Typer(cls=_LazyGroup, help="metakit: systematic reviews and meta-analysis.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _root() -> None:
+    # Without a callback typer builds a group only from registered commands; the table
+    # registers none until one runs.
+    pass
 
 
 def main() -> None:

@@ -2,59 +2,69 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metakit.review.store import Project
 
 records_app = typer.Typer(help="Search records: import, deduplicate, count.",
                           no_args_is_help=True)
 
+_NEW_PROJECT = typer.Option(Path("review.db"), "--project", "-p",
+                            help="The review project file (created when missing).")
 _PROJECT = typer.Option(Path("review.db"), "--project", "-p",
-                        help="The review project file (created when missing).")
+                        help="The review project file (made by `metakit records import`).")
+
+
+@contextlib.contextmanager
+def _project(path: Path, *, create: bool) -> Iterator[Project]:
+    """The open project; any metakit error becomes one line on stderr and exit code 1."""
+    from metakit.errors import MetakitError
+    from metakit.review.store import Project
+
+    try:
+        with Project.open(path, create=create) as p:
+            yield p
+    except MetakitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @records_app.command("import")
 def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                        help="RIS, MEDLINE (.nbib), BibTeX, CSV or EndNote XML"),
+                                        help="RIS, MEDLINE (.nbib), BibTeX, CSV, EndNote XML, Web of Science (tagged or tab-delimited) or Ovid export"),
             source: str | None = typer.Option(None, "--source", "-s",
                                                  help="Database name, e.g. Embase"),
             format: str | None = typer.Option(None, "--format", "-f",
-                                                 help="ris, medline, bibtex, csv, endnote_xml"),
+                                                 help="ris, medline, bibtex, csv, endnote_xml, wos, wos_tab, ovid"),
             encoding: str | None = typer.Option(None, help="Force a text encoding"),
             map_: list[str] = typer.Option([], "--map", help="CSV column: field=Column"),
             allow_repeat: bool = typer.Option(False, help="Import a file imported before"),
-            project: Path = _PROJECT) -> None:
+            project: Path = _NEW_PROJECT) -> None:
     """Import one search export into the project (all or nothing)."""
-    from metakit.errors import DataError
-    from metakit.review.store import Project
-
     mapping = dict(m.split("=", 1) for m in map_) or None
-    with Project.open(project) as p:
-        try:
-            report = p.import_records(file, source=source, format=format,
-                                      encoding=encoding, mapping=mapping,
-                                      allow_repeat=allow_repeat)
-        except DataError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+    with _project(project, create=True) as p:
+        report = p.import_records(file, source=source, format=format, encoding=encoding,
+                                  mapping=mapping, allow_repeat=allow_repeat)
     typer.echo(report.summary())
 
 
 @records_app.command("dedup")
 def dedup(project: Path = _PROJECT) -> None:
     """Find and remove duplicates among the project's records."""
-    from metakit.review.store import Project
-
-    with Project.open(project, create=False) as p:
+    with _project(project, create=False) as p:
         typer.echo(p.dedup().summary())
 
 
 @records_app.command("undo")
 def undo(decision_id: int, project: Path = _PROJECT) -> None:
     """Undo one deduplication decision (the record is kept again)."""
-    from metakit.review.store import Project
-
-    with Project.open(project, create=False) as p:
+    with _project(project, create=False) as p:
         p.undo_dedup(decision_id)
     typer.echo(f"decision {decision_id} undone")
 
@@ -62,9 +72,7 @@ def undo(decision_id: int, project: Path = _PROJECT) -> None:
 @records_app.command("counts")
 def counts(project: Path = _PROJECT) -> None:
     """Records identified per source and duplicates removed."""
-    from metakit.review.store import Project
-
-    with Project.open(project, create=False) as p:
+    with _project(project, create=False) as p:
         c = p.counts()
     for src, n in c["identified_by_source"].items():
         typer.echo(f"{src}: {n}")

@@ -25,7 +25,7 @@ def revman_command(
 ) -> None:
     """Re-run each analysis of REVIEW as RevMan did and print ours beside RevMan's stored result."""
     from metakit.errors import MetakitError, MetakitWarning
-    from metakit.io.revman import read_revman
+    from metakit.io import read_revman
 
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -12,14 +12,17 @@ for differences as RevMan does.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
 import metakit as mk
-from metakit.io.revman import RevManOutcome
 from metakit.io.revman_xml import RevManError
+
+if TYPE_CHECKING:
+    from metakit.io.revman import RevManOutcome
 
 _NEEDED = {"DICH": ("e_t", "n_t", "e_c", "n_c"), "CONT": ("m_t", "sd_t", "n_t", "m_c", "sd_c", "n_c"),
            "IV": ("estimate", "se"), "IPD": ("o_e", "var")}

@@ -52,18 +52,15 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from metakit.review import normalise as nz
 
-if TYPE_CHECKING:  # pragma: no cover
-    from metakit.review.store import Project
-
 __all__ = ["DedupReport", "DedupResult", "classify_pairs", "find_duplicates", "prepare",
-           "candidate_pairs", "run_dedup"]
+           "candidate_pairs"]
 
 _GENERIC_TYPES = {"article", "journal article", "jour", "journal", "misc", "research article",
                   "original article", "research support, non-u.s. gov't"}
@@ -81,9 +78,11 @@ class Prepared:
     untyped: np.ndarray      # no publication type beyond "article": kind from title only
     by_type: np.ndarray      # kind set by a publication type, not by the title
     doi: np.ndarray          # int code, -1 missing
+    doi_alt: np.ndarray      # a JSTOR (10.2307) or SICI DOI: often a second DOI of an article
     pmid: np.ndarray
     title: np.ndarray        # object array of normalised titles
     title_len: np.ndarray
+    title_digits: np.ndarray  # int code of the numbers in the title ("2019", "part 2")
     latin: np.ndarray        # title written in Latin script
     surname: np.ndarray      # object array
     surname_code: np.ndarray
@@ -95,6 +94,9 @@ class Prepared:
     page: np.ndarray         # int code of first page, -1 missing
     page_range: np.ndarray   # int code of "first-last" page, -1 missing
     page_electronic: np.ndarray  # first page is an article number such as e57942
+    page_span: np.ndarray    # last page - first page of a numeric range, -1 missing
+    page_one: np.ndarray     # first page is 1 (an online-first article's own paging)
+    abstract_like: np.ndarray  # conference/meeting abstract or in a supplement
     completeness: np.ndarray
 
     @property
@@ -138,6 +140,7 @@ def _per_unique(func, values: Sequence, default: Any) -> list:
     return mapped[codes].tolist()
 
 
+_DIGITS = re.compile(r"\d+")
 _FIRST_JSON = re.compile(r'\["((?:[^"\\]|\\.)*)"')
 
 
@@ -154,12 +157,19 @@ def _first_author(value: Any) -> str | None:
     return json.loads(f'"{name}"') if "\\" in name else name
 
 
-def _types_info(value: Any) -> tuple[int, bool]:
-    """(kind the types declare or -1, whether the types say nothing beyond "article")."""
+def _types_info(value: Any) -> tuple[int, bool, bool]:
+    """(kind the types declare or -1, whether the types say nothing beyond "article",
+    whether they call it a conference or meeting abstract)."""
     types = _as_list(value)
     kind = nz.kind_from_types(types)
     generic = all(x.strip().casefold() in _GENERIC_TYPES for x in types)
-    return (-1 if kind is None else kind), generic
+    abstract = any("abstract" in x.casefold() and "english abstract" not in x.casefold()
+                   for x in types)
+    return (-1 if kind is None else kind), generic, abstract
+
+
+def _in_supplement(value: Any) -> bool:
+    return value is not None and "suppl" in str(value).casefold()
 
 
 def prepare(frame: pd.DataFrame) -> Prepared:
@@ -185,21 +195,29 @@ def prepare(frame: pd.DataFrame) -> Prepared:
                                    float, n)
     filled += abstract_len > 0
     title_kind = np.fromiter((nz.kind_from_title(t) for t in titles_raw), np.int64, n)
-    info = _per_unique(_types_info, _col(frame, "pub_types"), (-1, True))
-    type_kind = np.fromiter((k for k, _ in info), np.int64, n)
-    generic = np.fromiter((g for _, g in info), bool, n)
+    info = _per_unique(_types_info, _col(frame, "pub_types"), (-1, True, False))
+    type_kind = np.fromiter((k for k, _, _ in info), np.int64, n)
+    generic = np.fromiter((g for _, g, _ in info), bool, n)
+    abstract_like = np.fromiter((a for _, _, a in info), bool, n)
+    for name in ("issue", "volume"):
+        abstract_like |= np.array(_per_unique(_in_supplement, _col(frame, name), False),
+                                  dtype=bool)
     from_type = (title_kind == nz.KIND_ARTICLE) & (type_kind >= 0)
     kind = np.where(from_type, type_kind, title_kind)
     first_pages = _per_unique(nz.first_page, _col(frame, "pages"), "")
+    ranges = _per_unique(nz.page_range, _col(frame, "pages"), "")
     return Prepared(
         ids=np.asarray(frame.index),
         kind=kind,
         untyped=generic & (kind == nz.KIND_ARTICLE),
         by_type=from_type,
-        doi=_codes([nz.norm_doi(d) for d in _col(frame, "doi")]),
+        doi=_codes(dois := [nz.norm_doi(d) for d in _col(frame, "doi")]),
+        doi_alt=np.fromiter((d.startswith("10.2307/") or d.endswith("2.0.co;2") for d in dois),
+                            bool, n),
         pmid=_codes([nz.norm_pmid(p) for p in _col(frame, "pmid")]),
         title=np.array(titles, dtype=object),
         title_len=np.fromiter((len(t) for t in titles), np.int64, n),
+        title_digits=_codes([" ".join(_DIGITS.findall(t)) or "-" for t in titles]),
         latin=np.fromiter((t.isascii() for t in titles), bool, n),
         surname=np.array(surnames, dtype=object),
         surname_code=_codes(surnames),
@@ -211,7 +229,10 @@ def prepare(frame: pd.DataFrame) -> Prepared:
         page=_codes(first_pages),
         page_electronic=np.fromiter((len(f) >= 4 and f[0].isalpha() and f[1:].isdigit()
                                      for f in first_pages), bool, n),
-        page_range=_codes(_per_unique(nz.page_range, _col(frame, "pages"), "")),
+        page_range=_codes(ranges),
+        page_span=np.array(_per_unique(nz.range_span, ranges, -1), dtype=np.int64),
+        page_one=np.array([f == "1" for f in first_pages], dtype=bool),
+        abstract_like=abstract_like,
         completeness=filled + abstract_len / (1.0 + abstract_len.max(initial=0.0)),
     )
 
@@ -280,9 +301,11 @@ class Thresholds:
     truncated_min: int = 40         # a prefix this long of the other title = truncation
 
 
+_TWO_DOIS = "title+author+journal+year+page (two DOIs)"
+_ONLINE_FIRST = "title+author+journal (online-first and issue version)"
 _REASONS = np.array(["doi", "pmid", "doi+pmid", "title truncated", "title",
                      "title+author+details", "journal+volume+page+year (translated title?)",
-                     "title+year+page"], dtype=object)
+                     "title+year+page", _TWO_DOIS, _ONLINE_FIRST], dtype=object)
 
 
 def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
@@ -304,6 +327,9 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     pmid_eq = (p.pmid[i] >= 0) & (p.pmid[i] == p.pmid[j])
     pmid_conf = (p.pmid[i] >= 0) & (p.pmid[j] >= 0) & (p.pmid[i] != p.pmid[j])
     live = same_kind & ~doi_conf & ~pmid_conf
+    # Conference abstracts of one supplement share journal, volume, year, often the page
+    # and even the supplement's DOI: only their titles tell them apart.
+    abstracts = p.abstract_like[i] | p.abstract_like[j]
     dy = np.abs(p.year[i] - p.year[j])
     year_missing = np.isnan(dy)
     year_eq = dy == 0
@@ -316,7 +342,18 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     id_eq = doi_eq | pmid_eq
     # Every rule but the identifier rule needs years within one and, unless the first
     # pages agree, no page or volume conflict: other pairs skip the string comparisons.
-    need = live & (id_eq | (year_ok & (no_conflict | (page_eq & ~vol_conf))))
+    # Two DOIs (a JSTOR/SICI DOI and the publisher's) may name one article when all else
+    # agrees; an online-first version may be two years and all its pages off.
+    # With a JSTOR or SICI DOI on one side (registries that gave older articles a second
+    # DOI), a missing page or year does not hold the match back.
+    alt_pair = p.doi_alt[i] | p.doi_alt[j]
+    two_dois = (same_kind & doi_conf & ~pmid_conf & ~vol_conf
+                & ((page_eq & year_eq) | (alt_pair & ~page_conf & year_ok)))
+    near_year = year_missing | (dy <= 2)
+    span_i, span_j = p.page_span[i], p.page_span[j]
+    restarted = ((p.page_one[i] | p.page_one[j]) & (span_i == span_j) & (span_i >= 0))
+    need = ((live & (id_eq | (year_ok & (no_conflict | (page_eq & ~vol_conf)))
+                     | (near_year & ~vol_conf & (~page_conf | restarted)))) | two_dois)
     n = len(i)
     title_sim = np.zeros(n)
     prefix = np.zeros(n)
@@ -358,8 +395,10 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     long_title = shorter_eff >= t.min_title_len
 
     by_id = live & id_eq & (
-        (title_sim >= t.title_with_id) | truncated | ~has_titles
-        | (year_ok & ~page_conf & (page_eq | script_differs | author_eq)))
+        (title_sim >= np.where(abstracts & ~script_differs, t.title, t.title_with_id))
+        | truncated | ~has_titles
+        | (year_ok & ~page_conf & (page_eq | script_differs | author_eq)
+           & (~abstracts | script_differs)))
     title_match = (title_sim >= t.title_strong) | truncated
     by_title_strong = (live & title_match & long_title & author_ok & year_ok & no_conflict
                        & (author_eq | year_eq | page_eq | (vol_eq & journal_eq)))
@@ -372,19 +411,31 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
     # year even without the volume.
     range_eq = ((p.page_range[i] >= 0) & (p.page_range[i] == p.page_range[j])
                 | (page_eq & p.page_electronic[i]))
-    by_biblio = live & year_ok & page_eq & journal_eq & (
+    # Translated titles in one script (German and English) are told from two abstracts
+    # on one supplement page by the abstracts rule, and from other papers by the full
+    # page range where a volume is missing.
+    by_biblio = live & year_ok & page_eq & journal_eq & (~abstracts | script_differs) & (
         (vol_eq & (author_eq | (author_missing & script_differs)))
-        | (range_eq & year_eq & ~vol_conf & author_missing & script_differs))
+        | (range_eq & year_eq & ~vol_conf & (author_eq | (author_missing & script_differs))))
     # Near-identical long title in the same year on the same page: a garbled first
     # author ("C?t?" for "Côté") does not make it another paper.
     by_title_page = live & (title_sim >= 0.97) & long_title & year_eq & page_eq & ~vol_conf
-    duplicate = by_id | by_title_strong | by_title | by_biblio | by_title_page
+    # Annual guidelines ("... in Diabetes-2019", "-2021") differ only in their numbers.
+    title_match_any = (title_match & long_title & author_eq & journal_eq & ~abstracts
+                       & (p.title_digits[i] == p.title_digits[j]))
+    by_two_dois = two_dois & title_match_any
+    # Online-first and issue versions: pages 1-12 against 455-466 (same length), or no
+    # page conflict at all, within two years.
+    by_online_first = (live & title_match_any & near_year & ~vol_conf
+                       & (~page_conf | restarted) & ~(year_ok & no_conflict))
+    duplicate = (by_id | by_title_strong | by_title | by_biblio | by_title_page
+                 | by_two_dois | by_online_first)
 
     reason_code = np.select(
         [doi_eq & pmid_eq & by_id, doi_eq & by_id, pmid_eq & by_id,
          by_title_strong & truncated & (title_sim < t.title_strong), by_title_strong,
-         by_title, by_biblio, by_title_page],
-        [2, 0, 1, 3, 4, 5, 6, 7], default=-1)
+         by_title, by_biblio, by_title_page, by_two_dois, by_online_first],
+        [2, 0, 1, 3, 4, 5, 6, 7, 8, 9], default=-1)
     score = np.where(
         id_eq & by_id, np.maximum(title_sim, 0.99),
         0.6 * np.maximum(title_sim, truncated.astype(float)) + 0.15 * author_sim
@@ -395,6 +446,7 @@ def classify_pairs(p: Prepared, i: np.ndarray, j: np.ndarray,
         "title_sim": title_sim, "truncated": truncated, "author_sim": author_sim,
         "year_diff": dy, "doi_eq": doi_eq, "pmid_eq": pmid_eq, "page_eq": page_eq,
         "kind_differs": ~same_kind, "id_conflict": doi_conf | pmid_conf,
+        "abstracts": abstracts,
     })
 
 
@@ -472,18 +524,24 @@ def _constrained_union(p: Prepared, pairs: pd.DataFrame,
         return va.isdisjoint(vb) if disjoint else va != vb
 
     order = pairs.sort_values(["score", "i", "j"], ascending=[False, True, True])
-    by_id = order["reason"].isin(_ID_REASONS).to_numpy()
-    for a, b, id_edge in zip(order["i"].to_numpy(), order["j"].to_numpy(), by_id):
+    reasons = order["reason"].to_numpy()
+    by_id = np.isin(reasons, _ID_REASONS)
+    # The rule that accepted a pair despite two DOIs (or two first pages) lets that pair,
+    # and only it, join groups holding them.
+    two_dois = reasons == _TWO_DOIS
+    online_first = reasons == _ONLINE_FIRST
+    for a, b, id_edge, dois_ok, pages_ok in zip(order["i"].to_numpy(), order["j"].to_numpy(),
+                                                by_id, two_dois, online_first):
         ra, rb = find(int(a)), find(int(b))
         if ra == rb:
             continue
         ma, mb = members.get(ra, {ra}), members.get(rb, {rb})
         if len(ma) < len(mb):  # union by size keeps the member sets cheap
             ra, rb, ma, mb = rb, ra, mb, ma
-        if (clash("doi", ra, rb, False) or clash("pmid", ra, rb, False)
+        if ((not dois_ok and clash("doi", ra, rb, True)) or clash("pmid", ra, rb, True)
                 or (ra in forbid and forbid[ra] & mb)
-                or (not id_edge and (clash("page", ra, rb, True)
-                                     or clash("volume", ra, rb, True)))):
+                or (not (id_edge or pages_ok) and clash("page", ra, rb, True))
+                or (not id_edge and clash("volume", ra, rb, True))):
             continue
         parent[rb] = ra
         members[ra] = ma | mb
@@ -620,73 +678,3 @@ class DedupReport:
                 "n_candidates": self.n_candidates, "n_duplicates": self.n_duplicates,
                 "n_groups": self.n_groups, "seconds": self.seconds,
                 "decisions": self.decisions.to_dict(orient="records")}
-
-
-def run_dedup(project: Project, *, thresholds: Thresholds = Thresholds(),
-              title_window: int = 6, key_window: int = 10) -> DedupReport:
-    """Deduplicate a project's active records and store the decisions (one transaction).
-
-    Records already removed stay removed; pairs marked distinct (by undo or by hand)
-    are never merged again.
-    """
-    from metakit.review.store import _now
-
-    conn = project.conn
-    # Only what matching needs: the first author and the abstract's length.
-    frame = pd.read_sql_query(
-        "SELECT id, title, CASE WHEN authors = '[]' THEN '[]' ELSE "
-        "json_array(json_extract(authors, '$[0]')) END AS authors, year, journal, volume, "
-        "issue, pages, doi, pmid, length(abstract) AS abstract_len, pub_types "
-        "FROM active_records ORDER BY id", conn, index_col="id")
-    distinct = [(int(a), int(b)) for a, b in conn.execute(
-        "SELECT record_id, duplicate_of FROM dedup_decisions "
-        "WHERE kind = 'distinct' AND undone = 0")]
-    result = find_duplicates(frame, distinct=distinct, thresholds=thresholds,
-                             title_window=title_window, key_window=key_window)
-    params = {"thresholds": thresholds.__dict__, "title_window": title_window,
-              "key_window": key_window}
-    with project.transaction() as c:
-        run_id = int(c.execute(
-            "INSERT INTO dedup_runs (started_at, params, n_candidates, n_duplicates) "
-            "VALUES (?, ?, ?, ?)", (_now(), json.dumps(params), result.n_candidates,
-                                    len(result.decisions))).lastrowid)
-        dec = result.decisions
-        via = dec["matched"].to_numpy() != dec["duplicate_of"].to_numpy()
-        reason = dec["reason"].astype(str).to_numpy(dtype=object)
-        reason[via] = reason[via] + " (via " + dec["matched"].astype(str).to_numpy()[via] + ")"
-        c.executemany(
-            "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, "
-            "method, run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
-            zip(dec["record_id"].astype(int).tolist(), dec["duplicate_of"].astype(int).tolist(),
-                reason.tolist(), dec["score"].astype(float).tolist(),
-                [run_id] * len(dec), [_now()] * len(dec)))
-        _follow_new_keepers(c, run_id)
-    n_groups = result.decisions["duplicate_of"].nunique() if len(result.decisions) else 0
-    return DedupReport(run_id, result.n_records, result.n_candidates, len(result.decisions),
-                       int(n_groups), result.seconds, result.decisions)
-
-
-def _follow_new_keepers(c, run_id: int) -> None:
-    """Earlier duplicates of a record this run removed now point at its new keeper.
-
-    A record imported later can be more complete than the kept record of an existing
-    group; it then becomes the keeper, and every duplicate must still point at a kept
-    record. The old decisions are marked undone, not deleted.
-    """
-    from metakit.review.store import _now
-
-    moved = c.execute(
-        "SELECT d.id, d.record_id, d.duplicate_of, n.duplicate_of, d.score "
-        "FROM dedup_decisions d JOIN dedup_decisions n ON n.record_id = d.duplicate_of "
-        "AND n.run_id = ? AND n.kind = 'duplicate' AND n.undone = 0 "
-        "WHERE d.kind = 'duplicate' AND d.undone = 0 AND d.run_id IS NOT ?",
-        (run_id, run_id)).fetchall()
-    now = _now()
-    c.executemany("UPDATE dedup_decisions SET undone = 1, undone_at = ? WHERE id = ?",
-                  [(now, m[0]) for m in moved])
-    c.executemany(
-        "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, method, "
-        "run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
-        [(m[1], m[3], f"its kept record {m[2]} is a duplicate of {m[3]}", m[4], run_id, now)
-         for m in moved])
-

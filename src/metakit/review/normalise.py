@@ -35,6 +35,8 @@ __all__ = [
     "first_page",
     "norm_doi",
     "page_range",
+    "page_span",
+    "range_span",
     "norm_journal",
     "norm_pmid",
     "norm_text",
@@ -134,6 +136,8 @@ def norm_doi(value: str | None) -> str:
     if not value:
         return ""
     doi = value.strip().lower()
+    if "/central/cn-" in doi:  # a Cochrane CENTRAL accession, not the article's DOI
+        return ""
     if doi.startswith("10.") and doi[-1].isalnum() and " " not in doi and "%" not in doi:
         return doi if "/" in doi else ""
     doi = unquote(value.strip())
@@ -199,23 +203,79 @@ _NON_PAGE = re.compile(r"[^0-9a-z]")
 _PAGE_NUMBER = re.compile(r"^([a-z]*)0*(\d+)$")
 
 
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# A roman-numeral or "p"/"pp" prefix is a notation, not part of the page ("viii108" is
+# page 108 of a supplement numbered in roman pages; "P63" is page 63). Electronic
+# article numbers ("e57942") and supplement pages ("S12") keep their letter.
+_PAGE_NOTATION = re.compile(r"^(?:pp?|[ivxl]+)(?=\d)")
+
+
+_SIMPLE_PAGES = re.compile(r"^\s*([a-zA-Z]?\d+)(?:\s*[-\u2010-\u2015]\s*[a-zA-Z]?\d+)?\s*$")
+
+
+def _excel_date(p: str) -> tuple[int, int] | None:
+    """Pages Excel turned into a date ("12-Mar", "Mar-12", "01-Sep") -> (first, last).
+
+    The locale decides whether "3-12" became 12-Mar or 3-Dec; pages run upwards, so
+    the smaller number is the first page.
+    """
+    m = _EXCEL_DAY_MONTH.match(p) or _EXCEL_MONTH_NUM.match(p)
+    if not m:
+        return None
+    day, month = (m.group(1), m.group(2)) if m.re is _EXCEL_DAY_MONTH else (m.group(2),
+                                                                              m.group(1))
+    if month.lower() not in _MONTHS:
+        return None
+    a, b = int(_MONTHS[month.lower()]), int(day)
+    return min(a, b), max(a, b)
+
+
+def _page_parts(pages: str) -> list[str]:
+    """Comma-separated page ranges, numeric ones first in page order.
+
+    Databases list the parts of a multi-part article in different orders.
+    """
+    parts = [q.strip() for q in pages.split(",") if q.strip()]
+    if len(parts) < 2:
+        return parts
+
+    def key(part: str) -> tuple[int, int]:
+        digits = re.match(r"\d+", part)
+        return (0, int(digits.group(0))) if digits else (1, 0)
+
+    return sorted(parts, key=key)
+
+
 def first_page(pages: str | None) -> str:
     """The first page, repairing spreadsheet damage ("3-12" shown as "12-Mar").
 
-    Electronic article numbers keep their letter ("e0012" -> "e12").
+    Electronic article numbers keep their letter ("e0012" -> "e12"); page-number
+    notations do not ("viii108" -> "108", "P63 [tp 104]" -> "63"); of a multi-part
+    list, the lowest numeric page.
+
+    >>> first_page("01-Sep"), first_page("viii108"), first_page("P63 [tp 104]")
+    ('1', '108', '63')
+    >>> first_page("455-466, 12-14"), first_page("12-14, 455-466")
+    ('12', '12')
     """
     if not pages:
         return ""
-    p = pages.strip()
-    m = _EXCEL_DAY_MONTH.match(p) or _EXCEL_MONTH_NUM.match(p)
-    if m:
-        month = m.group(2) if m.re is _EXCEL_DAY_MONTH else m.group(1)
-        if month.lower() in _MONTHS:
-            return _MONTHS[month.lower()]
-    first = _PAGE_SEP.split(p, maxsplit=1)[0].casefold()
+    simple = _SIMPLE_PAGES.match(pages)
+    if simple:  # "345-352", "e0012": most pages, without the repairs below
+        first = simple.group(1).casefold()
+        m = _PAGE_NUMBER.match(first)
+        return f"{m.group(1)}{m.group(2)}" if m else first
+    p = _BRACKETED.sub(" ", pages).strip()
+    excel = _excel_date(p)
+    if excel:
+        return str(excel[0])
+    parts = _page_parts(p)
+    if not parts:
+        return ""
+    first = _PAGE_SEP.split(parts[0], maxsplit=1)[0].casefold()
     if first.isdigit():
         return first.lstrip("0") or "0"
-    first = _NON_PAGE.sub("", first)
+    first = _PAGE_NOTATION.sub("", _NON_PAGE.sub("", first))
     m = _PAGE_NUMBER.match(first)
     return f"{m.group(1)}{m.group(2)}" if m else first
 
@@ -223,11 +283,15 @@ def first_page(pages: str | None) -> str:
 def page_range(pages: str | None) -> str:
     """First and last page, the last written out ("345-52" -> "345-352"); "" if no range.
 
-    >>> page_range("345-52"), page_range("e5"), page_range("1996-2000")
-    ('345-352', '', '1996-2000')
+    >>> page_range("345-52"), page_range("e5"), page_range("1996-2000"), page_range("01-Sep")
+    ('345-352', '', '1996-2000', '1-9')
     """
     if not pages:
         return ""
+    if not pages.isascii() or any(c.isalpha() for c in pages):
+        excel = _excel_date(pages.strip())
+        if excel:
+            return f"{excel[0]}-{excel[1]}" if excel[1] != excel[0] else ""
     parts = re.split(r"\s*[-\u2010-\u2015]+\s*", pages.strip())
     if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()):
         return ""
@@ -237,9 +301,30 @@ def page_range(pages: str | None) -> str:
     return f"{start}-{end}" if end != start else ""
 
 
+def page_span(pages: str | None) -> int:
+    """Pages a numeric range covers less one ("455-466" -> 11); -1 without a range."""
+    return range_span(page_range(pages))
+
+
+def range_span(rng: str) -> int:
+    """:func:`page_span` of a :func:`page_range` result."""
+    if not rng:
+        return -1
+    a, b = rng.split("-")
+    return int(b) - int(a) if int(b) >= int(a) else -1
+
+
+_VOLUME_PREFIX = re.compile(r"^(?:vol(?:ume)?|v|p)\.?\s*(?=\d)", re.I)
+
+
 def norm_volume(volume: str | None) -> str:
-    """Volume digits and letters only ("99-B" -> "99b")."""
-    return re.sub(r"[^0-9a-z]", "", (volume or "").casefold()).lstrip("0")
+    """Volume digits and letters only, notes dropped ("99-B" -> "99b", "35 (Pt 1)" -> "35").
+
+    >>> norm_volume("35 (Pt 1)"), norm_volume("Vol. 12"), norm_volume("99-B")
+    ('35', '12', '99b')
+    """
+    v = _VOLUME_PREFIX.sub("", _BRACKETED.sub(" ", volume or "").strip())
+    return re.sub(r"[^0-9a-z]", "", v.casefold()).lstrip("0")
 
 
 # ------------------------------------------------------------------- publication kind

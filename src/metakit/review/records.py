@@ -1,4 +1,6 @@
-"""Reading search exports: RIS, PubMed MEDLINE (.nbib), BibTeX, CSV and EndNote XML.
+"""Reading search exports: RIS, PubMed MEDLINE (.nbib), BibTeX, CSV, EndNote XML, Web of
+Science (tagged and tab-delimited, :mod:`metakit.review.wos`) and Ovid
+(:mod:`metakit.review.ovid`). The format is told by the content, not the extension.
 
 Every reader turns a file into plain record dicts with the fields of
 :data:`metakit.review.store.RECORD_FIELDS`, the line where the entry starts
@@ -30,11 +32,28 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from metakit.errors import DataError
+from metakit.review.ovid import OVID_RECORD, parse_ovid
+from metakit.review.record_fields import (
+    DOI_RE,
+    PMID_IN_TEXT,
+    EntryError,
+    Record,
+    Sink,
+    all_values,
+    central_accession,
+    doi_from,
+    first_value,
+    join_pages,
+    long_csv_fields,
+    split_keywords,
+    year_from,
+)
+from metakit.review.wos import parse_wos_tab, parse_wos_tagged, wos_database
 
 __all__ = [
     "EntryError",
@@ -47,27 +66,11 @@ __all__ = [
 ]
 
 #: Formats :func:`read_records` understands.
-FORMATS = ("ris", "medline", "bibtex", "csv", "endnote_xml")
+FORMATS = ("ris", "medline", "bibtex", "csv", "endnote_xml", "wos", "wos_tab", "ovid")
 
-Record = dict[str, Any]
 
 
 # --------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class EntryError:
-    """An entry that could not be read (skipped) or was read with a repair (warning)."""
-
-    file: str
-    line: int
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "message": self.message}
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
 @dataclass(frozen=True)
 class ImportReport:
     """What one import did.
@@ -141,31 +144,6 @@ class ParsedFile:
                             len(self.records), self.errors, self.warnings)
 
 
-@dataclass
-class _Sink:
-    """Collects records, errors and warnings while one file is parsed."""
-
-    file: str
-    records: list[Record] = field(default_factory=list)
-    errors: list[EntryError] = field(default_factory=list)
-    warnings: list[EntryError] = field(default_factory=list)
-
-    def error(self, line: int, message: str) -> None:
-        self.errors.append(EntryError(self.file, line, message))
-
-    def warn(self, line: int, message: str) -> None:
-        self.warnings.append(EntryError(self.file, line, message))
-
-    def add(self, rec: Record, line: int) -> None:
-        """Store a record unless it cannot be identified at all."""
-        rec = {k: v for k, v in rec.items() if v}  # no empty strings, lists or Nones
-        if not (rec.get("title") or rec.get("doi") or rec.get("pmid")):
-            self.error(line, "entry has no title, DOI or PMID")
-            return
-        rec["source_line"] = line
-        self.records.append(rec)
-
-
 # -------------------------------------------------------------------------- decoding
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -230,8 +208,21 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
 
 
 def detect_format(path: str | Path, text: str) -> str:
-    """Guess the format from the content (first tags), then the file extension."""
+    """Tell the format by the content (first line, first tags), then by the extension.
+
+    A ``.txt`` can be Web of Science tagged or tab-delimited, MEDLINE, RIS or Ovid.
+    """
     head = text.lstrip("\ufeff \n\t")[:4000]
+    first = head.split("\n", 1)[0].rstrip()
+    if re.match(r"(FN |VR \d|PT [A-Z]{1,2}$)", first):
+        return "wos"
+    cells = first.split("\t")
+    if first.startswith("PT\t") or (len(cells) >= 10 and all(
+            re.fullmatch(r"[A-Z][A-Z0-9]", c) for c in cells if c)):
+        return "wos_tab"
+    if OVID_RECORD.match(first) and (re.search(r"^[A-Z][A-Z0-9] {2}- ", head, re.M)
+                                     or re.search(r"^[A-Z][\w /]+\n {1,2}\S", head, re.M)):
+        return "ovid"  # tagged ("TI  - ") or labelled ("Title" / "  value")
     if re.search(r"^TY {2}-", head, re.M):
         return "ris"
     if re.search(r"^PMID- ?\d", head, re.M):
@@ -242,7 +233,7 @@ def detect_format(path: str | Path, text: str) -> str:
         return "bibtex"
     ext = Path(path).suffix.lower()
     by_ext = {".ris": "ris", ".nbib": "medline", ".medline": "medline", ".bib": "bibtex",
-              ".csv": "csv", ".tsv": "csv", ".xml": "endnote_xml"}
+              ".csv": "csv", ".tsv": "csv", ".xml": "endnote_xml", ".ciw": "wos"}
     if ext in by_ext:
         return by_ext[ext]
     raise DataError(f"cannot tell the format of {path}; pass format= one of {FORMATS}",
@@ -280,7 +271,7 @@ def read_records(path: str | Path, *, source: str | None = None, format: str | N
     fmt = format or detect_format(path, text)
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; use one of {FORMATS}", column="format")
-    sink = _Sink(str(path))
+    sink = Sink(str(path))
     if fmt == "csv":
         _parse_csv(text, sink, mapping or {})
     else:
@@ -294,81 +285,34 @@ def read_records(path: str | Path, *, source: str | None = None, format: str | N
 def _guess_source(fmt: str, records: list[Record]) -> str | None:
     if fmt == "medline":
         return "PubMed"
+    if fmt in ("wos", "wos_tab"):
+        return wos_database(records)
+    if fmt == "ovid":
+        for rec in records[:50]:
+            db = rec.get("raw", {}).get("DB") or rec.get("raw", {}).get("Database")
+            if db:
+                return str(db[0]).strip()
+        return "Ovid"
     for rec in records[:50]:
         raw = rec.get("raw", {})
         db = raw.get("DB") or raw.get("DP")
         if db:
             return str(db[0] if isinstance(db, list) else db).strip()
-        an = raw.get("AN")
+        if fmt == "csv" and "Lens ID" in raw:
+            return "Lens"
+        if fmt == "csv" and str(raw.get("EID", "")).startswith("2-s2.0-"):
+            return "Scopus"
+        an = raw.get("AN") or raw.get("UT")  # RIS; a WoS export saved as CSV
         if an and str(an[0] if isinstance(an, list) else an).startswith("WOS:"):
             return "Web of Science"
     return None
-
-
-# ------------------------------------------------------------------- field helpers
-_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
-_DOI = re.compile(r"10\.\d{4,9}/\S+", re.I)
-_PMID_IN_TEXT = re.compile(r"(?:PMID|PubMed ID):?\s*(\d{1,9})", re.I)
-
-
-def _year(value: str | None, sink: _Sink, line: int) -> int | None:
-    if not value:
-        return None
-    m = _YEAR.search(value)
-    if m is None:
-        sink.warn(line, f"year {value!r} not understood; left empty")
-        return None
-    return int(m.group(1))
-
-
-def _doi(*values: str | None) -> str | None:
-    """The first DOI found in the values (as written; dedup normalises it)."""
-    for v in values:
-        if v:
-            m = _DOI.search(v)
-            if m:
-                return m.group(0).rstrip(".,;")
-    return None
-
-
-def _pages(start: str | None, end: str | None) -> str | None:
-    start, end = (start or "").strip(), (end or "").strip()
-    if start and end and end != start:
-        return f"{start}-{end}"
-    return start or end or None
-
-
-def _first(d: Mapping[str, list[str]], *tags: str) -> str | None:
-    for t in tags:
-        vals = d.get(t)
-        if vals:
-            text = vals[0].strip() if len(vals) == 1 else " ".join(vals).strip()
-            if text:
-                return text
-    return None
-
-
-def _list(d: Mapping[str, list[str]], *tags: str) -> list[str]:
-    out: list[str] = []
-    for t in tags:
-        vals = d.get(t)
-        if vals:
-            out.extend(s for v in vals if (s := v.strip()))
-    return out
-
-
-def _split_keywords(values: list[str]) -> list[str]:
-    out = []
-    for v in values:
-        out.extend(p.strip() for p in re.split(r";", v) if p.strip())
-    return out
 
 
 # ------------------------------------------------------------------------------ RIS
 _RIS_TAG = re.compile(r"([A-Z][A-Z0-9]) {2}-(?: |$)")
 
 
-def _parse_ris(text: str, sink: _Sink) -> None:
+def _parse_ris(text: str, sink: Sink) -> None:
     # RIS is read line by line here rather than with rispy's parser: rispy gives no line
     # numbers, and calling it once per entry (to keep them) doubled the import time.
     # Its rules are followed: a tag is two characters, two spaces, a dash; untagged
@@ -381,9 +325,11 @@ def _parse_ris(text: str, sink: _Sink) -> None:
         m = _RIS_TAG.match(line)
         if m is None:
             if raw is None:
+                # Untagged text between entries holds no record: a warning, so that
+                # "records could not be read" counts records, not lines.
                 if line.strip() and not stray:
                     stray = True
-                    sink.error(i, "text outside any RIS entry (no TY line before it)")
+                    sink.warn(i, "text outside any RIS entry (no TY line before it); ignored")
             elif last is not None and line.strip():
                 vals = raw[last]
                 vals[-1] = f"{vals[-1]} {line.strip()}" if vals[-1] else line.strip()
@@ -409,40 +355,41 @@ def _parse_ris(text: str, sink: _Sink) -> None:
         sink.add(_ris_record(raw, sink, start), start)
 
 
-def _ris_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
-    pmid = _first(raw, "PM")
+def _ris_record(raw: dict[str, list[str]], sink: Sink, line: int) -> Record:
+    pmid = first_value(raw, "PM")
     if pmid is None and ("C2" in raw or "N1" in raw or "M2" in raw or "U1" in raw):
-        for v in _list(raw, "C2", "N1", "M2", "AN", "U1"):
-            m = _PMID_IN_TEXT.search(v)
+        for v in all_values(raw, "C2", "N1", "M2", "AN", "U1"):
+            m = PMID_IN_TEXT.search(v)
             if m:
                 pmid = m.group(1)
                 break
-    db = (_first(raw, "DB", "DP") or "").lower()
-    an = _first(raw, "AN")
+    db = (first_value(raw, "DB", "DP") or "").lower()
+    an = first_value(raw, "AN")
     if pmid is None and an and an.isdigit() and ("pubmed" in db or "medline" in db):
         pmid = an
-    c2 = _first(raw, "C2")
+    c2 = first_value(raw, "C2")
     if pmid is None and c2 and c2.isdigit():  # Scopus puts the bare PMID in C2
         pmid = c2
-    sp, ep = _first(raw, "SP"), _first(raw, "EP")
-    authors = _list(raw, "AU", "A1")
+    sp, ep = first_value(raw, "SP"), first_value(raw, "EP")
+    authors = all_values(raw, "AU", "A1")
     if not authors:
-        authors = _list(raw, "A2", "A3", "A4")
+        authors = all_values(raw, "A2", "A3", "A4")
     return {
-        "title": _first(raw, "TI", "T1", "CT", "BT"),
+        "title": first_value(raw, "TI", "T1", "CT", "BT"),
         "authors": authors,
-        "year": _year(_first(raw, "PY", "Y1", "DA"), sink, line),
-        "journal": _first(raw, "JF", "T2", "JO", "JA", "J2"),
-        "volume": _first(raw, "VL"),
-        "issue": _first(raw, "IS"),
-        "pages": _pages(sp, ep) or _first(raw, "C7"),  # C7: article number (WoS)
-        "doi": _doi(_first(raw, "DO"), _first(raw, "DI"), *_list(raw, "UR", "L3", "M3", "N1")),
+        "year": year_from(first_value(raw, "PY", "Y1", "DA"), sink, line),
+        "journal": first_value(raw, "JF", "T2", "JO", "JA", "J2"),
+        "volume": first_value(raw, "VL"),
+        "issue": first_value(raw, "IS"),
+        "pages": join_pages(sp, ep) or first_value(raw, "C7"),  # C7: article number (WoS)
+        "doi": doi_from(first_value(raw, "DO"), first_value(raw, "DI"), *all_values(raw, "UR", "L3", "M3", "N1")),
         "pmid": pmid,
-        "abstract": _first(raw, "AB", "N2"),
-        "keywords": _split_keywords(_list(raw, "KW")),
-        "pub_types": [v for v in _list(raw, "M3", "PT") if not _DOI.search(v)],
-        "language": _first(raw, "LA"),
-        "source_key": _first(raw, "AN", "U2", "ID"),
+        "abstract": first_value(raw, "AB", "N2"),
+        "keywords": split_keywords(all_values(raw, "KW")),
+        "pub_types": [v for v in all_values(raw, "M3", "PT") if not DOI_RE.search(v)],
+        "language": first_value(raw, "LA"),
+        "source_key": first_value(raw, "AN", "U2", "ID")
+        or central_accession(*all_values(raw, "UR", "L2", "DO")),
         "raw": raw,
     }
 
@@ -450,7 +397,7 @@ def _ris_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
 # -------------------------------------------------------------------------- MEDLINE
 
 
-def _parse_medline(text: str, sink: _Sink) -> None:
+def _parse_medline(text: str, sink: Sink) -> None:
     raw: dict[str, list[str]] = {}
     start = 0
     last: str | None = None
@@ -482,19 +429,24 @@ def _parse_medline(text: str, sink: _Sink) -> None:
         elif not raw and broken is None:
             if stray is None:
                 stray = i
-                sink.error(i, "text outside any MEDLINE record (no PMID- line before it)")
+                if tag is None:
+                    sink.warn(i, "text outside any MEDLINE record (no PMID- line before it); "
+                                 "ignored")
+                else:
+                    sink.error(i, "fields outside any MEDLINE record (no PMID- line before "
+                                  "them)")
         elif tag is not None:
             last = tag
             raw.setdefault(tag, []).append(value)
-        elif broken is None:
-            broken = f"line {i} is neither a tag nor a continuation; record skipped"
+        else:  # junk inside a good record: the record is kept
+            sink.warn(i, "line is neither a tag nor a continuation; ignored")
     if raw or broken:
         flush()
 
 
-def _medline_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record:
+def _medline_record(raw: dict[str, list[str]], sink: Sink, line: int) -> Record:
     doi = None
-    for v in _list(raw, "LID", "AID"):
+    for v in all_values(raw, "LID", "AID"):
         if v.endswith("[doi]"):
             doi = v[:-5].strip()
             break
@@ -503,19 +455,19 @@ def _medline_record(raw: dict[str, list[str]], sink: _Sink, line: int) -> Record
         sink.warn(line, f"PMID {pmid!r} is not a number; left empty")
         pmid = None
     return {
-        "title": _first(raw, "TI", "BTI"),
-        "authors": _list(raw, "FAU") or _list(raw, "AU"),
-        "year": _year(_first(raw, "DP", "DEP"), sink, line),
-        "journal": _first(raw, "JT", "TA"),
-        "volume": _first(raw, "VI"),
-        "issue": _first(raw, "IP"),
-        "pages": _first(raw, "PG"),
+        "title": first_value(raw, "TI", "BTI"),
+        "authors": all_values(raw, "FAU") or all_values(raw, "AU"),
+        "year": year_from(first_value(raw, "DP", "DEP"), sink, line),
+        "journal": first_value(raw, "JT", "TA"),
+        "volume": first_value(raw, "VI"),
+        "issue": first_value(raw, "IP"),
+        "pages": first_value(raw, "PG"),
         "doi": doi,
         "pmid": pmid,
-        "abstract": _first(raw, "AB"),
-        "keywords": _list(raw, "OT") or _list(raw, "MH"),
-        "pub_types": _list(raw, "PT"),
-        "language": _first(raw, "LA"),
+        "abstract": first_value(raw, "AB"),
+        "keywords": all_values(raw, "OT") or all_values(raw, "MH"),
+        "pub_types": all_values(raw, "PT"),
+        "language": first_value(raw, "LA"),
         "source_key": pmid,
         "raw": raw,
     }
@@ -527,7 +479,9 @@ _BIB_NON_ENTRIES = {"comment", "string", "preamble"}
 
 
 _BIB_HEAD = re.compile(r"\s*@\s*(\w+)\s*([{(])\s*([^,\s]*)\s*,")
-_BIB_FIELD = re.compile(r"\s*,?\s*([\w\-:.]+)\s*=\s*")
+# A field name may hold a no-break space (Scopus writes "funding_text\u00a01"): it is
+# matched so the entry survives, and the field is dropped with a warning.
+_BIB_FIELD = re.compile(r"\s*,?\s*([\w\-:.]+(?:\u00a0[\w\-:.]+)*)\s*=\s*")
 _BIB_WORD = re.compile(r"[\w\-:.]+")
 _BIB_DELIMS = re.compile(r'[{}"]')
 _BIB_STRING = re.compile(r'\s*@\s*string\s*[{(]\s*([\w\-:.]+)\s*=\s*[{"](.*)[}"]\s*[})]',
@@ -615,7 +569,7 @@ def _bib_slow(chunk: str, strings_src: str) -> dict[str, str]:
     return entries[0]
 
 
-def _parse_bibtex(text: str, sink: _Sink) -> None:
+def _parse_bibtex(text: str, sink: Sink) -> None:
     lines = text.split("\n")
     starts = [(i, m.group(1).lower()) for i, line in enumerate(lines)
               if (m := _BIB_START.match(line))]
@@ -644,6 +598,10 @@ def _parse_bibtex(text: str, sink: _Sink) -> None:
             except Exception as exc:  # bibtexparser raises assorted pyparsing errors
                 sink.error(a + 1, f"entry could not be parsed ({type(exc).__name__})")
                 continue
+        for name in [k for k in entry if "\u00a0" in k]:
+            sink.warn(a + 1, f"field name {name.replace(chr(0xa0), ' ')!r} holds a no-break "
+                             "space; field skipped")
+            del entry[name]
         sink.add(_bib_record(entry, sink, a + 1), a + 1)
 
 
@@ -680,7 +638,7 @@ def _bib_clean(v: str | None) -> str | None:
     return re.sub(r"\s+", " ", _BRACES.sub("", v)).strip() or None
 
 
-def _bib_record(e: dict[str, str], sink: _Sink, line: int) -> Record:
+def _bib_record(e: dict[str, str], sink: Sink, line: int) -> Record:
     get = {k.lower(): _bib_clean(v) for k, v in e.items()}
     authors = [a.strip() for a in re.split(r"\s+and\s+", get.get("author") or "") if a.strip()]
     pages = (get.get("pages") or "").replace("--", "-") or None
@@ -691,18 +649,18 @@ def _bib_record(e: dict[str, str], sink: _Sink, line: int) -> Record:
     return {
         "title": get.get("title"),
         "authors": [a for a in authors if a.lower() != "others"],
-        "year": _year(get.get("year") or get.get("date"), sink, line),
+        "year": year_from(get.get("year") or get.get("date"), sink, line),
         "journal": get.get("journal") or get.get("journaltitle") or get.get("booktitle"),
         "volume": get.get("volume"),
         "issue": get.get("number") or get.get("issue"),
         "pages": pages,
-        "doi": _doi(get.get("doi"), get.get("url")),
+        "doi": doi_from(get.get("doi"), get.get("url")),
         "pmid": pmid,
         "abstract": get.get("abstract"),
         "keywords": [k.strip() for k in kws if k.strip()],
         "pub_types": [t for t in [get.get("entrytype"), get.get("type")] if t],
         "language": get.get("language"),
-        "source_key": get.get("id"),
+        "source_key": central_accession(get.get("url")) or get.get("id"),
         "raw": dict(e),
     }
 
@@ -710,12 +668,12 @@ def _bib_record(e: dict[str, str], sink: _Sink, line: int) -> Record:
 # ------------------------------------------------------------------------------ CSV
 _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("title", "article title", "document title", "ti"),
-    "authors": ("authors", "author", "author full names", "author names", "au"),
+    "authors": ("author full names", "authors", "author", "author names", "author/s", "au"),
     "year": ("year", "publication year", "pubyear", "py", "create date", "date"),
     "journal": ("journal", "source title", "journal/book", "publication title", "source",
                 "journal title", "so"),
     "volume": ("volume", "vl"),
-    "issue": ("issue", "number", "is"),
+    "issue": ("issue", "number", "issue number", "is"),
     "pages": ("pages", "page range", "pagination"),
     "start_page": ("page start", "start page", "beginning page", "bp"),
     "end_page": ("page end", "end page", "ending page", "ep"),
@@ -725,11 +683,17 @@ _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "keywords": ("author keywords", "keywords", "de"),
     "pub_types": ("document type", "publication type", "dt", "pt"),
     "language": ("language of original document", "language", "la"),
-    "source_key": ("eid", "accession number", "ut (unique wos id)", "ut", "id"),
+    "source_key": ("eid", "accession number", "embase accession id", "ut (unique wos id)", "ut",
+                   "lens id", "id"),
 }
 
 
-def _parse_csv(text: str, sink: _Sink, mapping: Mapping[str, str]) -> None:
+def _parse_csv(text: str, sink: Sink, mapping: Mapping[str, str]) -> None:
+    with long_csv_fields():
+        _parse_csv_rows(text, sink, mapping)
+
+
+def _parse_csv_rows(text: str, sink: Sink, mapping: Mapping[str, str]) -> None:
     # The delimiter is the one that splits the header into the most columns (the
     # csv sniffer is misled by semicolons inside author lists).
     first = text.split("\n", 1)[0]
@@ -774,60 +738,95 @@ def _parse_csv(text: str, sink: _Sink, mapping: Mapping[str, str]) -> None:
         sink.add(_csv_record(get, dict(zip(header, row)), sink, line), line)
 
 
+# "Smith J.A., Brown K.L., III, Lee-Park T." (Scopus) or "Smith J, Doe AB" (PubMed CSV)
+_INITIALS_THEN_COMMA = re.compile(r"[\w'-]+ (?:[A-Z]\.?-?){1,4}, \S")
+_NAME_SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.I)
+_SCOPUS_AUTHOR_ID = re.compile(r"\s*\(\d+\)$")  # "Smith, John A. (57193845200)"
+
+
 def _split_authors(value: str | None) -> list[str]:
+    """One CSV cell of authors -> names ("; " lists, or comma lists of initialled names)."""
     if not value:
         return []
     if ";" in value:
         parts = value.split(";")
-    elif re.search(r"\w+ [A-Z]{1,3}\.?, \w", value):  # "Smith J, Doe AB" (PubMed CSV)
-        parts = value.split(",")
+    elif _INITIALS_THEN_COMMA.search(value):
+        parts = []
+        for part in value.split(","):
+            if parts and _NAME_SUFFIX.match(part.strip()):
+                parts[-1] = f"{parts[-1]},{part}"  # "Brown K.L., III" is one author
+            else:
+                parts.append(part)
     else:
         parts = [value]
-    return [p.strip() for p in parts if p.strip()]
+    return [_SCOPUS_AUTHOR_ID.sub("", p).strip() for p in parts if p.strip()]
 
 
-def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: _Sink,
+# Embase CSV "Source": "Lancet Neurology (2019) 18:4 (345-352). Date of Publication: ..."
+_CITATION = re.compile(r"^(?P<journal>.+?)\s+\((?P<year>(?:1[89]|20)\d\d)\)\s*"
+                       r"(?P<volume>[^:\s(.]+)?(?::(?P<issue>[^\s(.]+))?\s*"
+                       r"(?:\((?P<pages>[^)]*)\))?")
+
+
+def _citation_column(row: dict[str, str]) -> dict[str, str | None]:
+    """Journal, year, volume, issue, pages from an Embase-style "Source" citation cell."""
+    cell = next((v for k, v in row.items() if k.strip().lower() == "source"), "") or ""
+    m = _CITATION.match(cell.strip())
+    return {k: (v or "").strip() or None for k, v in m.groupdict().items()} if m else {}
+
+
+def _csv_record(get: dict[str, str | None], row: dict[str, str], sink: Sink,
                 line: int) -> Record:
     kws = get.get("keywords") or ""
+    cite = _citation_column(row) if not get.get("year") or not get.get("volume") else {}
+    journal = get.get("journal")
+    if cite and (journal is None or journal.strip() == next(
+            (v.strip() for k, v in row.items() if k.strip().lower() == "source"), None)):
+        journal = cite["journal"]  # the "Source" cell is a whole citation, not a name
     return {
         "title": get.get("title"),
         "authors": _split_authors(get.get("authors")),
-        "year": _year(get.get("year"), sink, line),
-        "journal": get.get("journal"),
-        "volume": get.get("volume"),
-        "issue": get.get("issue"),
-        "pages": get.get("pages") or _pages(get.get("start_page"), get.get("end_page")),
-        "doi": _doi(get.get("doi")),
+        "year": year_from(get.get("year") or cite.get("year"), sink, line),
+        "journal": journal,
+        "volume": get.get("volume") or cite.get("volume"),
+        "issue": get.get("issue") or cite.get("issue"),
+        "pages": get.get("pages") or join_pages(get.get("start_page"), get.get("end_page"))
+        or cite.get("pages"),
+        "doi": doi_from(get.get("doi")),
         "pmid": get.get("pmid"),
         "abstract": get.get("abstract"),
         "keywords": [k.strip() for k in kws.split(";") if k.strip()],
         "pub_types": [t.strip() for t in (get.get("pub_types") or "").split(";") if t.strip()],
         "language": get.get("language"),
-        "source_key": get.get("source_key"),
+        "source_key": get.get("source_key")
+        or central_accession(get.get("doi"), *(v for k, v in row.items() if "link" in k.lower()
+                                               or "url" in k.lower())),
         "raw": {k: v for k, v in row.items() if v != ""},
     }
 
 
 # ---------------------------------------------------------------------- EndNote XML
-_RECORD_BLOCK = re.compile(r"<record>.*?</record>|<record>", re.S)
+_RECORD_OPEN = re.compile(r"<record>")
+_RECORD_CLOSE = "</record>"
 
 
-def _parse_endnote_xml(text: str, sink: _Sink) -> None:
-    # Records are parsed one by one so a malformed record costs only itself.
+def _parse_endnote_xml(text: str, sink: Sink) -> None:
+    # Each record is cut from its <record> to the next <record>, so one left unclosed
+    # costs only itself: the record after it is still read, and the loss is reported.
     line_starts = _line_index(text)
-    if "<record>" not in text:
+    opens = [m.start() for m in _RECORD_OPEN.finditer(text)]
+    if not opens:
         sink.error(1, "no <record> elements found")
         return
-    for m in _RECORD_BLOCK.finditer(text):
-        line = _line_of(line_starts, m.start())
-        chunk = m.group(0)
-        if not chunk.endswith("</record>"):
-            sink.error(line, "record is not closed (</record> missing)")
+    for start, nxt in zip(opens, [*opens[1:], len(text)]):
+        line = _line_of(line_starts, start)
+        close = text.find(_RECORD_CLOSE, start, nxt)
+        if close == -1:
+            what = ("before the next <record>" if nxt < len(text)
+                    else "(</record> missing)")
+            sink.error(line, f"record is not closed {what}; skipped")
             continue
-        inner_open = chunk.find("<record>", 8)
-        if inner_open != -1:
-            sink.error(line, "record is not closed before the next <record>")
-            continue
+        chunk = text[start:close + len(_RECORD_CLOSE)]
         try:
             elem = ET.fromstring(chunk)
         except ET.ParseError as exc:
@@ -859,7 +858,7 @@ def _xml_text(elem: ET.Element | None) -> str | None:
     return text.strip() or None
 
 
-def _endnote_record(rec: ET.Element, sink: _Sink, line: int) -> Record:
+def _endnote_record(rec: ET.Element, sink: Sink, line: int) -> Record:
     def one(path: str) -> str | None:
         return _xml_text(rec.find(path))
 
@@ -882,7 +881,7 @@ def _endnote_record(rec: ET.Element, sink: _Sink, line: int) -> Record:
     pub_types = [ref_type.get("name")] if ref_type is not None and ref_type.get("name") else []
     pub_types += many("work-type")
     notes = " ".join(many("notes") + many("accession-num"))
-    pmid_m = _PMID_IN_TEXT.search(notes)
+    pmid_m = PMID_IN_TEXT.search(notes)
     remote_db = (one("remote-database-name") or "").lower()
     acc = one("accession-num")
     pmid = pmid_m.group(1) if pmid_m else (acc if acc and acc.isdigit() and
@@ -891,26 +890,30 @@ def _endnote_record(rec: ET.Element, sink: _Sink, line: int) -> Record:
     return {
         "title": one("titles/title"),
         "authors": many("contributors/authors/author"),
-        "year": _year(one("dates/year") or one("dates/pub-dates/date"), sink, line),
+        "year": year_from(one("dates/year") or one("dates/pub-dates/date"), sink, line),
         "journal": (one("titles/secondary-title") or one("periodical/full-title")
                     or one("periodical/abbr-1")),
         "volume": one("volume"),
         "issue": one("number"),
         "pages": one("pages"),
-        "doi": _doi(one("electronic-resource-num"), *many("urls/related-urls/url")),
+        "doi": doi_from(one("electronic-resource-num"), *many("urls/related-urls/url")),
         "pmid": pmid,
         "abstract": one("abstract"),
         "keywords": many("keywords/keyword"),
         "pub_types": pub_types,
         "language": one("language"),
-        "source_key": acc or one("rec-number"),
+        "source_key": acc or central_accession(*many("urls/related-urls/url"))
+        or one("rec-number"),
         "raw": raw,
     }
 
 
-_PARSERS: dict[str, Callable[[str, _Sink], None]] = {
+_PARSERS: dict[str, Callable[[str, Sink], None]] = {
     "ris": _parse_ris,
     "medline": _parse_medline,
     "bibtex": _parse_bibtex,
     "endnote_xml": _parse_endnote_xml,
+    "wos": parse_wos_tagged,
+    "wos_tab": parse_wos_tab,
+    "ovid": parse_ovid,
 }

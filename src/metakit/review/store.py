@@ -58,7 +58,8 @@ sha256=None) -> int``
 ``Project.records(*, active_only=False, source=None, decode=True) -> DataFrame``
 (index ``id``; all record columns plus ``duplicate_of``)
 ``Project.imports() -> DataFrame``, ``Project.decisions(*, include_undone=True) -> DataFrame``
-``Project.dedup(**options) -> DedupReport`` (:mod:`metakit.review.dedup`)
+``Project.dedup(*, thresholds=None, title_window=6, key_window=10) -> DedupReport``
+(matching by :mod:`metakit.review.dedup`, which knows nothing of the store)
 ``Project.undo_dedup(decision_id, *, note=None)``
 ``Project.override(record_id, duplicate_of, *, note=None)`` (``duplicate_of=None``: keep it)
 ``Project.counts() -> dict``  identification counts for PRISMA 2020
@@ -94,17 +95,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from metakit.errors import DataError
+from metakit.errors import DataError, MetakitError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from metakit.review.dedup import DedupReport
+    from metakit.review.dedup import DedupReport, Thresholds
     from metakit.review.records import ImportReport
 
 __all__ = [
     "MIGRATIONS",
     "Project",
+    "ProjectFileError",
     "RECORD_FIELDS",
     "register_migration",
 ]
@@ -193,6 +195,10 @@ CREATE INDEX IF NOT EXISTS imports_sha256 ON imports(sha256);
 MIGRATIONS: list[tuple[int, Migration]] = [(1, _SCHEMA_V1), (2, _SCHEMA_V2)]
 
 
+class ProjectFileError(MetakitError):
+    """The project file is missing, or is not a SQLite database (so not a review.db)."""
+
+
 def register_migration(version: int, migration: Migration) -> None:
     """Register a schema migration that :meth:`Project.open` applies when missing.
 
@@ -273,14 +279,23 @@ class Project:
         """Open (and, with ``create``, create) a project file and apply pending migrations."""
         path = Path(path)
         if not create and not path.exists():
-            raise FileNotFoundError(path)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        conn.row_factory = sqlite3.Row
-        # Rollback journal keeps the review a single file; FULL sync makes a commit
-        # survive power loss, not only a killed process.
-        conn.execute("PRAGMA journal_mode=DELETE")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
+            raise ProjectFileError(f"{path} does not exist; records are imported into a "
+                                   "project first (metakit records import FILE -p "
+                                   f"{path})")
+        if path.is_dir():
+            raise ProjectFileError(f"{path} is a folder, not a project file")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            conn.row_factory = sqlite3.Row
+            # Rollback journal keeps the review a single file; FULL sync makes a commit
+            # survive power loss, not only a killed process.
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ProjectFileError(f"{path} is not a metakit project: SQLite cannot open "
+                                   f"it ({exc})") from exc
         project = cls(conn, path)
         project.migrate()
         return project
@@ -482,15 +497,55 @@ class Project:
         }
 
     # ---------------------------------------------------------------------- dedup
-    def dedup(self, **options: Any) -> DedupReport:
-        """Find duplicates among active records and record the decisions.
+    def dedup(self, *, thresholds: Thresholds | None = None, title_window: int = 6,
+              key_window: int = 10) -> DedupReport:
+        """Deduplicate the active records and store the decisions (one transaction).
 
-        Keyword options go to :func:`metakit.review.dedup.find_duplicates`. Decisions
-        already made (including manual overrides and undos) are respected.
+        Matching is :func:`metakit.review.dedup.find_duplicates` (options as there);
+        this method reads its input from and writes its decisions to the project.
+        Records already removed stay removed; pairs marked distinct (by undo or by
+        hand) are never merged again.
         """
-        from metakit.review.dedup import run_dedup
+        import pandas as pd
 
-        return run_dedup(self, **options)
+        from metakit.review.dedup import DedupReport, Thresholds, find_duplicates
+
+        thresholds = thresholds or Thresholds()
+        # Only what matching needs: the first author and the abstract's length.
+        frame = pd.read_sql_query(
+            "SELECT id, title, CASE WHEN authors = '[]' THEN '[]' ELSE "
+            "json_array(json_extract(authors, '$[0]')) END AS authors, year, journal, volume, "
+            "issue, pages, doi, pmid, length(abstract) AS abstract_len, pub_types "
+            "FROM active_records ORDER BY id", self.conn, index_col="id")
+        distinct = [(int(a), int(b)) for a, b in self.conn.execute(
+            "SELECT record_id, duplicate_of FROM dedup_decisions "
+            "WHERE kind = 'distinct' AND undone = 0")]
+        result = find_duplicates(frame, distinct=distinct, thresholds=thresholds,
+                                 title_window=title_window, key_window=key_window)
+        params = {"thresholds": thresholds.__dict__, "title_window": title_window,
+                  "key_window": key_window}
+        dec = result.decisions
+        with self.transaction() as c:
+            now = _now()
+            run_id = int(c.execute(
+                "INSERT INTO dedup_runs (started_at, params, n_candidates, n_duplicates) "
+                "VALUES (?, ?, ?, ?)", (now, json.dumps(params), result.n_candidates,
+                                        len(dec))).lastrowid)
+            via = dec["matched"].to_numpy() != dec["duplicate_of"].to_numpy()
+            reason = dec["reason"].astype(str).to_numpy(dtype=object)
+            reason[via] = (reason[via] + " (via "
+                           + dec["matched"].astype(str).to_numpy()[via] + ")")
+            c.executemany(
+                "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, "
+                "method, run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
+                zip(dec["record_id"].astype(int).tolist(),
+                    dec["duplicate_of"].astype(int).tolist(), reason.tolist(),
+                    dec["score"].astype(float).tolist(), [run_id] * len(dec),
+                    [now] * len(dec)))
+            _follow_new_keepers(c, run_id)
+        n_groups = dec["duplicate_of"].nunique() if len(dec) else 0
+        return DedupReport(run_id, result.n_records, result.n_candidates, len(dec),
+                           int(n_groups), result.seconds, dec)
 
     def undo_dedup(self, decision_id: int, *, note: str | None = None) -> None:
         """Undo an active duplicate decision: the record is kept again.
@@ -582,6 +637,29 @@ class Project:
             (int(record_id), int(duplicate_of), kind, reason, score, method, run_id, _now(),
              note))
         return int(cur.lastrowid)
+
+
+def _follow_new_keepers(c: sqlite3.Connection, run_id: int) -> None:
+    """Earlier duplicates of a record this run removed now point at its new keeper.
+
+    A record imported later can be more complete than the kept record of an existing
+    group; it then becomes the keeper, and every duplicate must still point at a kept
+    record. The old decisions are marked undone, not deleted.
+    """
+    moved = c.execute(
+        "SELECT d.id, d.record_id, d.duplicate_of, n.duplicate_of, d.score "
+        "FROM dedup_decisions d JOIN dedup_decisions n ON n.record_id = d.duplicate_of "
+        "AND n.run_id = ? AND n.kind = 'duplicate' AND n.undone = 0 "
+        "WHERE d.kind = 'duplicate' AND d.undone = 0 AND d.run_id IS NOT ?",
+        (run_id, run_id)).fetchall()
+    now = _now()
+    c.executemany("UPDATE dedup_decisions SET undone = 1, undone_at = ? WHERE id = ?",
+                  [(now, m[0]) for m in moved])
+    c.executemany(
+        "INSERT INTO dedup_decisions (record_id, duplicate_of, kind, reason, score, method, "
+        "run_id, decided_at) VALUES (?, ?, 'duplicate', ?, ?, 'auto', ?, ?)",
+        [(m[1], m[3], f"its kept record {m[2]} is a duplicate of {m[3]}", m[4], run_id, now)
+         for m in moved])
 
 
 # One encoder for all rows: json.dumps(..., ensure_ascii=False) builds a new one per call.
