@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -238,3 +239,15 @@ def test_bad_settings_are_named():
         mk.meta(es, tau2_method="XYZ")
     with pytest.raises(DataError, match="column 'nope'"):
         mk.meta(es, by="nope")
+
+
+def test_common_summary_keeps_the_wald_interval_under_hartung_knapp():
+    """RevMan and R's meta print a z-based common-effect summary beside a Hartung-Knapp
+    random-effects one. By hand: w = 1/v, mu = sum(w y)/sum(w), SE = 1/sqrt(sum w)."""
+    d = pd.DataFrame({"study": list("ABCDE"), "yi": [0.1, 0.5, 0.3, 0.9, -0.2],
+                      "vi": [0.04, 0.05, 0.02, 0.08, 0.03]})
+    fit = mk.meta(mk.effect_sizes(d, "GEN", variance="vi"), ci="hk")
+    w = 1 / d.vi
+    mu, se = (w * d.yi).sum() / w.sum(), (1 / w.sum()) ** 0.5
+    assert np.isclose(fit.common.ci_lb, mu - 1.959963984540054 * se, rtol=1e-12)
+    assert np.isnan(fit.common.df) and fit.random.stat_name == "t"

@@ -82,10 +82,15 @@ class Settings:
     fallback: str | None
 
     def kernel(self, model: str | None = None) -> FitSettings:
-        """The kernel settings of the ``model`` (default: the primary one)."""
-        return FitSettings(model=model or self.model, tau2_method=self.tau2_method, ci=self.ci,
-                           pi=self.pi, level=self.level, tol=self.tol, maxiter=self.maxiter,
-                           fallback=self.fallback)
+        """The kernel settings of the ``model`` (default: the primary one).
+
+        The common-effect summary always has a Wald z interval, as RevMan and R's meta
+        show it beside a Hartung-Knapp random-effects summary.
+        """
+        model = model or self.model
+        return FitSettings(model=model, tau2_method=self.tau2_method,
+                           ci=self.ci if model == "random" else "z", pi=self.pi, level=self.level,
+                           tol=self.tol, maxiter=self.maxiter, fallback=self.fallback)
 
 
 @dataclass(frozen=True)
