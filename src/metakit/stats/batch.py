@@ -15,18 +15,19 @@ or t(k - 2) (Higgins, Thompson & Spiegelhalter 2009, JRSS A 172:137; RevMan, met
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from metakit.stats.inference import Test
+from metakit.stats.inference import Test, z_crit
 from metakit.stats.kernel import Fit, Settings, fit
 from metakit.stats.moments import Batch, every, make_batch
 
 
-def prediction_interval(f: Fit, se_wald: np.ndarray | None = None):
+def prediction_interval(f: Fit):
     """Prediction interval bounds of intercept-only fits, ``(n,)`` arrays.
 
     ``pi="t"`` follows Higgins et al. (2009): t(k - 2) with the usual (not
@@ -37,15 +38,33 @@ def prediction_interval(f: Fit, se_wald: np.ndarray | None = None):
     if not s.random:
         nan = np.full(f.n, np.nan)
         return nan, nan
+    if f.n == 1:
+        lb, ub = _prediction_interval_single(f)
+        return np.array([lb]), np.array([ub])
     est, se = f.beta[:, 0], f.se[:, 0]
     q = 1.0 - (1.0 - s.level) / 2
     k = f.k
     if s.pi == "t":
         crit = special.stdtrit(np.where(k > 2, k - 2, np.nan), q)
-        se = f.se[:, 0] / np.sqrt(f.s2_hk) if se_wald is None else se_wald
+        se = f.se_wald[:, 0]
     else:
         crit = f.crit()
     half = crit * np.sqrt(se * se + f.tau2)
+    return est - half, est + half
+
+
+def _prediction_interval_single(f: Fit) -> tuple[float, float]:
+    """:func:`prediction_interval` of one fit, in floats (the same rules)."""
+    s = f.settings
+    est, se, k = float(f.beta[0, 0]), float(f.se[0, 0]), float(f.k[0])
+    q = 1.0 - (1.0 - s.level) / 2
+    if s.pi == "t":
+        crit = float(special.stdtrit(k - 2, q)) if k > 2 else math.nan
+        se = float(f.se_wald[0, 0])
+    else:
+        df = float(f.df[0])
+        crit = z_crit(s.level) if math.isnan(df) else float(special.stdtrit(df, q))
+    half = crit * math.sqrt(se * se + float(f.tau2[0]))
     return est - half, est + half
 
 

@@ -133,6 +133,9 @@ class Fit:
         I² (percent), H² and the typical within-study variance.
     s2_hk
         The Knapp-Hartung scale factor (1 for Wald tests).
+    se_wald
+        The coefficients' standard errors before Knapp-Hartung scaling, ``(n, p)`` (what
+        Higgins et al.'s t(k - 2) prediction interval uses).
     settings
         The :class:`Settings` of the fit.
     btt
@@ -160,6 +163,7 @@ class Fit:
     s2_hk: np.ndarray
     settings: Settings
     btt: tuple[int, ...]
+    se_wald: np.ndarray
 
     @property
     def n(self) -> int:
@@ -251,6 +255,7 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
         beta, vb = st.mu, st.vb
     dfr = k - p
     hk = settings.ci != "z"
+    se_wald = np.sqrt(np.diagonal(vb, axis1=-2, axis2=-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         if hk:
             # with no residual df the Wald test is used (as metafor)
@@ -272,7 +277,7 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
     fit_ = Fit(beta=beta, vb=vb, se=se, stat=stat, pval=pval, ci_lb=beta, ci_ub=beta, df=df,
                tau2=t2, se_tau2=np.full(n, np.nan), converged=_as_array(conv, n, bool),
                k=k, p=p, QE=None, QM=None, I2=None, H2=None, s2=None, s2_hk=q,
-               settings=settings, btt=())
+               settings=settings, btt=(), se_wald=se_wald)
     crit = fit_.crit()[:, None]
     QE, s2, i2, h2 = _heterogeneity(st0, dfr, t2, settings.random, n)
     btt = _default_btt(b) if btt is None else tuple(int(i) for i in btt)
@@ -283,7 +288,7 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
     return Fit(beta=beta, vb=vb, se=se, stat=stat, pval=pval, ci_lb=beta - crit * se,
                ci_ub=beta + crit * se, df=df, tau2=t2, se_tau2=_as_array(se_t2, n),
                converged=_as_array(conv, n, bool), k=k, p=p, QE=QE, QM=QM, I2=i2, H2=h2,
-               s2=s2, s2_hk=q, settings=settings, btt=btt)
+               s2=s2, s2_hk=q, settings=settings, btt=btt, se_wald=se_wald)
 
 
 def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
@@ -308,6 +313,7 @@ def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
     dfr = k - p
     beta = st.mu + float(b.center[0])
     vb = st.vb
+    se_wald = math.sqrt(vb)
     q, df = 1.0, math.nan
     if settings.ci != "z" and dfr > 0:
         # with no residual df the Wald test is used (as metafor)
@@ -340,7 +346,8 @@ def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
                converged=np.array([conv]), k=np.array([k]), p=np.array([p]),
                QE=Test(np.array([Q0]), np.array([max(dfr, 0.0)]), np.array([pQ]), "chi2"),
                QM=Test(nan, nan, nan, "chi2"), I2=np.array([i2]), H2=np.array([h2]),
-               s2=np.array([s2]), s2_hk=np.array([q]), settings=settings, btt=())
+               s2=np.array([s2]), s2_hk=np.array([q]), settings=settings, btt=(),
+               se_wald=np.array([[se_wald]]))
 
 
 def _se_tau2_single(b: Batch, method: str, t2: float, st, st0) -> float:

@@ -211,7 +211,12 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
     t2 = f_random.tau2
     pi_lb, pi_ub = prediction_interval(f_random)
     use_q = s.model == "common" or s.convention == "revman"
-    i2, h2 = i2_h2(Q, df, s2, t2, random=not use_q)
+    if b.scalar:
+        # floats for a single fit: numpy's per-call overhead dominates one-element arrays
+        i2, h2 = i2_h2(float(Q[0]), float(df[0]), float(s2[0]), float(t2[0]), random=not use_q)
+        i2, h2 = np.array([i2]), np.array([h2])
+    else:
+        i2, h2 = i2_h2(Q, df, s2, t2, random=not use_q)
     return {"fit_common": f_common, "fit_random": f_random, "mh": mh, "w_common": wc,
             "w_random": 1.0 / (b.v + t2[:, None]), "tau2": t2,
             "converged": f_random.converged, "Q": Q, "df": df, "pQ": pQ, "s2": s2,
