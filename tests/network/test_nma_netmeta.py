@@ -233,3 +233,20 @@ def test_smoking_arm_level_contrasts_equal_pairwise():
         key = (str(s), a, b) if (str(s), a, b) in got else (str(s), b, a)
         sign = 1.0 if key[1] == a else -1.0
         assert close(sign * got[key][0], te) and close(got[key][1], se), key
+
+
+def test_arm_level_means_equal_rma_mv():
+    """Arm-level dat.senn2013 (means, SDs, n) through from_arms("MD"): rma.mv's REML fit."""
+    a = RMAMV["inputs"]["arm_level"]
+    frame = pd.DataFrame({"study": a["study"], "treatment": a["treatment"], "mean": a["mi"], "sd": a["sdi"],
+                          "n": a["ni"]})
+    res = nma(frame, measure="MD", reference="placebo", tau2_method="REML")
+    fit = RMAMV["rmamv_REML"]
+    tau2 = fit["tau2"][0] if isinstance(fit["tau2"], list) else fit["tau2"]
+    assert close(res.tau2, tau2)
+    v = res.random.versus("placebo")
+    for name, coef in fit["coef"].items():
+        i = res.treatments.index(name)
+        assert close(v["TE"][i], coef) and close(v["seTE"][i], fit["se"][name]), name
+    assert close(res.data.patients[res.treatments.index("placebo")],
+                 sum(n for n, t in zip(a["ni"], a["treatment"]) if t == "placebo"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,67 @@ class MultiArmGroup:
     studies: np.ndarray
     nodes: np.ndarray
     rows: np.ndarray
+
+
+@dataclass(frozen=True)
+class DesignGroup:
+    """The designs with ``p`` treatments and the index arrays that fit them as a batch.
+
+    ``designs`` (Dp,) design codes, ``nodes`` (Dp, p) their treatments, ``rows`` the
+    contrasts of their studies, ``g`` each such contrast's position in ``designs``, ``a``/``b``
+    its treatments' positions within the design, ``position`` (D,) a design's position in
+    ``designs`` (-1 if it has another size).
+    """
+
+    p: int
+    designs: np.ndarray
+    nodes: np.ndarray
+    rows: np.ndarray
+    g: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    position: np.ndarray
+
+
+@dataclass(frozen=True)
+class DesignLayout:
+    """Designs of a network: each study's design code, labels ("A:B:C"), sizes, studies per
+    design, the design-by-treatment df of each, and :class:`DesignGroup` batches."""
+
+    design: np.ndarray
+    labels: tuple[str, ...]
+    size: np.ndarray
+    studies: np.ndarray
+    df: np.ndarray
+    groups: tuple[DesignGroup, ...]
+
+
+def design_layout(study: np.ndarray, t1: np.ndarray, t2: np.ndarray, k: int, treatments: tuple[str, ...]
+                  ) -> DesignLayout:
+    """Group studies by design (the set of treatments they compare), vectorised."""
+    n = len(treatments)
+    arms = np.zeros((k, n), dtype=bool)
+    arms[study, t1] = True
+    arms[study, t2] = True
+    masks, code = np.unique(arms, axis=0, return_inverse=True)
+    code = code.ravel()
+    D = len(masks)
+    size = masks.sum(axis=1)
+    loc = np.cumsum(masks, axis=1) - 1
+    cd = code[study]
+    la, lb = loc[cd, t1], loc[cd, t2]
+    count = np.bincount(code, minlength=D)
+    names = np.array(treatments, dtype=object)
+    labels = tuple(":".join(names[row]) for row in masks)
+    groups = []
+    for p in np.unique(size).tolist():
+        ds = np.flatnonzero(size == p)
+        position = np.full(D, -1)
+        position[ds] = np.arange(len(ds))
+        rows = np.flatnonzero(size[cd] == p)
+        nodes = np.nonzero(masks[ds])[1].reshape(len(ds), p)
+        groups.append(DesignGroup(p, ds, nodes, rows, position[cd[rows]], la[rows], lb[rows], position))
+    return DesignLayout(code, labels, size, count, (count - 1) * (size - 1), tuple(groups))
 
 
 @dataclass(frozen=True)
@@ -100,36 +162,26 @@ class NetworkData:
         """Number of contrasts (pairwise comparisons within studies)."""
         return len(self.TE)
 
-    @property
+    @cached_property
     def two_arm(self) -> np.ndarray:
         """True for contrasts of two-arm studies."""
         return self.narms[self.study] == 2
 
+    @cached_property
+    def layout(self) -> DesignLayout:
+        """The network's designs (:class:`DesignLayout`)."""
+        return design_layout(self.study, self.t1, self.t2, self.k, self.treatments)
+
     def designs(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """Each study's design code and the design labels ("A:B:C", treatments sorted)."""
-        arms = [set() for _ in range(self.k)]
-        for s, a, b in zip(self.study.tolist(), self.t1.tolist(), self.t2.tolist()):
-            arms[s].update((a, b))
-        keys = [tuple(sorted(a)) for a in arms]
-        labels = sorted(set(keys))
-        code = {key: c for c, key in enumerate(labels)}
-        return (np.array([code[key] for key in keys], dtype=int),
-                tuple(":".join(self.treatments[t] for t in key) for key in labels))
+        return self.layout.design, self.layout.labels
 
     def comparison_labels(self) -> list[str]:
         """"t1:t2" for each contrast."""
         return [f"{self.treatments[a]}:{self.treatments[b]}" for a, b in zip(self.t1, self.t2)]
 
-    def subset(self, keep_studies: np.ndarray) -> NetworkData:
-        """The network of the studies whose mask ``keep_studies`` (k,) is True."""
-        rows = keep_studies[self.study]
-        new_code = np.cumsum(keep_studies) - 1
-        return build(
-            [self.studies[s] for s in np.flatnonzero(keep_studies)], self.treatments,
-            new_code[self.study[rows]], self.t1[rows], self.t2[rows], self.TE[rows],
-            self.seTE[rows], self.measure, self.patients, self.notes, check=False)
 
-
+@lru_cache(maxsize=32)
 def pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
     """Local arm indices (a, b), a < b, of the p(p-1)/2 pairs of a p-arm study."""
     ab = np.array(list(itertools.combinations(range(p), 2)), dtype=int).reshape(-1, 2)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from metakit.stats.inference import z_crit
 
@@ -42,19 +43,23 @@ class NetworkEstimates:
         Keys: ``TE``, ``seTE``, ``lower``, ``upper``, ``statistic``, ``pval``, and
         ``seTE_predict``, ``lower_predict``, ``upper_predict`` (random effects).
         """
+        return self._matrix
+
+    @cached_property
+    def _matrix(self) -> dict[str, np.ndarray]:
         te = self.theta[:, None] - self.theta[None, :]
         d = np.diag(self.cov)
         se = np.sqrt(np.maximum(d[:, None] + d[None, :] - 2 * self.cov, 0.0))
         z = z_crit(self.level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = np.where(se > 0, te / se, np.nan)
+        positive = se > 0
+        stat = np.divide(te, se, out=np.full_like(te, np.nan), where=positive)
         out = {"TE": te, "seTE": se, "lower": te - z * se, "upper": te + z * se, "statistic": stat,
                "pval": 2 * special.ndtr(-np.abs(stat))}
         se_p = np.sqrt(se**2 + self.tau2)
-        tq = stats.t.ppf(1 - (1 - self.level) / 2, self.df) if self.df > 0 else np.nan
+        tq = special.stdtrit(self.df, 1 - (1 - self.level) / 2) if self.df > 0 else np.nan
         out["seTE_predict"] = se_p
-        out["lower_predict"] = np.where(se > 0, te - tq * se_p, 0.0)
-        out["upper_predict"] = np.where(se > 0, te + tq * se_p, 0.0)
+        out["lower_predict"] = np.where(positive, te - tq * se_p, 0.0)
+        out["upper_predict"] = np.where(positive, te + tq * se_p, 0.0)
         return out
 
     def versus(self, reference: str) -> dict[str, np.ndarray]:

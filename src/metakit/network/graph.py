@@ -38,6 +38,7 @@ Laplacians ``L_s``, which needs no m x m matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -85,12 +86,17 @@ def reduced_weights(net: NetworkData, v: np.ndarray) -> tuple[np.ndarray, tuple[
         V = np.zeros((len(g.studies), p, p))
         V[:, a, b] = v[g.rows]
         V[:, b, a] = v[g.rows]
-        centred = V - V.mean(axis=1, keepdims=True) - V.mean(axis=2, keepdims=True) \
-            + V.mean(axis=(1, 2), keepdims=True)
-        L = np.linalg.inv(-0.5 * centred + 1.0 / p) - 1.0 / p
+        S = _centring(p)
+        L = np.linalg.inv(1.0 / p - S @ V @ S) - 1.0 / p
         w[g.rows] = -L[:, a, b]
         study_L.append(L)
     return w, tuple(study_L)
+
+
+@lru_cache(maxsize=32)
+def _centring(p: int) -> np.ndarray:
+    """``S = sqrt(1/2) (I - J/p)``, so that ``-1/2 C V C = -S V S``."""
+    return np.sqrt(0.5) * (np.eye(p) - 1.0 / p)
 
 
 def laplacian(n: int, t1: np.ndarray, t2: np.ndarray, w: np.ndarray) -> np.ndarray:

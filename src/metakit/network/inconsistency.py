@@ -41,112 +41,131 @@ from metakit.stats.inference import z_crit
 class DesignFit:
     """The full design-by-treatment interaction model at contrast variances ``v``.
 
-    ``labels`` name the designs; ``design`` gives each study's design; ``Q`` and ``df``
-    are per design; ``nodes`` (per design, its treatments), ``theta`` and ``L`` (its own
-    estimates and Laplacian) are lists indexed by design; ``trace`` is ``tr(H S W)`` of the
-    model (for ``tau_within``); ``w`` the reduced weights.
+    ``Q`` is per design (0 where a design has one study); ``theta`` and ``L`` hold, per
+    :class:`~metakit.network.data.DesignGroup`, the designs' own estimates (Dp, p) and
+    Laplacians (Dp, p, p); ``trace`` is ``tr(H S W)`` of the model (for ``tau_within``);
+    ``rhs`` the designs' ``B' W y``; ``w`` the reduced weights.
     """
 
-    labels: tuple[str, ...]
-    design: np.ndarray
     Q: np.ndarray
-    df: np.ndarray
-    nodes: list
-    theta: list
-    L: list
+    theta: tuple[np.ndarray, ...]
+    L: tuple[np.ndarray, ...]
+    rhs: tuple[np.ndarray, ...]
     trace: float
     w: np.ndarray
 
 
-def study_designs(net: NetworkData) -> tuple[np.ndarray, np.ndarray]:
-    """Design code of each study and the designs' treatment masks (D, n), rows sorted."""
-    arms = np.zeros((net.k, net.n), dtype=bool)
-    arms[net.study, net.t1] = True
-    arms[net.study, net.t2] = True
-    masks, code = np.unique(arms, axis=0, return_inverse=True)
-    return code.ravel(), masks
+def within_designs(net: NetworkData, v: np.ndarray, fit: graph.GraphFit | None = None) -> DesignFit:
+    """Fit each design as its own network (batched by number of treatments).
 
-
-def within_designs(net: NetworkData, v: np.ndarray) -> DesignFit:
-    """Fit each design as its own network (batched by number of arms)."""
-    dcode, masks = study_designs(net)
-    D, n = masks.shape
-    p_d = masks.sum(axis=1)
-    loc = np.cumsum(masks, axis=1) - 1
-    w, study_L = graph.reduced_weights(net, v)
-    cd = dcode[net.study]
-    la, lb = loc[cd, net.t1], loc[cd, net.t2]
+    ``fit``, the network fit at the same variances, lends its reduced weights.
+    """
+    lay = net.layout
+    D = len(lay.labels)
+    w, study_L = graph.reduced_weights(net, v) if fit is None else (fit.w, fit.study_L)
+    wy = w * net.TE
     fitted = np.empty(net.m)
-    thetas: list = [None] * D
-    Ls: list = [None] * D
-    nodes = [np.flatnonzero(row) for row in masks]
     var_local = np.empty(net.m)
-    Lplus_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for p in np.unique(p_d):
-        ds = np.flatnonzero(p_d == p)
-        gi = np.full(D, -1)
-        gi[ds] = np.arange(len(ds))
-        rows = np.flatnonzero(p_d[cd] == p)
-        g = gi[cd[rows]]
-        a, b = la[rows], lb[rows]
-        off = np.bincount((g * p + a) * p + b, weights=w[rows], minlength=len(ds) * p * p).reshape(-1, p, p)
+    thetas, Ls, rhss, Lpluses = [], [], [], {}
+    for grp in lay.groups:
+        p, Dp, g, a, b, rows = grp.p, len(grp.designs), grp.g, grp.a, grp.b, grp.rows
+        off = np.bincount((g * p + a) * p + b, weights=w[rows], minlength=Dp * p * p).reshape(Dp, p, p)
         off = off + off.transpose(0, 2, 1)
         L = -off
         idx = np.arange(p)
         L[:, idx, idx] = off.sum(axis=2)
-        wy = w[rows] * net.TE[rows]
-        rhs = np.bincount(g * p + a, weights=wy, minlength=len(ds) * p).reshape(-1, p) \
-            - np.bincount(g * p + b, weights=wy, minlength=len(ds) * p).reshape(-1, p)
+        rhs = np.bincount(g * p + a, weights=wy[rows], minlength=Dp * p).reshape(Dp, p) \
+            - np.bincount(g * p + b, weights=wy[rows], minlength=Dp * p).reshape(Dp, p)
         Lplus = np.linalg.inv(L + 1.0 / p) - 1.0 / p
         theta = np.einsum("dij,dj->di", Lplus, rhs)
         fitted[rows] = theta[g, a] - theta[g, b]
         var_local[rows] = Lplus[g, a, a] + Lplus[g, b, b] - 2 * Lplus[g, a, b]
-        Lplus_of[int(p)] = (gi, Lplus)
-        for j, d in enumerate(ds):
-            thetas[d], Ls[d] = theta[j], L[j]
-    Q = np.bincount(cd, weights=w * (net.TE - fitted) ** 2, minlength=D)
-    k_d = np.bincount(dcode, minlength=D)
-    df = (k_d - 1) * (p_d - 1)
+        thetas.append(theta)
+        Ls.append(L)
+        rhss.append(rhs)
+        Lpluses[p] = (grp.position, Lplus)
+    Q = np.bincount(lay.design[net.study], weights=w * (net.TE - fitted) ** 2, minlength=D)
     # a design with one study fits it exactly: its Q is 0, not rounding noise
-    Q = np.where(df == 0, 0.0, Q)
+    Q = np.where(lay.df == 0, 0.0, Q)
     two = net.two_arm
     trace = float(np.sum(w[two] ** 2 * var_local[two]))
     for grp, Ls_g in zip(net.groups, study_L):
-        gi, Lplus = Lplus_of[grp.p]
-        block = Lplus[gi[dcode[grp.studies]]]
+        position, Lplus = Lpluses[grp.p]
+        block = Lplus[position[lay.design[grp.studies]]]
         trace += 0.5 * float(np.sum(block * (Ls_g @ Ls_g)))
-    labels = tuple(":".join(net.treatments[t] for t in row) for row in nodes)
-    return DesignFit(labels, dcode, Q, df, nodes, thetas, Ls, trace, w)
+    return DesignFit(Q, tuple(thetas), tuple(Ls), tuple(rhss), trace, w)
 
 
 @dataclass(frozen=True)
 class Decomposition:
     """Design-by-treatment decomposition of Q (netmeta's ``decomp.design``).
 
-    Attributes
-    ----------
-    Q_decomp
-        DataFrame: rows Total, Within designs, Between designs; columns Q, df, pval.
-    Q_het_design
-        DataFrame: design, Q, df, pval (heterogeneity within each design).
-    Q_inc_detach
-        DataFrame: design, Q, df, pval (between-designs Q after detaching each design).
-    Q_inc_design
-        DataFrame: design, Q (each design's contribution to the between-designs Q).
-    Q_inc_random
-        DataFrame: Q, df, pval, tau_within (between-designs Q under random effects).
+    Arrays: ``Q``/``df`` (total, within designs, between designs); per design ``designs``,
+    ``Q_het``, ``df_het`` and ``Q_inc``; the designs whose detachment keeps the network
+    connected, ``detach_designs``, with ``Q_detach``, ``df_detach``; ``Q_random`` (between
+    designs under random effects) and ``tau_within``. The properties give netmeta's tables
+    as DataFrames: ``Q_decomp``, ``Q_het_design``, ``Q_inc_detach``, ``Q_inc_design``,
+    ``Q_inc_random``.
     """
 
-    Q_decomp: object
-    Q_het_design: object
-    Q_inc_detach: object
-    Q_inc_design: object
-    Q_inc_random: object
+    Q: np.ndarray
+    df: np.ndarray
+    designs: tuple[str, ...]
+    Q_het: np.ndarray
+    df_het: np.ndarray
+    Q_inc: np.ndarray
+    detach_designs: tuple[str, ...]
+    Q_detach: np.ndarray
+    df_detach: np.ndarray
+    Q_random: float
+    tau_within: float
+
+    @property
+    def Q_decomp(self):
+        """Rows Total, Within designs, Between designs; columns Q, df, pval."""
+        import pandas as pd
+
+        return pd.DataFrame({"Q": self.Q, "df": self.df, "pval": _pval(self.Q, self.df)},
+                            index=["Total", "Within designs", "Between designs"])
+
+    @property
+    def Q_het_design(self):
+        """design, Q, df, pval: heterogeneity within each design."""
+        import pandas as pd
+
+        return pd.DataFrame({"design": self.designs, "Q": self.Q_het, "df": self.df_het,
+                             "pval": _pval(self.Q_het, self.df_het)})
+
+    @property
+    def Q_inc_detach(self):
+        """design, Q, df, pval: between-designs Q after detaching each design."""
+        import pandas as pd
+
+        return pd.DataFrame({"design": self.detach_designs, "Q": self.Q_detach, "df": self.df_detach,
+                             "pval": _pval(self.Q_detach, self.df_detach)})
+
+    @property
+    def Q_inc_design(self):
+        """design, Q: each design's contribution to the between-designs Q."""
+        import pandas as pd
+
+        return pd.DataFrame({"design": self.designs, "Q": self.Q_inc})
+
+    @property
+    def Q_inc_random(self):
+        """Q, df, pval, tau_within: between-designs Q under random effects (tau_within²)."""
+        import pandas as pd
+
+        return pd.DataFrame({"Q": [self.Q_random], "df": [self.df[2]], "pval": _pval([self.Q_random], [self.df[2]]),
+                             "tau_within": [self.tau_within]}, index=["Between designs"])
 
     def to_dict(self) -> dict:
         """Each table as a list of records."""
-        return {k: getattr(self, k).to_dict(orient="records") for k in
-                ("Q_decomp", "Q_het_design", "Q_inc_detach", "Q_inc_design", "Q_inc_random")}
+        out = {}
+        for k in ("Q_decomp", "Q_het_design", "Q_inc_detach", "Q_inc_design", "Q_inc_random"):
+            frame = getattr(self, k)
+            out[k] = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return out
 
     def to_frame(self):
         """The three-row Q decomposition."""
@@ -155,11 +174,12 @@ class Decomposition:
     def summary(self) -> str:
         """The decomposition and the random-effects between-designs Q, as text."""
         lines = ["Q statistics to assess homogeneity / consistency"]
-        for name, row in self.Q_decomp.iterrows():
-            lines.append(f"  {name:<16} Q = {row.Q:8.2f}  df = {int(row.df):3d}  p = {row.pval:.4g}")
-        r = self.Q_inc_random.iloc[0]
-        lines.append(f"Between designs, random effects (tau_within = {r.tau_within:.4f}): Q = {r.Q:.2f}, "
-                     f"df = {int(r.df)}, p = {r.pval:.4g}")
+        for name, q, df, p in zip(("Total", "Within designs", "Between designs"), self.Q, self.df,
+                                  _pval(self.Q, self.df)):
+            lines.append(f"  {name:<16} Q = {q:8.2f}  df = {int(df):3d}  p = {p:.4g}")
+        p = float(_pval([self.Q_random], [self.df[2]])[0])
+        lines.append(f"Between designs, random effects (tau_within = {self.tau_within:.4f}): "
+                     f"Q = {self.Q_random:.2f}, df = {int(self.df[2])}, p = {p:.4g}")
         return "\n".join(lines)
 
 
@@ -169,14 +189,11 @@ def _pval(Q, df):
         return np.where(df > 0, special.chdtrc(np.maximum(df, 1), Q), np.nan)
 
 
-def _q_between(net: NetworkData, v: np.ndarray) -> tuple[float, DesignFit, graph.GraphFit]:
-    fit = graph.fit_graph(net, v)
-    within = within_designs(net, v)
-    return fit.Q - float(within.Q.sum()), within, fit
-
-
-def decomp_design(net: NetworkData) -> Decomposition:
+def decomp_design(net: NetworkData, fit: graph.GraphFit | None = None,
+                  within: DesignFit | None = None) -> Decomposition:
     """The design-by-treatment decomposition of Q (see the module docstring).
+
+    ``fit`` and ``within`` (the common-effect network and design fits) are reused when given.
 
     Within design A:B, Q = 100 (0.1² + 0.1²) = 2; between designs, the direct A:B (0.4, var
     0.005) against the indirect 0.9 - 0.2 = 0.7 (var 0.08): Q = 0.3² / 0.085 = 1.0588.
@@ -185,89 +202,97 @@ def decomp_design(net: NetworkData) -> Decomposition:
     >>> net = from_contrasts({"studlab": ["s1", "s2", "s3", "s4"], "treat1": ["A", "A", "B", "A"],
     ...                       "treat2": ["B", "B", "C", "C"], "TE": [0.5, 0.3, 0.2, 0.9],
     ...                       "seTE": [0.1, 0.1, 0.2, 0.2]})
-    >>> [round(q, 4) for q in decomp_design(net).Q_decomp["Q"]]
+    >>> [round(float(q), 4) for q in decomp_design(net).Q]
     [3.0588, 2.0, 1.0588]
     """
-    import pandas as pd
-
     v = net.seTE**2
-    Q_b, within, fit = _q_between(net, v)
+    fit = graph.fit_graph(net, v) if fit is None else fit
+    within = within_designs(net, v, fit) if within is None else within
+    lay = net.layout
     df_total = graph.df_Q(net)
-    df_w = int(within.df.sum())
+    df_w = int(lay.df.sum())
     Q_w = float(within.Q.sum())
-    decomp = pd.DataFrame({"Q": [fit.Q, Q_w, Q_b], "df": [df_total, df_w, df_total - df_w]},
-                          index=["Total", "Within designs", "Between designs"])
-    decomp["pval"] = _pval(decomp["Q"], decomp["df"])
-    het = pd.DataFrame({"design": within.labels, "Q": within.Q, "df": within.df})
-    het["pval"] = _pval(het["Q"], het["df"])
-    contrib = []
-    for nodes, theta, L in zip(within.nodes, within.theta, within.L):
-        delta = theta - fit.theta[nodes]
-        contrib.append(float(delta @ L @ delta))
-    inc_design = pd.DataFrame({"design": within.labels, "Q": contrib})
-    detach = _detach(net, fit, within, Q_w, df_total - df_w)
+    contrib = np.empty(len(lay.labels))
+    for grp, theta, L in zip(lay.groups, within.theta, within.L):
+        delta = theta - fit.theta[grp.nodes]
+        contrib[grp.designs] = np.einsum("di,dij,dj->d", delta, L, delta)
+    keep, Q_det, df_det = _detach(net, fit, within, Q_w, df_total - df_w)
     denom = float(np.sum(within.w)) - within.trace
     tau2_w = max(0.0, (Q_w - df_w) / denom) if df_w > 0 and denom > 0 else 0.0
-    Q_rand, _, _ = _q_between(net, v + tau2_w)
-    rand = pd.DataFrame({"Q": [Q_rand], "df": [df_total - df_w]}, index=["Between designs"])
-    rand["pval"] = _pval(rand["Q"], rand["df"])
-    rand["tau_within"] = np.sqrt(tau2_w)
-    return Decomposition(decomp, het, detach, inc_design, rand)
+    if tau2_w > 0:
+        vr = v + tau2_w
+        fit_r = graph.fit_graph(net, vr)
+        Q_rand = fit_r.Q - float(within_designs(net, vr, fit_r).Q.sum())
+    else:
+        Q_rand = fit.Q - Q_w
+    return Decomposition(np.array([fit.Q, Q_w, fit.Q - Q_w]), np.array([df_total, df_w, df_total - df_w]),
+                         lay.labels, within.Q, lay.df, contrib,
+                         tuple(np.array(lay.labels, dtype=object)[keep]), Q_det, df_det, Q_rand,
+                         float(np.sqrt(tau2_w)))
 
 
 def _detach(net: NetworkData, fit: graph.GraphFit, within: DesignFit, Q_w: float, df_b: int):
-    """Between-designs Q without each design, all designs at once (batched n x n solves)."""
-    import pandas as pd
+    """Between-designs Q without each design, by rank-(p-1) updates of the network fit.
 
-    n, D = net.n, len(within.labels)
-    cd = within.design[net.study]
-    w, y = fit.w, net.TE
-    L_full = graph.laplacian(n, net.t1, net.t2, w)
-    flat = (cd * n + net.t1) * n + net.t2
-    off = np.bincount(flat, weights=w, minlength=D * n * n).reshape(D, n, n)
-    off = off + off.transpose(0, 2, 1)
-    L_d = -off
-    idx = np.arange(n)
-    L_d[:, idx, idx] = off.sum(axis=2)
-    wy = w * y
-    b_full = np.bincount(net.t1, weights=wy, minlength=n) - np.bincount(net.t2, weights=wy, minlength=n)
-    b_d = np.bincount(cd * n + net.t1, weights=wy, minlength=D * n).reshape(D, n) \
-        - np.bincount(cd * n + net.t2, weights=wy, minlength=D * n).reshape(D, n)
-    yy_d = np.bincount(cd, weights=wy * y, minlength=D)
-    # connectivity from the unweighted multigraph: det(U + J/n) = n x (number of spanning trees)
-    ones = np.ones(net.m)
-    U_full = graph.laplacian(n, net.t1, net.t2, ones)
-    cnt = np.bincount(flat, weights=ones, minlength=D * n * n).reshape(D, n, n)
-    cnt = cnt + cnt.transpose(0, 2, 1)
-    U_d = -cnt
-    U_d[:, idx, idx] = cnt.sum(axis=2)
-    _, logdet = np.linalg.slogdet(U_full - U_d + 1.0 / n)
-    connected = logdet > np.log(0.5 * n)
-    L_rest = L_full - L_d + 1.0 / n
-    b_rest = b_full - b_d
-    sol = np.linalg.solve(L_rest[connected], b_rest[connected][..., None])[..., 0]
-    Q_rest = float(np.sum(wy * y)) - yy_d[connected] - np.einsum("di,di->d", b_rest[connected], sol)
-    p_d = np.array([len(x) for x in within.nodes])
-    Q_inc = Q_rest - (Q_w - within.Q[connected])
-    df = df_b - (p_d[connected] - 1)
-    out = pd.DataFrame({"design": np.array(within.labels, dtype=object)[connected], "Q": Q_inc, "df": df})
-    out["pval"] = _pval(out["Q"], out["df"])
-    return out.reset_index(drop=True)
+    Removing design d subtracts its Laplacian ``L_d = T' A T`` (T: contrasts of its
+    treatments against its first one; A: its reduced Laplacian) from ``L``. By the Woodbury
+    identity the pseudo-inverse of the rest is ``L+ + L+ U (I - A R)^-1 A U' L+`` with
+    ``U = (T N)'`` and ``R = U' L+ U``; the removal disconnects the network exactly when
+    ``A R`` has an eigenvalue 1 (the design is a bridge). All designs of one size at once.
+    """
+    lay = net.layout
+    D = len(lay.labels)
+    keep = np.zeros(D, dtype=bool)
+    Q_rest = np.zeros(D)
+    wy = fit.w * net.TE
+    yy_d = np.bincount(lay.design[net.study], weights=wy * net.TE, minlength=D)
+    b = np.bincount(net.t1, weights=wy, minlength=net.n) - np.bincount(net.t2, weights=wy, minlength=net.n)
+    total = float(np.sum(wy * net.TE)) - float(b @ fit.theta)
+    for grp, L, rhs in zip(lay.groups, within.L, within.rhs):
+        nodes = grp.nodes
+        G = fit.Lplus[nodes[:, :, None], nodes[:, None, :]]
+        theta = fit.theta[nodes]
+        A = L[:, 1:, 1:]
+        Gb = np.einsum("dij,dj->di", G, rhs)
+        # T x: each treatment's entry minus the first's
+        u = (theta - Gb)[:, 1:] - (theta - Gb)[:, :1]
+        R = G[:, 1:, 1:] - G[:, 1:, :1] - G[:, :1, 1:] + G[:, :1, :1]
+        AR = A @ R
+        lam = np.linalg.eigvals(AR).real.max(axis=1)
+        ok = lam < 1 - 1e-8
+        eye = np.eye(grp.p - 1)
+        corr = np.zeros(len(nodes))
+        if ok.any():
+            sol = np.linalg.solve(eye - AR[ok], np.einsum("dij,dj->di", A[ok], u[ok])[..., None])[..., 0]
+            corr[ok] = np.einsum("di,di->d", u[ok], sol)
+        bb = np.einsum("di,di->d", rhs, theta) * 2 - np.einsum("di,di->d", rhs, Gb)
+        Q_rest[grp.designs] = total - yy_d[grp.designs] + bb - corr
+        keep[grp.designs] = ok
+    Q_inc = Q_rest[keep] - (Q_w - within.Q[keep])
+    return keep, Q_inc, df_b - (lay.size[keep] - 1)
 
 
 @dataclass(frozen=True)
 class NetSplit:
     """Node-splitting by back-calculation for every comparison (netmeta's ``netsplit``).
 
-    ``table`` has one row per comparison (treat1 before treat2 in sorted order; TE is treat1
-    versus treat2): k (studies with direct evidence), prop (proportion of direct evidence),
-    and TE, seTE, lower, upper, statistic, pval for each of nma, direct, indirect and compare
-    (direct minus indirect), as columns ``nma_TE``, ``direct_seTE``, ... NaN where undefined.
+    ``columns`` maps column names to arrays, one entry per comparison (treat1 before treat2
+    in sorted order; TE is treat1 versus treat2): k (studies with direct evidence), prop
+    (proportion of direct evidence), and TE, seTE, lower, upper, statistic, pval for each of
+    nma, direct, indirect and compare (direct minus indirect), as ``nma_TE``,
+    ``direct_seTE``, ...; NaN where undefined. ``table`` is the same as a DataFrame.
     """
 
     model: str
-    table: object
+    columns: dict
     level: float
+
+    @property
+    def table(self):
+        """The comparisons as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.columns)
 
     def to_frame(self):
         """The table."""
@@ -275,19 +300,19 @@ class NetSplit:
 
     def to_dict(self) -> dict:
         """The table as a list of records (NaN as None)."""
-        frame = self.table.astype(object).where(self.table.notna(), None)
+        frame = self.table.astype(object)
+        frame = frame.where(self.table.notna(), None)
         return {"model": self.model, "level": self.level, "comparisons": frame.to_dict(orient="records")}
 
     def summary(self, digits: int = 4) -> str:
         """Comparisons with direct and indirect evidence: direct, indirect, difference and p."""
-        t = self.table
+        c = self.columns
         lines = [f"Node-splitting by back-calculation ({self.model} effects)"]
-        both = t[t["compare_TE"].notna()]
-        for _, r in both.iterrows():
-            lines.append(f"  {r.treat1}:{r.treat2}  k = {int(r.k)}  prop = {r.prop:.2f}  "
-                         f"direct {r.direct_TE:.{digits}f}  indirect {r.indirect_TE:.{digits}f}  "
-                         f"difference {r.compare_TE:.{digits}f} [{r.compare_lower:.{digits}f}; "
-                         f"{r.compare_upper:.{digits}f}]  p = {r.compare_pval:.4g}")
+        for i in np.flatnonzero(np.isfinite(c["compare_TE"])):
+            lines.append(f"  {c['treat1'][i]}:{c['treat2'][i]}  k = {int(c['k'][i])}  prop = {c['prop'][i]:.2f}  "
+                         f"direct {c['direct_TE'][i]:.{digits}f}  indirect {c['indirect_TE'][i]:.{digits}f}  "
+                         f"difference {c['compare_TE'][i]:.{digits}f} [{c['compare_lower'][i]:.{digits}f}; "
+                         f"{c['compare_upper'][i]:.{digits}f}]  p = {c['compare_pval'][i]:.4g}")
         return "\n".join(lines)
 
 
@@ -317,8 +342,6 @@ def netsplit(net: NetworkData, estimates, tol_direct: float = 0.0005) -> NetSpli
     ``tol_direct`` as netmeta: a comparison whose proportion of direct evidence exceeds
     ``1 - tol_direct`` has no indirect estimate.
     """
-    import pandas as pd
-
     n = net.n
     te_dir, var_dir, k = direct_estimates(net, estimates.tau2)
     mat = estimates.matrix()
@@ -332,8 +355,8 @@ def netsplit(net: NetworkData, estimates, tol_direct: float = 0.0005) -> NetSpli
         vi = np.where(has_ind, var_net / (1 - prop), np.nan)
     tc, vc = td - ti, vd + vi
     z = z_crit(estimates.level)
-    frame = pd.DataFrame({"treat1": [net.treatments[a] for a in i], "treat2": [net.treatments[b] for b in j],
-                          "k": kk, "prop": prop})
+    names = np.array(net.treatments, dtype=object)
+    frame = {"treat1": names[i], "treat2": names[j], "k": kk, "prop": prop}
     for name, te, var in (("nma", te_net, var_net), ("direct", td, vd), ("indirect", ti, vi), ("compare", tc, vc)):
         se = np.sqrt(var)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,8 @@ class NetworkResult:
         "good" when smaller effects are better (rankings), else "bad".
     level
         Confidence level.
+    fit_common, fit_designs
+        The common-effect graph fit and the design-by-treatment fit, kept for the decomposition.
     """
 
     data: NetworkData
@@ -79,6 +81,8 @@ class NetworkResult:
     leverage: np.ndarray
     small_values: str
     level: float
+    fit_common: graph.GraphFit | None = field(default=None, repr=False, compare=False)
+    fit_designs: Any = field(default=None, repr=False, compare=False)
 
     @property
     def treatments(self) -> tuple[str, ...]:
@@ -120,7 +124,7 @@ class NetworkResult:
         """Design-by-treatment decomposition of Q (:func:`metakit.network.inconsistency.decomp_design`)."""
         from metakit.network.inconsistency import decomp_design
 
-        return decomp_design(self.data)
+        return decomp_design(self.data, self.fit_common, self.fit_designs)
 
     def netsplit(self, model: str = "random", tol_direct: float = 0.0005):
         """Node-splitting by back-calculation (:func:`metakit.network.inconsistency.netsplit`)."""
@@ -283,8 +287,8 @@ def nma(data: Any, *, measure: str | None = None, reference: str | None = None, 
 
         tau2 = tau2_likelihood(net, tau2_method, covariance, net.treatments.index(ref))
     random = graph.fit_graph(net, v + tau2)
-    within = within_designs(net, v)
-    Q_w, df_w = float(within.Q.sum()), int(within.df.sum())
+    within = within_designs(net, v, common)
+    Q_w, df_w = float(within.Q.sum()), int(net.layout.df.sum())
     ci = higgins_thompson_ci(common.Q, df, level)
     lev = np.where(net.two_arm, common.w * graph.edge_variance(common.Lplus, net.t1, net.t2), np.nan)
     return NetworkResult(
@@ -295,7 +299,8 @@ def nma(data: Any, *, measure: str | None = None, reference: str | None = None, 
         Q=_chi2_test(common.Q, df, "Q"), Q_within=_chi2_test(Q_w, df_w, "Q within designs"),
         Q_between=_chi2_test(common.Q - Q_w, df - df_w, "Q between designs"),
         I2=float(ci.I2[0]), I2_lower=float(ci.I2[1]), I2_upper=float(ci.I2[2]),
-        weights_common=common.w, weights_random=random.w, leverage=lev, small_values=small_values, level=level)
+        weights_common=common.w, weights_random=random.w, leverage=lev, small_values=small_values, level=level,
+        fit_common=common, fit_designs=within)
 
 
 def _network(data: Any, measure: str | None, arm_level: bool | None, columns: dict[str, str]) -> NetworkData:
