@@ -286,6 +286,7 @@ class NetSplit:
     model: str
     columns: dict
     level: float
+    is_ratio: bool = False
 
     @property
     def table(self):
@@ -307,12 +308,15 @@ class NetSplit:
     def summary(self, digits: int = 4) -> str:
         """Comparisons with direct and indirect evidence: direct, indirect, difference and p."""
         c = self.columns
-        lines = [f"Node-splitting by back-calculation ({self.model} effects)"]
+        f = np.exp if self.is_ratio else (lambda x: x)
+        what = "ratio of direct to indirect" if self.is_ratio else "difference"
+        lines = [f"Node-splitting by back-calculation ({self.model} effects"
+                 + ("; ratios back-transformed)" if self.is_ratio else ")")]
         for i in np.flatnonzero(np.isfinite(c["compare_TE"])):
-            lines.append(f"  {c['treat1'][i]}:{c['treat2'][i]}  k = {int(c['k'][i])}  prop = {c['prop'][i]:.2f}  "
-                         f"direct {c['direct_TE'][i]:.{digits}f}  indirect {c['indirect_TE'][i]:.{digits}f}  "
-                         f"difference {c['compare_TE'][i]:.{digits}f} [{c['compare_lower'][i]:.{digits}f}; "
-                         f"{c['compare_upper'][i]:.{digits}f}]  p = {c['compare_pval'][i]:.4g}")
+            lines.append(f"  {c['treat1'][i]} vs {c['treat2'][i]}: k = {int(c['k'][i])}, prop = {c['prop'][i]:.2f}, "
+                         f"direct {f(c['direct_TE'][i]):.{digits}f}, indirect {f(c['indirect_TE'][i]):.{digits}f}, "
+                         f"{what} {f(c['compare_TE'][i]):.{digits}f} [{f(c['compare_lower'][i]):.{digits}f}; "
+                         f"{f(c['compare_upper'][i]):.{digits}f}], p = {c['compare_pval'][i]:.4g}")
         return "\n".join(lines)
 
 
@@ -336,7 +340,7 @@ def prop_direct(net: NetworkData, estimates) -> np.ndarray:
         return np.where(k > 0, se**2 / var_dir, 0.0)
 
 
-def netsplit(net: NetworkData, estimates, tol_direct: float = 0.0005) -> NetSplit:
+def netsplit(net: NetworkData, estimates, tol_direct: float = 0.0005, is_ratio: bool = False) -> NetSplit:
     """Split every comparison into direct and indirect evidence (see the module docstring).
 
     ``tol_direct`` as netmeta: a comparison whose proportion of direct evidence exceeds
@@ -364,4 +368,4 @@ def netsplit(net: NetworkData, estimates, tol_direct: float = 0.0005) -> NetSpli
         frame[f"{name}_TE"], frame[f"{name}_seTE"] = te, se
         frame[f"{name}_lower"], frame[f"{name}_upper"] = te - z * se, te + z * se
         frame[f"{name}_statistic"], frame[f"{name}_pval"] = stat, 2 * special.ndtr(-np.abs(stat))
-    return NetSplit(estimates.model, frame, estimates.level)
+    return NetSplit(estimates.model, frame, estimates.level, is_ratio)

@@ -38,6 +38,8 @@ class League:
         from ``lower``, upper from ``upper``, NaN on the diagonal and where no estimate exists.
     table
         The formatted n x n DataFrame.
+    is_ratio
+        Whether the matrices are back-transformed ratios (no effect = 1, else 0).
     """
 
     treatments: tuple[str, ...]
@@ -47,6 +49,7 @@ class League:
     ci_lb: np.ndarray
     ci_ub: np.ndarray
     table: object
+    is_ratio: bool = False
 
     def to_frame(self):
         """The formatted table."""
@@ -132,10 +135,11 @@ def league_table(result, model: str = "random", upper: str = "direct", digits: i
         m[il] = low[key][il]
         m[iu] = up[key][iu]
         mats.append(m)
-    if is_ratio(result.data.measure):
+    ratio = is_ratio(result.data.measure)
+    if ratio:
         mats = [np.exp(m) for m in mats]
     te, lo, hi = mats
     cells = [[result.treatments[i] if i == j else _cell(te[i, j], lo[i, j], hi[i, j], digits) for j in range(n)]
              for i in range(n)]
     table = pd.DataFrame(cells, columns=list(result.treatments))
-    return League(result.treatments, f"network {model}", upper_label, te, lo, hi, table)
+    return League(result.treatments, f"network {model}", upper_label, te, lo, hi, table, ratio)

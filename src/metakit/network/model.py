@@ -130,7 +130,7 @@ class NetworkResult:
         """Node-splitting by back-calculation (:func:`metakit.network.inconsistency.netsplit`)."""
         from metakit.network.inconsistency import netsplit
 
-        return netsplit(self.data, self.estimates(model), tol_direct)
+        return netsplit(self.data, self.estimates(model), tol_direct, is_ratio(self.data.measure))
 
     def prop_direct(self, model: str = "random") -> np.ndarray:
         """Proportion of direct evidence, n x n (symmetric; 0 without direct evidence)."""

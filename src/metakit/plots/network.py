@@ -64,8 +64,8 @@ def label_boxes(angles: np.ndarray, base: np.ndarray, widths: np.ndarray, height
 
 
 @_layout.plain_warnings
-def network_graph(result, path: str | Path | None = None, *, size: str = "patients", font: str | None = None,
-                  font_size: float = 10.0, radius: float = 140.0, dpi: float = 200,
+def network_graph(result, path: str | Path | None = None, *, size: str = "patients", order=None,
+                  font: str | None = None, font_size: float = 10.0, radius: float = 140.0, dpi: float = 200,
                   show_counts: bool = True) -> Figure:
     """Draw the network (see the module docstring); saved to ``path`` if given.
 
@@ -75,6 +75,8 @@ def network_graph(result, path: str | Path | None = None, *, size: str = "patien
         A :class:`~metakit.network.model.NetworkResult` or :class:`~metakit.network.data.NetworkData`.
     size
         Node area by "patients" (needs arm sizes; falls back to studies) or "studies".
+    order
+        Treatments clockwise from the top (default: sorted).
     font, font_size
         Label font.
     radius
@@ -96,7 +98,12 @@ def network_graph(result, path: str | Path | None = None, *, size: str = "patien
     n = net.n
     # room on the circle for the largest nodes and one label line each
     radius = max(radius, n * max(2 * 18.0 + 6.0, 1.4 * font_size) / (2 * np.pi))
-    angles = np.pi / 2 - 2 * np.pi * np.arange(n) / n
+    position = np.arange(n)
+    if order is not None:
+        if sorted(order) != sorted(net.treatments):
+            raise ValueError(f"order must list every treatment once: {', '.join(net.treatments)}")
+        position = np.array([list(order).index(t) for t in net.treatments])
+    angles = np.pi / 2 - 2 * np.pi * position / n
     xy = radius * np.column_stack([np.cos(angles), np.sin(angles)])
     per_study = np.zeros((net.k, n), dtype=bool)
     per_study[net.study, net.t1] = True
@@ -132,14 +139,21 @@ def network_graph(result, path: str | Path | None = None, *, size: str = "patien
                                  edgecolor="none", zorder=1, gid=f"multiarm:{lay.labels[d]}"))
             c += 1
     ia, ib = np.nonzero(np.triu(pair_k, 1))
+    placed: list[np.ndarray] = []
     for a, b in zip(ia, ib):
         lw = 1.0 + 7.0 * pair_k[a, b] / kmax
         ax.plot(*xy[[a, b]].T, color=EDGE, lw=lw * 0.75, solid_capstyle="butt", zorder=2,
                 gid=f"edge:{net.treatments[a]}:{net.treatments[b]}")
         if show_counts:
-            mid = xy[[a, b]].mean(axis=0)
-            ax.text(*mid, str(pair_k[a, b]), ha="center", va="center", fontsize=0.75 * font_size, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
+            # midpoint, or the nearest point along the edge clear of the counts already placed
+            for frac in (0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75):
+                at = xy[a] + frac * (xy[b] - xy[a])
+                if all(np.hypot(*(at - q)) > 1.6 * font_size for q in placed):
+                    break
+            placed.append(at)
+            ax.text(*at, str(pair_k[a, b]), ha="center", va="center", fontsize=0.75 * font_size, zorder=4,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
+                    gid=f"count:{net.treatments[a]}:{net.treatments[b]}")
     for i, t in enumerate(net.treatments):
         ax.add_patch(Circle(xy[i], node_r[i], facecolor=NODE, edgecolor="white", lw=1.0, zorder=3, gid=f"node:{t}"))
         x0, y0, x1, y1 = boxes[i]
@@ -176,7 +190,7 @@ def league_figure(league, path: str | Path | None = None, *, font: str | None = 
     ax.set_xlim(0, n * cw)
     ax.set_ylim(n * ch + head, 0)
     ax.set_axis_off()
-    null = 1.0 if np.nanmin(np.abs(league.TE)) >= 0 and _is_ratio(league) else 0.0
+    null = 1.0 if league.is_ratio else 0.0
     for i in range(n):
         for j in range(n):
             colour = "#d9d9d9" if i == j else ("#deebf7" if i > j else "#fdebd0")
@@ -191,10 +205,6 @@ def league_figure(league, path: str | Path | None = None, *, font: str | None = 
     if path is not None:
         _layout.save(fig, path)
     return fig
-
-
-def _is_ratio(league) -> bool:
-    return bool(np.all(league.TE[np.isfinite(league.TE)] > 0))
 
 
 def _panels(n: int, ncols: int, w: float, h: float, dpi: float):
