@@ -6,8 +6,11 @@
     (``netsplit``) of both models, from prepared contrasts. Target: under 1 ms.
 (b) A random connected network of 100 treatments and 2,000 studies, 10% of them three-arm
     (recipe in :func:`random_network`): the same work. Target: under 2 s.
-(c) Where ``Rscript`` has netmeta (and metafor): ``netmeta()``, ``decomp.design()`` and
-    ``netsplit()`` on Senn 2013, and ``rma.mv`` on its contrasts, timed in the same run.
+(c) Where ``Rscript`` has netmeta: ``netmeta()``, ``decomp.design()`` and ``netsplit()`` on
+    Senn 2013, timed in the same run.
+(d) Where ``Rscript`` has metafor: ``rma.mv`` (REML, random = ~ comp | study, rho = 1/2) on
+    the arm-level dat.senn2013 contrasts of tests/reference/netmeta/nma_senn2013_rmamv.json,
+    against metakit's REML fit of the same contrasts (``nma(tau2_method="REML")``).
 
 Run: ``python benchmarks/bench_network.py [--rounds 15] [--json out.json]``. Figures are the
 minimum and the median of repeated timings (wall clock); on a loaded machine the median
@@ -44,6 +47,38 @@ td <- median(replicate(3, system.time(decomp.design(n1))[["elapsed"]]))
 ts <- median(replicate(3, system.time(netsplit(n1))[["elapsed"]]))
 cat(sprintf("%.6f %.6f %.6f %s\n", tf, td, ts, packageVersion("netmeta")))
 """
+
+
+RMA_SCRIPT = r"""
+suppressPackageStartupMessages({library(metafor); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+inp <- fromJSON(args[1])$inputs
+reps <- as.integer(args[2])
+dat <- data.frame(yi = inp$yi, study = inp$study, comp = inp$comp)
+trts <- setdiff(sort(unique(c(inp$treatment.1, inp$treatment.2))), "placebo")
+for (t in trts) dat[[t]] <- (inp$treatment.1 == t) - (inp$treatment.2 == t)
+V <- as.matrix(inp$V)
+f <- as.formula(paste("~", paste(trts, collapse = " + "), "- 1"))
+one <- function() rma.mv(yi, V, mods = f, random = ~ comp | study, rho = 1/2, data = dat)
+fit <- one()
+t <- median(replicate(3, system.time(for (i in 1:reps) one())[["elapsed"]])) / reps
+cat(sprintf("%.6f %.10f %s\n", t, fit$tau2, packageVersion("metafor")))
+"""
+RMAMV = HERE.parent / "tests" / "reference" / "netmeta" / "nma_senn2013_rmamv.json"
+
+
+def bench_rma_mv(reps: int) -> dict | None:
+    """rma.mv's time per REML fit of the Senn 2013 contrast model, if R has metafor."""
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "rma.R"
+        script.write_text(RMA_SCRIPT, encoding="utf-8")
+        run = subprocess.run(["Rscript", str(script), str(RMAMV), str(reps)], capture_output=True, text=True)
+    if run.returncode != 0:
+        return None
+    out = run.stdout.split()
+    return {"rma_mv_s": float(out[0]), "tau2": float(out[1]), "metafor": out[2]}
 
 
 def senn() -> NetworkData:
@@ -133,6 +168,10 @@ def main() -> None:
     out["big_fit_s"] = timed(lambda: nma(big, reference="T000"), 1, max(3, args.rounds // 5))
     out["big_complete_s"] = timed(lambda: complete(big, "T000"), 1, max(3, args.rounds // 5))
     out["r"] = bench_r(net, 3)
+    contrasts = json.loads(RMAMV.read_text(encoding="utf-8"))["netmeta_same_data_REML"]["contrasts"]
+    reml_net = from_contrasts(contrasts, measure="MD")
+    out["senn_reml_fit_s"] = timed(lambda: nma(reml_net, reference="placebo", tau2_method="REML"), 20, args.rounds)
+    out["rma_mv"] = bench_rma_mv(20)
     for key in ("senn_fit_s", "senn_complete_s"):
         lo, med = out[key]
         print(f"{key:<18} min {lo * 1e3:8.3f} ms   median {med * 1e3:8.3f} ms")
@@ -148,6 +187,14 @@ def main() -> None:
         print(f"netmeta {r['netmeta']}: fit {r['netmeta_fit_s'] * 1e3:.1f} ms, decomp.design "
               f"{r['decomp_design_s'] * 1e3:.1f} ms, netsplit {r['netsplit_s'] * 1e3:.1f} ms; "
               f"metakit complete is {r_total / out['senn_complete_s'][1]:.0f}x faster")
+    lo, med = out["senn_reml_fit_s"]
+    print(f"senn REML fit      min {lo * 1e3:8.3f} ms   median {med * 1e3:8.3f} ms")
+    if out["rma_mv"] is None:
+        print("Rscript with metafor not found: no rma.mv timing in this run")
+    else:
+        r = out["rma_mv"]
+        print(f"metafor {r['metafor']} rma.mv REML: {r['rma_mv_s'] * 1e3:.1f} ms per fit (tau² {r['tau2']:.8f}); "
+              f"metakit's REML fit is {r['rma_mv_s'] / med:.0f}x faster (medians)")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
 

@@ -257,14 +257,18 @@ def _detach(net: NetworkData, fit: graph.GraphFit, within: DesignFit, Q_w: float
         # T x: each treatment's entry minus the first's
         u = (theta - Gb)[:, 1:] - (theta - Gb)[:, :1]
         R = G[:, 1:, 1:] - G[:, 1:, :1] - G[:, :1, 1:] + G[:, :1, :1]
-        AR = A @ R
-        lam = np.linalg.eigvals(AR).real.max(axis=1)
-        ok = lam < 1 - 1e-8
-        eye = np.eye(grp.p - 1)
-        corr = np.zeros(len(nodes))
-        if ok.any():
-            sol = np.linalg.solve(eye - AR[ok], np.einsum("dij,dj->di", A[ok], u[ok])[..., None])[..., 0]
-            corr[ok] = np.einsum("di,di->d", u[ok], sol)
+        if grp.p == 2:  # scalar case: the design's one edge
+            ar = (A * R)[:, 0, 0]
+            ok = ar < 1 - 1e-8
+            corr = np.where(ok, A[:, 0, 0] * u[:, 0] ** 2 / np.where(ok, 1 - ar, 1.0), 0.0)
+        else:
+            AR = A @ R
+            ok = np.linalg.eigvals(AR).real.max(axis=1) < 1 - 1e-8
+            corr = np.zeros(len(nodes))
+            if ok.any():
+                eye = np.eye(grp.p - 1)
+                sol = np.linalg.solve(eye - AR[ok], np.einsum("dij,dj->di", A[ok], u[ok])[..., None])[..., 0]
+                corr[ok] = np.einsum("di,di->d", u[ok], sol)
         bb = np.einsum("di,di->d", rhs, theta) * 2 - np.einsum("di,di->d", rhs, Gb)
         Q_rest[grp.designs] = total - yy_d[grp.designs] + bb - corr
         keep[grp.designs] = ok
@@ -357,15 +361,16 @@ def netsplit(net: NetworkData, estimates, tol_direct: float = 0.0005, is_ratio: 
         has_ind = prop < 1 - tol_direct
         ti = np.where(has_ind, (te_net - np.where(kk > 0, prop * td, 0.0)) / (1 - prop), np.nan)
         vi = np.where(has_ind, var_net / (1 - prop), np.nan)
-    tc, vc = td - ti, vd + vi
+    te = np.stack([te_net, td, ti, td - ti])
+    se = np.sqrt(np.stack([var_net, vd, vi, vd + vi]))
     z = z_crit(estimates.level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = te / se
+    lower, upper, pval = te - z * se, te + z * se, 2 * special.ndtr(-np.abs(stat))
     names = np.array(net.treatments, dtype=object)
     frame = {"treat1": names[i], "treat2": names[j], "k": kk, "prop": prop}
-    for name, te, var in (("nma", te_net, var_net), ("direct", td, vd), ("indirect", ti, vi), ("compare", tc, vc)):
-        se = np.sqrt(var)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = te / se
-        frame[f"{name}_TE"], frame[f"{name}_seTE"] = te, se
-        frame[f"{name}_lower"], frame[f"{name}_upper"] = te - z * se, te + z * se
-        frame[f"{name}_statistic"], frame[f"{name}_pval"] = stat, 2 * special.ndtr(-np.abs(stat))
+    for r, name in enumerate(("nma", "direct", "indirect", "compare")):
+        frame[f"{name}_TE"], frame[f"{name}_seTE"] = te[r], se[r]
+        frame[f"{name}_lower"], frame[f"{name}_upper"] = lower[r], upper[r]
+        frame[f"{name}_statistic"], frame[f"{name}_pval"] = stat[r], pval[r]
     return NetSplit(estimates.model, frame, estimates.level, is_ratio)
