@@ -113,3 +113,15 @@ def test_two_arm_network_equals_pairwise_common_effect():
     w = 1 / se**2
     assert res.common.versus("C")["TE"][1] == pytest.approx(np.sum(w * te) / w.sum(), abs=1e-12)
     assert res.Q.statistic == pytest.approx(np.sum(w * (te - np.sum(w * te) / w.sum()) ** 2), abs=1e-12)
+
+
+def test_risk_difference_zero_cell_increments_the_variance_only():
+    data = arms([("s1", "A", 0, 20), ("s1", "B", 3, 20), ("s2", "A", 2, 25), ("s2", "B", 5, 25),
+                 ("s3", "A", 0, 10), ("s3", "B", 0, 10)])
+    with pytest.warns(MetakitWarning, match="0.5 added .* s1, s3"):
+        net = from_arms(data, "RD")
+    assert net.studies == ("s1", "s2", "s3")  # a double-zero study is kept for RD (meta's allstudies rule)
+    # metabin (Cooper & Hedges 1994): TE from the observed proportions, variance with 0.5 added
+    assert net.TE[0] == pytest.approx(0 / 20 - 3 / 20, abs=1e-15)
+    assert net.seTE[0] ** 2 == pytest.approx(0.5 * 20.5 / 21**3 + 3.5 * 17.5 / 21**3, abs=1e-15)
+    assert net.TE[2] == 0.0 and net.seTE[2] ** 2 == pytest.approx(2 * 0.5 * 10.5 / 11**3, abs=1e-15)

@@ -118,3 +118,8 @@ def test_forest_of_every_treatment_against_reference(res, tmp_path):
     assert studies[0].effect == "-0.84 [-1.32, -0.36]"
     fig = forest(table, tmp_path / "forest.png", dpi=100)
     assert (tmp_path / "forest.png").stat().st_size > 0 and fig is not None
+    # the result itself goes through forest()'s forest_table hook
+    fig = forest(res, show="common", prediction=False)
+    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    common = SENN["fits"]["DL"]["vs_reference"]["common"]
+    assert f"{common['TE'][0]:.2f} [{common['lower'][0]:.2f}, {common['upper'][0]:.2f}]" in texts

@@ -6,10 +6,13 @@ data (one row per study and arm) become contrasts through the core's effect size
 (:func:`metakit.stats.effects.binary_effects` / ``continuous_effects``), every pair of arms
 of a study, as R's ``meta::pairwise`` does.
 
-Zero cells follow ``meta::pairwise`` (Schwarzer, Carpenter & Rücker 2015, ch. 3): for OR and
-RR, 0.5 is added to every cell of *every arm* of a study in which any arm has no events (or
-only events), and a warning names those studies; a two-arm study with no events in both arms
-(or only events) carries no information on a ratio and is dropped with a warning.
+Zero cells follow ``meta::pairwise`` and ``metabin`` (Schwarzer, Carpenter & Rücker 2015,
+ch. 3): for OR, RR and RD, 0.5 is added to every cell of *every arm* of a study in which any
+arm has no events (or only events), and a warning names those studies; for RD the increment
+enters the variance only (the difference itself uses the observed proportions, Cooper &
+Hedges 1994); a study with no events in every arm (or only events) carries no information on
+a ratio and is dropped with a warning for OR and RR (kept for RD). The SMD is Hedges' g with
+the unbiased variance (``vtype="unbiased"``, ``metacont``'s default).
 
 Every rule of :mod:`metakit.network.checks` is applied before a fit: a study with one arm,
 duplicated arms, a treatment compared with itself, a multi-arm study without all its
@@ -315,7 +318,7 @@ def from_contrasts(data: Any, *, study: str = "studlab", treat1: str = "treat1",
 
 def from_arms(data: Any, measure: str, *, study: str = "study", treatment: str = "treatment",
               events: str = "events", n: str = "n", mean: str = "mean", sd: str = "sd",
-              cc: float = 0.5, vtype: str = "metafor") -> NetworkData:
+              cc: float = 0.5, vtype: str = "unbiased") -> NetworkData:
     """Network data from arm-level rows in long format (one row per study and arm).
 
     Every pair of arms of a study becomes a contrast, with the core's effect sizes
@@ -331,9 +334,11 @@ def from_arms(data: Any, measure: str, *, study: str = "study", treatment: str =
     study, treatment, events, n, mean, sd
         Column names.
     cc
-        Continuity correction added to every arm of a study with a zero cell (OR, RR).
+        Continuity correction added to every arm of a study with a zero cell (OR, RR; the
+        variance of RD).
     vtype
-        Variance of the SMD (see :func:`metakit.stats.effects.continuous_effects`).
+        Variance of the SMD (see :func:`metakit.stats.effects.continuous_effects`); the
+        default is meta's.
 
     Returns
     -------
@@ -392,7 +397,7 @@ def from_arms(data: Any, measure: str, *, study: str = "study", treatment: str =
             warnings.warn(msg, MetakitWarning, stacklevel=2)
             notes.append(msg)
             keep &= ~all_zero
-        corrected = zero_study & keep if ratio else np.zeros(k, dtype=bool)
+        corrected = zero_study & keep if measure in ("OR", "RR", "RD") else np.zeros(k, dtype=bool)
         if corrected.any():
             names = [labels[s] for s in np.flatnonzero(corrected)]
             msg = (f"{cc} added to every cell of each arm of {len(names)} stud"
@@ -410,6 +415,8 @@ def from_arms(data: Any, measure: str, *, study: str = "study", treatment: str =
         i1, i2 = starts[ss][:, None] + a[None, :], starts[ss][:, None] + b[None, :]
         if binary:
             yi, vi = binary_effects(measure, arm_a[i1], arm_b[i1], arm_a[i2], arm_b[i2], cc=0.0, add_to="none")
+            if measure == "RD":  # the increment enters the variance only
+                yi, _ = binary_effects("RD", ev_o[i1], n_o[i1], ev_o[i2], n_o[i2], cc=0.0, add_to="none")
         else:
             yi, vi = continuous_effects(measure, arm_a[i1], arm_b[i1], arm_n[i1], arm_a[i2], arm_b[i2],
                                         arm_n[i2], vtype=vtype)

@@ -140,6 +140,15 @@ class NetworkResult:
         p = np.triu(p, 1)
         return p + p.T
 
+    def forest_table(self, *, show: str = "random", prediction: bool = True, digits: int = 2, **_ignored):
+        """The forest plot's table of every treatment against the reference: the hook through
+        which :func:`metakit.plots.forest.forest` draws a network (``show``: "random" or
+        "common"; "primary" is random effects). Study-level options do not apply."""
+        from metakit.plots.network import forest_versus_reference
+
+        model = "common" if show == "common" else "random"
+        return forest_versus_reference(self, model, digits, prediction)
+
     def to_frame(self):
         """Every treatment against the reference, both models: one row per treatment and model.
 
