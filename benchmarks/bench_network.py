@@ -14,7 +14,10 @@
 
 Run: ``python benchmarks/bench_network.py [--rounds 15] [--json out.json]``. Figures are the
 minimum and the median of repeated timings (wall clock); on a loaded machine the median
-moves, the minimum much less.
+moves, the minimum much less. The matrices are small (n x n, n = treatments): on a shared
+machine a multi-threaded BLAS can cost far more than the arithmetic (the 100-treatment fit
+took 0.2 s with OpenBLAS threads on a loaded 2-core machine and 1 ms with
+``OPENBLAS_NUM_THREADS=1``), so set that variable when timing.
 """
 
 from __future__ import annotations

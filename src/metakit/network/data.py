@@ -70,6 +70,12 @@ class DesignGroup:
     b: np.ndarray
     position: np.ndarray
 
+    @cached_property
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat indices of each contrast in the (Dp, p, p) Laplacians and the (Dp, p) vectors."""
+        p = self.p
+        return (self.g * p + self.a) * p + self.b, self.g * p + self.a, self.g * p + self.b
+
 
 @dataclass(frozen=True)
 class DesignLayout:
@@ -169,6 +175,16 @@ class NetworkData:
     def two_arm(self) -> np.ndarray:
         """True for contrasts of two-arm studies."""
         return self.narms[self.study] == 2
+
+    @cached_property
+    def edge_index(self) -> np.ndarray:
+        """``t1 * n + t2`` of each contrast (flat index into n x n matrices)."""
+        return self.t1 * self.n + self.t2
+
+    @cached_property
+    def pair_counts(self) -> np.ndarray:
+        """Number of studies comparing each pair (n x n, upper triangle)."""
+        return np.bincount(self.edge_index, minlength=self.n * self.n).reshape(self.n, self.n)
 
     @cached_property
     def layout(self) -> DesignLayout:

@@ -99,9 +99,9 @@ def _centring(p: int) -> np.ndarray:
     return np.sqrt(0.5) * (np.eye(p) - 1.0 / p)
 
 
-def laplacian(n: int, t1: np.ndarray, t2: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The weighted graph Laplacian B' W B (n x n)."""
-    off = np.bincount(t1 * n + t2, weights=w, minlength=n * n).reshape(n, n)
+def laplacian(n: int, t1: np.ndarray, t2: np.ndarray, w: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+    """The weighted graph Laplacian B' W B (n x n); ``index`` is ``t1 * n + t2`` if known."""
+    off = np.bincount(t1 * n + t2 if index is None else index, weights=w, minlength=n * n).reshape(n, n)
     off = off + off.T
     L = -off
     L[np.diag_indices(n)] = off.sum(axis=1)
@@ -112,7 +112,7 @@ def fit_graph(net: NetworkData, v: np.ndarray) -> GraphFit:
     """Fit the network with contrast variances ``v`` (seTE², plus tau² for random effects)."""
     n = net.n
     w, study_L = reduced_weights(net, v)
-    L = laplacian(n, net.t1, net.t2, w)
+    L = laplacian(n, net.t1, net.t2, w, net.edge_index)
     Lplus = np.linalg.inv(L + 1.0 / n) - 1.0 / n
     wy = w * net.TE
     theta = Lplus @ (np.bincount(net.t1, weights=wy, minlength=n) - np.bincount(net.t2, weights=wy, minlength=n))

@@ -55,10 +55,12 @@ class DesignFit:
     w: np.ndarray
 
 
-def within_designs(net: NetworkData, v: np.ndarray, fit: graph.GraphFit | None = None) -> DesignFit:
+def within_designs(net: NetworkData, v: np.ndarray, fit: graph.GraphFit | None = None,
+                   trace: bool = True) -> DesignFit:
     """Fit each design as its own network (batched by number of treatments).
 
-    ``fit``, the network fit at the same variances, lends its reduced weights.
+    ``fit``, the network fit at the same variances, lends its reduced weights; ``trace=False``
+    skips ``tr(H S W)`` (NaN then).
     """
     lay = net.layout
     D = len(lay.labels)
@@ -69,17 +71,19 @@ def within_designs(net: NetworkData, v: np.ndarray, fit: graph.GraphFit | None =
     thetas, Ls, rhss, Lpluses = [], [], [], {}
     for grp in lay.groups:
         p, Dp, g, a, b, rows = grp.p, len(grp.designs), grp.g, grp.a, grp.b, grp.rows
-        off = np.bincount((g * p + a) * p + b, weights=w[rows], minlength=Dp * p * p).reshape(Dp, p, p)
+        flat, fa, fb = grp.flat
+        off = np.bincount(flat, weights=w[rows], minlength=Dp * p * p).reshape(Dp, p, p)
         off = off + off.transpose(0, 2, 1)
         L = -off
         idx = np.arange(p)
         L[:, idx, idx] = off.sum(axis=2)
-        rhs = np.bincount(g * p + a, weights=wy[rows], minlength=Dp * p).reshape(Dp, p) \
-            - np.bincount(g * p + b, weights=wy[rows], minlength=Dp * p).reshape(Dp, p)
+        rhs = np.bincount(fa, weights=wy[rows], minlength=Dp * p).reshape(Dp, p) \
+            - np.bincount(fb, weights=wy[rows], minlength=Dp * p).reshape(Dp, p)
         Lplus = np.linalg.inv(L + 1.0 / p) - 1.0 / p
         theta = np.einsum("dij,dj->di", Lplus, rhs)
         fitted[rows] = theta[g, a] - theta[g, b]
-        var_local[rows] = Lplus[g, a, a] + Lplus[g, b, b] - 2 * Lplus[g, a, b]
+        if trace:
+            var_local[rows] = Lplus[g, a, a] + Lplus[g, b, b] - 2 * Lplus[g, a, b]
         thetas.append(theta)
         Ls.append(L)
         rhss.append(rhs)
@@ -87,13 +91,15 @@ def within_designs(net: NetworkData, v: np.ndarray, fit: graph.GraphFit | None =
     Q = np.bincount(lay.design[net.study], weights=w * (net.TE - fitted) ** 2, minlength=D)
     # a design with one study fits it exactly: its Q is 0, not rounding noise
     Q = np.where(lay.df == 0, 0.0, Q)
-    two = net.two_arm
-    trace = float(np.sum(w[two] ** 2 * var_local[two]))
-    for grp, Ls_g in zip(net.groups, study_L):
-        position, Lplus = Lpluses[grp.p]
-        block = Lplus[position[lay.design[grp.studies]]]
-        trace += 0.5 * float(np.sum(block * (Ls_g @ Ls_g)))
-    return DesignFit(Q, tuple(thetas), tuple(Ls), tuple(rhss), trace, w)
+    tr = np.nan
+    if trace:
+        two = net.two_arm
+        tr = float(np.sum(w[two] ** 2 * var_local[two]))
+        for grp, Ls_g in zip(net.groups, study_L):
+            position, Lplus = Lpluses[grp.p]
+            block = Lplus[position[lay.design[grp.studies]]]
+            tr += 0.5 * float(np.sum(block * (Ls_g @ Ls_g)))
+    return DesignFit(Q, tuple(thetas), tuple(Ls), tuple(rhss), tr, w)
 
 
 @dataclass(frozen=True)
@@ -222,7 +228,7 @@ def decomp_design(net: NetworkData, fit: graph.GraphFit | None = None,
     if tau2_w > 0:
         vr = v + tau2_w
         fit_r = graph.fit_graph(net, vr)
-        Q_rand = fit_r.Q - float(within_designs(net, vr, fit_r).Q.sum())
+        Q_rand = fit_r.Q - float(within_designs(net, vr, fit_r, trace=False).Q.sum())
     else:
         Q_rand = fit.Q - Q_w
     return Decomposition(np.array([fit.Q, Q_w, fit.Q - Q_w]), np.array([df_total, df_w, df_total - df_w]),
@@ -328,12 +334,13 @@ def direct_estimates(net: NetworkData, tau2: float) -> tuple[np.ndarray, np.ndar
     """Inverse-variance pooled direct estimate, its variance and k per pair (n x n, i < j)."""
     n = net.n
     w = 1.0 / (net.seTE**2 + tau2)
-    code = net.t1 * n + net.t2
+    code = net.edge_index
     sw = np.bincount(code, weights=w, minlength=n * n).reshape(n, n)
     swy = np.bincount(code, weights=w * net.TE, minlength=n * n).reshape(n, n)
-    k = np.bincount(code, minlength=n * n).reshape(n, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(k > 0, swy / sw, np.nan), np.where(k > 0, 1.0 / sw, np.nan), k
+    k = net.pair_counts
+    has = k > 0
+    nan = np.full((n, n), np.nan)
+    return np.divide(swy, sw, out=nan.copy(), where=has), np.divide(1.0, sw, out=nan, where=has), k
 
 
 def prop_direct(net: NetworkData, estimates) -> np.ndarray:
