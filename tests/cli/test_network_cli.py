@@ -51,3 +51,13 @@ def test_errors_are_named(tmp_path):
     out = runner.invoke(app, ["network", str(path), "--measure", "OR"])
     assert out.exit_code == 1
     assert "spelled 2 ways" in out.stderr
+
+
+def test_reml_covariance_option(tmp_path):
+    inp = SENN["inputs"]
+    path = tmp_path / "senn.csv"
+    pd.DataFrame({k: inp[k] for k in ("studlab", "treat1", "treat2", "TE", "seTE")}).to_csv(path, index=False)
+    out = runner.invoke(app, ["network", str(path), "--measure", "MD", "--reference", "plac", "--json",
+                              "--tau2", "REML", "--reml-covariance", "netmeta", "--nsim", "500"])
+    assert out.exit_code == 0, out.output
+    assert close(json.loads(out.stdout)["fit"]["tau2"], SENN["fits"]["REML"]["heterogeneity"]["tau2"])

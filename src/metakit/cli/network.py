@@ -18,6 +18,7 @@ def network_command(
     measure: str = typer.Option(..., "--measure", help="OR, RR, RD, AS (events/n), MD, SMD, ROM (mean/sd/n); for contrast rows, the measure of TE (GEN if unknown)."),
     reference: str | None = typer.Option(None, "--reference", help="Reference treatment (default: first in sorted order)."),
     tau2: str = typer.Option("DL", "--tau2", help="tau² estimator: DL (generalised DerSimonian-Laird, netmeta's default), REML or ML."),
+    covariance: str = typer.Option("full", "--reml-covariance", help="Multi-arm covariance in the REML/ML likelihood: full (as rma.mv, and netmeta with arm data) or netmeta (netmeta's choice for contrast-level data)."),
     model: str = typer.Option("random", "--model", help="Model of the league table, rankings and forest plot: random or common."),
     small_values: str = typer.Option("good", "--small-values", help="good: smaller effects are better (e.g. OR of hip failure); bad: larger are better."),
     study: str = typer.Option("study", help="Study column of arm-level data (studlab for contrasts)."),
@@ -54,7 +55,8 @@ def network_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", MetakitWarning)
             res = nma(frame, measure=measure.upper(), reference=reference, tau2_method=tau2.upper(),
-                      small_values=small_values, level=level, arm_level=arm_level, columns=columns)
+                      small_values=small_values, level=level, arm_level=arm_level, columns=columns,
+                      covariance=covariance)
             ranking = res.ranking(model, nsim=nsim, seed=seed)
             league = res.league(model)
             decomp = res.decomp_design()
