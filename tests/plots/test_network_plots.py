@@ -106,6 +106,11 @@ def test_adjusted_funnel_and_egger_equal_metafor(res, tmp_path):
     pts = np.concatenate([c.get_offsets() for c in ax.collections if (c.get_gid() or "").startswith("funnel:")])
     assert len(pts) == res.data.m
     assert close(np.sort(pts[:, 0]), np.sort(f.x))
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    w, h = fig.get_size_inches() * fig.dpi
+    assert legend.x1 <= w and legend.y0 >= 0  # the legend is not clipped
+    assert len(ax.get_legend().get_texts()) == len(set(f.comparison)) == 15
     with pytest.raises(ValueError, match="order must list every treatment"):
         adjusted_funnel(res, order=ORDER[:-1])
 

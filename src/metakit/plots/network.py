@@ -263,27 +263,32 @@ def adjusted_funnel_plot(funnel, path: str | Path | None = None, *, dpi: float =
     and Egger's test in the caption."""
     from scipy import special
 
-    fig = _layout.new_figure(420, 330, dpi=dpi)
-    ax = fig.add_axes((0.14, 0.2, 0.6, 0.72), gid="adjusted-funnel")
+    comps = sorted(set(funnel.comparison))
+    names = [c.replace(":", " vs ") for c in comps]
+    legend_w = max(_layout.max_width(names, _layout.font(None, 6.5)), _layout.text_width("Comparison", _layout.font(None, 7)))
+    left, plot_w, plot_h, bottom, top_pad = 48.0, 300.0, 240.0, 62.0, 12.0
+    w_pt = left + plot_w + 14.0 + legend_w + 34.0
+    h_pt = bottom + plot_h + top_pad
+    fig = _layout.new_figure(w_pt, h_pt, dpi=dpi)
+    ax = fig.add_axes((left / w_pt, bottom / h_pt, plot_w / w_pt, plot_h / h_pt), gid="adjusted-funnel")
     z = float(special.ndtri(1 - (1 - level) / 2))
     top = float(funnel.se.max()) * 1.08
     se = np.linspace(0, top, 50)
     ax.plot(z * se, se, ls="--", color="#777777", lw=0.8)
     ax.plot(-z * se, se, ls="--", color="#777777", lw=0.8)
     ax.axvline(0, color="#555555", lw=0.8)
-    comps = sorted(set(funnel.comparison))
-    for c_i, comp in enumerate(comps):
+    for c_i, (comp, name) in enumerate(zip(comps, names)):
         mask = np.array([c == comp for c in funnel.comparison])
         ax.scatter(funnel.x[mask], funnel.se[mask], s=18, color=SHADES[c_i % len(SHADES)],
-                   marker="os^Dv<>p"[(c_i // len(SHADES)) % 8], label=comp, zorder=3, gid=f"funnel:{comp}")
+                   marker="os^Dv<>p"[(c_i // len(SHADES)) % 8], label=name, zorder=3, gid=f"funnel:{comp}")
     ax.set_ylim(top, 0)
     ax.set_xlabel("Centred at comparison-specific effect", fontsize=8)
     ax.set_ylabel("Standard error", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="Comparison",
-              title_fontsize=7)
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.0 + 10.0 / plot_w, 1.0), frameon=False,
+              title="Comparison", title_fontsize=7, alignment="left")
     t = funnel.test
-    fig.text(0.02, 0.04, f"Egger's test: intercept {funnel.intercept:.3f} (SE {funnel.intercept_se:.3f}), "
+    fig.text(8.0 / w_pt, 10.0 / h_pt, f"Egger's test: intercept {funnel.intercept:.3f} (SE {funnel.intercept_se:.3f}), "
              f"t = {t.statistic:.2f}, df = {int(t.df)}, p = {t.pval:.3g}", fontsize=7)
     if path is not None:
         _layout.save(fig, path)
