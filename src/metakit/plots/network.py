@@ -265,7 +265,8 @@ def adjusted_funnel_plot(funnel, path: str | Path | None = None, *, dpi: float =
 
     comps = sorted(set(funnel.comparison))
     names = [c.replace(":", " vs ") for c in comps]
-    legend_w = max(_layout.max_width(names, _layout.font(None, 6.5)), _layout.text_width("Comparison", _layout.font(None, 7)))
+    legend_w = max(_layout.max_width(names, _layout.font(None, 6.5)),
+                   _layout.text_width("Comparison", _layout.font(None, 7)))
     left, plot_w, plot_h, bottom, top_pad = 48.0, 300.0, 240.0, 62.0, 12.0
     w_pt = left + plot_w + 14.0 + legend_w + 34.0
     h_pt = bottom + plot_h + top_pad
