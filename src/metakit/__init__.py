@@ -26,6 +26,7 @@ _LAZY = {
     "metareg": "metakit.stats.regression", "MetaRegResult": "metakit.stats.regression",
     "PrismaCounts": "metakit.review", "Project": "metakit.review",
     "estimate_tau2": "metakit.stats.tau2",
+    "network": "metakit.network",
 }
 
 
@@ -52,6 +53,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "__version__", "batch", "review", "rob", "Project", "PrismaCounts",
     "meta", "meta_mh", "meta_peto", "MetaResult", "SubgroupResult", "metareg", "MetaRegResult",
+    "network",
     "effect_sizes", "EffectSizes", "binary_effects", "continuous_effects", "generic_effects",
     "estimate_tau2", "mean_sd_from_median", "sd_from_se", "sd_from_ci", "combine_groups",
 ]
