@@ -13,6 +13,7 @@ hold them. Geometry is in points (1/72 inch) from measured text, as the other fi
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +208,12 @@ def league_figure(league, path: str | Path | None = None, *, font: str | None = 
     return fig
 
 
+def _panel_title(name: str, extra: str | None = None) -> str:
+    """A panel title that fits its panel: the name wrapped at 22 characters, then ``extra``."""
+    lines = textwrap.wrap(name, 22) or [name]
+    return "\n".join(lines + ([extra] if extra else []))
+
+
 def _panels(n: int, ncols: int, w: float, h: float, dpi: float):
     nrows = math.ceil(n / ncols)
     fig = _layout.new_figure(ncols * w, nrows * h, dpi=dpi)
@@ -221,13 +228,13 @@ def _panels(n: int, ncols: int, w: float, h: float, dpi: float):
 def rankogram(ranking, path: str | Path | None = None, *, ncols: int = 4, dpi: float = 200) -> Figure:
     """Rankograms: for each treatment, the probability of each rank (1 = best), one panel each."""
     n = len(ranking.treatments)
-    fig, axes = _panels(n, min(ncols, n), 170.0, 130.0, dpi)
+    fig, axes = _panels(n, min(ncols, n), 170.0, 150.0, dpi)
     for i, ax in enumerate(axes):
         ax.bar(np.arange(1, n + 1), ranking.rank_probs[i], color=NODE, gid=f"rankogram:{ranking.treatments[i]}")
         ax.set_ylim(0, 1)
         ax.set_xticks(np.arange(1, n + 1))
         ax.tick_params(labelsize=7)
-        ax.set_title(ranking.treatments[i], fontsize=9)
+        ax.set_title(_panel_title(ranking.treatments[i]), fontsize=9)
         ax.set_xlabel("Rank", fontsize=7)
         ax.set_ylabel("Probability", fontsize=7)
     if path is not None:
@@ -240,7 +247,7 @@ def sucra_curves(ranking, path: str | Path | None = None, *, ncols: int = 4, dpi
     """Cumulative ranking curves: P(rank <= r) for each treatment, with its SUCRA (Salanti 2011)."""
     n = len(ranking.treatments)
     cum = ranking.cumulative
-    fig, axes = _panels(n, min(ncols, n), 170.0, 130.0, dpi)
+    fig, axes = _panels(n, min(ncols, n), 170.0, 150.0, dpi)
     for i, ax in enumerate(axes):
         ax.plot(np.arange(1, n + 1), cum[i], color=NODE, marker="o", ms=3, gid=f"sucra:{ranking.treatments[i]}")
         ax.fill_between(np.arange(1, n + 1), cum[i], color=NODE, alpha=0.15)
@@ -248,7 +255,8 @@ def sucra_curves(ranking, path: str | Path | None = None, *, ncols: int = 4, dpi
         ax.set_xlim(1, n)
         ax.set_xticks(np.arange(1, n + 1))
         ax.tick_params(labelsize=7)
-        ax.set_title(f"{ranking.treatments[i]} (SUCRA {100 * ranking.sucra[i]:.1f}%)", fontsize=9)
+        ax.set_title(_panel_title(ranking.treatments[i], f"SUCRA {100 * ranking.sucra[i]:.1f}%"),
+                     fontsize=9)
         ax.set_xlabel("Rank", fontsize=7)
         ax.set_ylabel("Cumulative probability", fontsize=7)
     if path is not None:
