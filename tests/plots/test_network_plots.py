@@ -86,7 +86,13 @@ def test_rankogram_and_sucra_curves(res, tmp_path):
     assert close(heights, rk.rank_probs[0])
     fig = pn.sucra_curves(rk, tmp_path / "sucra.png")
     assert close(fig.axes[6].lines[0].get_ydata(), rk.cumulative[6])
-    assert fig.axes[6].get_title().startswith("rosi (SUCRA")
+    assert fig.axes[6].get_title() == f"rosi\nSUCRA {100 * rk.sucra[6]:.1f}%"
+    # every panel title fits its panel (the titles of long names wrap)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        title = ax.title.get_window_extent(renderer)
+        assert title.x0 >= 0 and title.x1 <= fig.bbox.width
 
 
 def test_adjusted_funnel_and_egger_equal_metafor(res, tmp_path):
