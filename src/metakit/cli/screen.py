@@ -79,7 +79,7 @@ def _record_panel(rec: Any, done: int, total: int, stage: str, reviewer: str) ->
 
 def run_screener(project: Any, stage: str, reviewer: str, *,
                  read: Callable[[], str] = read_key, console: Console | None = None,
-                 prioritise: bool = True, retrain_every: int = 10,
+                 prioritise: bool = True, retrain_every: int | None = None,
                  random: bool = False, seed: int | None = None) -> dict[str, int]:
     """Screen records one at a time until none are left or the reviewer quits.
 
@@ -95,7 +95,8 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
         Where to draw.
     prioritise
         Rank records by the model trained on decisions so far (re-ranked every
-        ``retrain_every`` decisions).
+        ``retrain_every`` decisions; None: the cadence of
+        :func:`metakit.review.automation.refit_interval`).
     random
         Random-sampling mode for the statistical stopping rule (``metakit screen
         status``): records in random order, decisions marked as the sample.

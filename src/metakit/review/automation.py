@@ -90,6 +90,7 @@ __all__ = [
     "simulate_screening",
     "wss",
     "recall_at",
+    "refit_interval",
 ]
 
 #: Publication types that show a trial (HSSS #1, #2 and their MEDLINE relatives).
@@ -536,18 +537,18 @@ def wss(order_labels: Sequence[int] | np.ndarray, recall: float = 0.95) -> float
 def recall_at(order_labels: Sequence[int] | np.ndarray, fraction: float = 0.10) -> float:
     """Recall after screening a fraction of the records (RRF; ASReview's "RRF@10").
 
-    The number screened is ``ceil(fraction * N)``.
+    The number screened is ``floor(fraction * N)`` (the development set's protocol).
 
     Examples
     --------
-    >>> recall_at([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], fraction=0.10)   # 2 of 12 read
-    0.5
+    >>> recall_at([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1], fraction=0.10)  # 1 of 13 read
+    0.3333333333333333
     """
     y = np.asarray(order_labels, dtype=int)
     k = int(y.sum())
     if k == 0:
         raise DataError("recall needs at least one inclusion", column="labels")
-    n = math.ceil(fraction * len(y) - 1e-12)
+    n = math.floor(fraction * len(y) + 1e-12)
     return float(y[:n].sum() / k)
 
 
@@ -564,7 +565,8 @@ class SimulationResult:
     priors
         Positions of the prior records given to the model at the start.
     model, batch_size, seed
-        The settings of the run.
+        The settings of the run (``batch_size`` 0: the cadence of
+        :func:`refit_interval`).
     n_retrains
         How many times the model was fitted.
     """
@@ -611,19 +613,42 @@ class SimulationResult:
                 f"WSS@95 = {self.wss95:.3f}, RRF@10 = {self.rrf10:.3f}")
 
 
+def refit_interval(n_labelled: int, every: int | None = None) -> int:
+    """Decisions between two refits of the model, as a function of records labelled.
+
+    ``every`` when given; otherwise one refit per decision for the first 100 labelled
+    records and then one per ``n_labelled // 50`` decisions (2% of what is known), so
+    that the model follows every early decision, when each changes the ranking most,
+    and the cost of refitting stays proportional to what the reviewer has read. The
+    screener (:class:`metakit.review.session.ScreeningSession`) and
+    :func:`simulate_screening` use the same cadence.
+
+    Examples
+    --------
+    >>> refit_interval(40), refit_interval(500), refit_interval(500, every=10)
+    (1, 10, 10)
+    """
+    if every is not None:
+        return max(1, int(every))
+    return max(1, n_labelled // 50)
+
+
 def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray, *,
-                       model: str = "logistic", n_prior_included: int = 1,
-                       n_prior_excluded: int = 1, batch_size: int = 1, seed: int = 0,
+                       model: str = "logistic", priors: Sequence[int] | None = None,
+                       n_prior_included: int = 1, n_prior_excluded: int = 1,
+                       batch_size: int | None = None, seed: int = 0,
                        features: Any = None) -> SimulationResult:
     """Replay a screening in which the model learns only the labels already screened.
 
-    The run starts from ``n_prior_included`` inclusions and ``n_prior_excluded``
-    exclusions drawn at random (with ``seed``); the model is then fitted on the labels
-    known so far, the ``batch_size`` top-ranked unscreened records are "screened"
-    (their true labels revealed), and the model is refitted, until every record is
-    screened. Once every inclusion has been found the remaining order no longer
-    changes WSS or recall, so the last ranking is kept for the rest. TF-IDF weights are
-    computed once on all texts (they use no labels).
+    The run starts from the given ``priors`` (positions of records whose labels the
+    model knows at the start; at least one inclusion and one exclusion), or from
+    ``n_prior_included`` inclusions and ``n_prior_excluded`` exclusions drawn at random
+    with ``seed``. The model is then fitted on the labels known so far, the top-ranked
+    unscreened records are "screened" (their true labels revealed) until the next refit
+    (:func:`refit_interval`, the screener's cadence, or every ``batch_size`` records),
+    and so on until every record is screened. Once every inclusion has been found the
+    remaining order no longer changes WSS or recall, so the last ranking is kept for the
+    rest. TF-IDF weights are computed once on all texts (they use no labels).
 
     Parameters
     ----------
@@ -633,10 +658,12 @@ def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray,
         True final labels (1 include, 0 exclude).
     model
         See :func:`rank_records`.
+    priors
+        Positions of the prior records (the protocol's priors, shared between tools).
     n_prior_included, n_prior_excluded
-        Prior knowledge given to the model before the first ranking.
+        Prior knowledge drawn at random when ``priors`` is None.
     batch_size
-        Records screened between two refits (1 = refit after every decision).
+        Records screened between two refits; None for :func:`refit_interval`.
     seed
         Seed for drawing the priors.
     features
@@ -650,27 +677,39 @@ def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray,
     y = np.asarray(labels, dtype=int)
     if len(y) != len(texts):
         raise DataError(f"{len(texts)} texts but {len(y)} labels", column="labels")
-    if n_prior_included < 1 or n_prior_excluded < 1:
-        raise DataError("the simulation needs at least one prior inclusion and exclusion",
-                        column="priors")
-    ones, zeros = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    if len(ones) <= n_prior_included or len(zeros) <= n_prior_excluded:
-        raise DataError("too few inclusions/exclusions for the priors requested",
-                        column="labels")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise DataError("batch_size must be >= 1", column="batch_size")
-    rng = np.random.default_rng(seed)
-    priors = np.concatenate([rng.choice(ones, n_prior_included, replace=False),
-                             rng.choice(zeros, n_prior_excluded, replace=False)])
+    if priors is not None:
+        prior_arr = np.asarray(list(priors), dtype=int)
+        if (len(set(prior_arr.tolist())) != len(prior_arr) or np.any(prior_arr < 0)
+                or np.any(prior_arr >= len(y))):
+            raise DataError("priors must be distinct record positions", column="priors")
+        if not (np.any(y[prior_arr] == 1) and np.any(y[prior_arr] == 0)):
+            raise DataError("the priors need at least one inclusion and one exclusion",
+                            column="priors")
+    else:
+        if n_prior_included < 1 or n_prior_excluded < 1:
+            raise DataError("the simulation needs at least one prior inclusion and "
+                            "exclusion", column="priors")
+        ones, zeros = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        if len(ones) <= n_prior_included or len(zeros) <= n_prior_excluded:
+            raise DataError("too few inclusions/exclusions for the priors requested",
+                            column="labels")
+        rng = np.random.default_rng(seed)
+        prior_arr = np.concatenate([rng.choice(ones, n_prior_included, replace=False),
+                                    rng.choice(zeros, n_prior_excluded, replace=False)])
+    if int(y.sum()) == int(y[prior_arr].sum()):
+        raise DataError("every inclusion is among the priors: nothing to find",
+                        column="priors")
     X = _features(texts) if features is None else features
     screened = np.zeros(len(y), dtype=bool)
-    screened[priors] = True
-    known = list(priors)
+    screened[prior_arr] = True
+    known = [int(i) for i in prior_arr]
     order: list[int] = []
-    left_to_find = int(y.sum()) - n_prior_included
+    left_to_find = int(y.sum()) - int(y[prior_arr].sum())
     n_fits = 0
     ranked = np.flatnonzero(~screened)
-    while len(order) < len(y) - len(priors):
+    while len(order) < len(y) - len(prior_arr):
         pool = np.flatnonzero(~screened)
         if left_to_find == 0:
             # nothing left to find: the rest keeps the last ranking
@@ -680,11 +719,11 @@ def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray,
         scores = _scores(X, idx, y[idx], model)
         n_fits += 1
         ranked = pool[np.argsort(-scores[pool], kind="stable")]
-        take = ranked[:batch_size]
+        take = ranked[:refit_interval(len(known), batch_size)]
         screened[take] = True
         known.extend(int(i) for i in take)
         order.extend(int(i) for i in take)
         left_to_find -= int(y[take].sum())
     order_arr = np.asarray(order, dtype=int)
-    return SimulationResult(order_arr, y[order_arr], tuple(int(p) for p in priors),
-                            model, batch_size, seed, n_fits)
+    return SimulationResult(order_arr, y[order_arr], tuple(int(p) for p in prior_arr),
+                            model, batch_size or 0, seed, n_fits)

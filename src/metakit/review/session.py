@@ -3,9 +3,10 @@
 :class:`ScreeningSession` reads the pool, the records and the decisions once, keeps the
 reviewer's progress and the training labels in memory, and writes each decision in its
 own transaction (so a crash loses nothing confirmed). The relevance model
-(:func:`metakit.review.automation.rank_records`) is refitted every ``retrain_every``
-decisions on the features computed once for the pool; between refits the next record
-is the next in the last ranking. In random-sampling mode the records come in an order
+(:func:`metakit.review.automation.rank_records`) is refitted on the cadence of
+:func:`metakit.review.automation.refit_interval` (the one the simulations use) on the
+features computed once for the pool; between refits the next record is the next in
+the last ranking. In random-sampling mode the records come in an order
 drawn at random and the decisions are marked ``random-sample``, the sample that the
 statistical stopping rule (:mod:`metakit.review.stopping`) needs.
 """
@@ -35,7 +36,8 @@ class ScreeningSession:
     prioritise
         Rank title/abstract records by the model (else id order).
     retrain_every
-        Decisions between two refits of the model.
+        Decisions between two refits of the model; None for
+        :func:`metakit.review.automation.refit_interval`.
     random
         Random-sampling mode (for the statistical stopping rule); overrides
         ``prioritise``.
@@ -56,14 +58,16 @@ class ScreeningSession:
     """
 
     def __init__(self, project: Project, stage: str, reviewer: str, *,
-                 prioritise: bool = True, retrain_every: int = 10, random: bool = False,
+                 prioritise: bool = True, retrain_every: int | None = None,
+                 random: bool = False,
                  seed: int | None = None, model: str | None = None) -> None:
         self.project = project
         self.stage = scr._stage(stage)
         self.reviewer = reviewer
         self.random = random
         self.prioritise = prioritise and not random and self.stage == "title-abstract"
-        self.retrain_every = max(1, int(retrain_every))
+        self.retrain_every = retrain_every
+        self.n_refits = 0
         self.model = model
         self.pool = (scr._screening_pool(project) if self.stage == "title-abstract"
                      else scr._full_text_pool(project))
@@ -77,7 +81,7 @@ class ScreeningSession:
                                        for i, f in known.final.items() if i in self._row}
         self.skipped: set[int] = set()
         self._features: Any = None
-        self._since = self.retrain_every
+        self._since = 1 << 30     # rank before the first record
         if random:
             rng = np.random.default_rng(seed)
             self._order = [self.pool[k] for k in rng.permutation(len(self.pool))]
@@ -87,6 +91,11 @@ class ScreeningSession:
         self._records: pd.DataFrame | None = None
 
     # ----------------------------------------------------------------- ranking
+    def _interval(self) -> int:
+        from metakit.review.automation import refit_interval
+
+        return refit_interval(len(self.labels), self.retrain_every)
+
     def _rank(self) -> None:
         from metakit.review.automation import rank_records
 
@@ -114,6 +123,7 @@ class ScreeningSession:
                 lab[self._row[rid]] = -2
         mask = np.array([v != -2 for v in lab])
         rows = np.flatnonzero(mask)
+        self.n_refits += 1
         order = rank_records(None, [lab[k] for k in rows],
                              features=self._features[rows],
                              **({"model": self.model} if self.model else {}))
@@ -128,7 +138,7 @@ class ScreeningSession:
     # ---------------------------------------------------------------- the loop
     def next(self) -> int | None:
         """The next record to screen, or None when none is left."""
-        if self.prioritise and self._since >= self.retrain_every:
+        if self.prioritise and self._since >= self._interval():
             self._rank()
         for _ in range(2):
             while self._pos < len(self._order):

@@ -167,9 +167,9 @@ def random_sampling_test(n_remaining: int, found_before: int,
 
     Examples
     --------
-    >>> v = random_sampling_test(1000, 40, [0] * 200, recall=0.9, confidence=0.95)
+    >>> v = random_sampling_test(1000, 40, [0] * 600, recall=0.9, confidence=0.95)
     >>> v.stop, round(v.estimate, 4)
-    (True, 0.0056)
+    (True, 0.0101)
     """
     from scipy.stats import hypergeom
 
