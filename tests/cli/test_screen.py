@@ -270,3 +270,30 @@ def test_end_to_end_in_a_pseudo_terminal(tmp_path):
         d = scr.decisions(p, "title-abstract")
         assert d[["record_id", "decision", "reason"]].fillna("").values.tolist() == [
             [1, "include", ""], [2, "exclude", "Not an RCT"]]
+
+
+def test_status_command_and_default_project(tmp_path, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    with _make(tmp_path / "review.db") as p:     # the default --project
+        scr.record_decision(p, 1, "title-abstract", "ann", "include")
+        scr.record_decision(p, 2, "title-abstract", "ann", "exclude")
+    r = runner.invoke(app, ["screen", "status"])
+    assert r.exit_code == 0, r.output
+    assert "2 of 5 records screened (40.0%), 1 included or maybe" in r.output
+    assert "consecutive: continue (1 consecutive exclusions" in r.output
+    assert "knee: continue" in r.output
+
+
+def test_prisma_counts_module_does_not_import_screening():
+    # before: PrismaCounts.from_store imported metakit.review.screening inside the
+    # method, and screening imports prisma_counts (a cycle hidden by a lazy import)
+    import ast
+
+    import metakit.review.prisma_counts as pc
+
+    tree = ast.parse(open(pc.__file__, encoding="utf-8").read())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                 for a in n.names}
+    assert not any(m and m.startswith("metakit.review.screening") for m in imported)
