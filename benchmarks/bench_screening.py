@@ -39,8 +39,8 @@ import pandas as pd
 from metakit.review.automation import (
     DEFAULT_MODEL,
     _features,
-    record_texts,
     recall_at,
+    record_texts,
     simulate_screening,
     wss,
 )
