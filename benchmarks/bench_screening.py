@@ -164,7 +164,7 @@ def report(mk: dict, asr: dict, stops: pd.DataFrame, model: str, args: argparse.
         f"**metakit**: model `{model}` (see `metakit.review.automation`), refitted on "
         "the screener's cadence (every record for the first 100, then every 2% of the "
         "records known). **ASReview**: "
-        f"{asr.get('tool', 'ASReview LAB')}, default model {asr.get('model', '')}, "
+        f"{asr.get('tool', 'ASReview LAB')}, its {asr.get('model', 'default model')}, "
         f"`{asr.get('command', 'asreview simulate')}` (retrains after every record), "
         "results cached in `benchmarks/screening_asreview.json` by "
         "`benchmarks/screening_asreview.py`.",
@@ -258,11 +258,13 @@ def main() -> None:
     seeds = SEEDS[:args.seeds]
     t_start = time.perf_counter()
     asr = json.loads(ASREVIEW_CACHE.read_text()) if ASREVIEW_CACHE.exists() else {}
-    mk = (json.loads(METAKIT_CACHE.read_text()) if args.reuse and METAKIT_CACHE.exists()
-          else {"datasets": {}})
+    mk = json.loads(METAKIT_CACHE.read_text()) if METAKIT_CACHE.exists() else {}
     only = {s for s in args.only.split(",") if s}
     if not args.reuse:
-        mk["model"] = args.model
+        if mk.get("model") != args.model or mk.get("seeds") != list(seeds):
+            mk = {}
+        # --only runs update the cache's entries for those data sets
+        mk = {"model": args.model, "seeds": list(seeds), "datasets": mk.get("datasets", {})}
         for path in sorted(args.data.glob("*.csv")):
             if only and path.stem not in only and _short(path.stem) not in only:
                 continue

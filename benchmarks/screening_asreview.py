@@ -87,8 +87,10 @@ def main() -> None:
     ap.add_argument("--asreview", required=True, help="path of the asreview executable")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--only", default="", help="comma-separated data set names")
+    ap.add_argument("--cache", type=Path, default=CACHE)
     args = ap.parse_args()
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {"datasets": {}}
+    cache = (json.loads(args.cache.read_text()) if args.cache.exists()
+             else {"datasets": {}})
     version = subprocess.run([args.asreview, "--version"], capture_output=True,
                              text=True).stdout.split()[-1]
     cache.update({"tool": f"ASReview LAB {version}", "model": "default (elas_u4)",
@@ -111,10 +113,14 @@ def main() -> None:
                                "seconds": round(time.perf_counter() - t0, 1)}
             print(f"{name} seed {seed}: {len(found)} inclusions, last at {found[-1]}",
                   flush=True)
+        # merge with what another run may have written meanwhile
+        if args.cache.exists():
+            cache["datasets"] = {**json.loads(args.cache.read_text())["datasets"],
+                                 **cache["datasets"]}
         cache["datasets"][name] = {"n_records": len(labels),
                                    "n_included": int(labels.sum()), "runs": runs}
-        CACHE.write_text(json.dumps(cache, indent=1) + "\n")
-    print(f"written {CACHE}", file=sys.stderr)
+        args.cache.write_text(json.dumps(cache, indent=1) + "\n")
+    print(f"written {args.cache}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def test_rank_without_both_classes_keeps_input_order():
         rank_records(["a", "b"], [1, 2])
 
 
-@pytest.mark.parametrize("model", ["logistic", "nb", "svm"])
+@pytest.mark.parametrize("model", ["ensemble", "logistic", "nb", "svm"])
 def test_simulation_finds_inclusions_early(model):
     texts, y = _toy_corpus()
     res = simulate_screening(texts, y, model=model, batch_size=5, seed=3)

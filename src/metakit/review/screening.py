@@ -437,7 +437,7 @@ def _full_text_pool(project: Project) -> list[int]:
 
 
 def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = True,
-          model: str = "logistic", cache: dict[Any, Any] | None = None) -> list[int]:
+          model: str | None = None, cache: dict[Any, Any] | None = None) -> list[int]:
     """Record ids the reviewer has still to decide at this stage, in screening order.
 
     With ``prioritise`` (and scikit-learn installed) title/abstract records are ranked
@@ -461,14 +461,19 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     try:
         import sklearn  # noqa: F401
 
-        from metakit.review.automation import _features, rank_records
+        from metakit.review.automation import (
+            DEFAULT_MODEL,
+            _features,
+            rank_records,
+            record_texts,
+        )
     except ImportError:
         return todo
     cache = {} if cache is None else cache
     key = ("tfidf", tuple(pool))
     if key not in cache:
         recs = project.records().loc[pool]
-        texts = (recs.title.fillna("") + " " + recs.abstract.fillna("")).tolist()
+        texts = record_texts(recs.title, recs.abstract)
         cache.clear()
         cache[key] = (_features(texts), {rid: k for k, rid in enumerate(pool)})
     X, row_of = cache[key]
@@ -478,7 +483,8 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     labels = [None if i in todo_set else label_of[i] for i in ids]
     if len(set(v for v in labels if v is not None)) < 2:
         return todo
-    order = rank_records(None, labels, model=model, features=X[[row_of[i] for i in ids]])
+    order = rank_records(None, labels, model=model or DEFAULT_MODEL,
+                         features=X[[row_of[i] for i in ids]])
     return [ids[k] for k in order]
 
 

@@ -72,9 +72,14 @@ class ScreeningSession:
         self.pool = (scr._screening_pool(project) if self.stage == "title-abstract"
                      else scr._full_text_pool(project))
         self._row = {rid: k for k, rid in enumerate(self.pool)}
+        # the pool is in id order: positions of ids by binary search
+        self._pool_ids = np.asarray(self.pool, dtype=np.int64)
+        self._pool_pos = np.arange(len(self.pool))
         self.done: set[int] = {row[0] for row in project.conn.execute(
             "SELECT record_id FROM screening_decisions WHERE stage = ? AND reviewer = ? AND "
             "undone = 0", (self.stage, reviewer)) if row[0] in self._row}
+        self._done_mask = np.zeros(len(self.pool), dtype=bool)
+        self._done_mask[[self._row[r] for r in self.done]] = True
         finals = scr.final_decisions(project, self.stage)
         known = finals[finals.final.isin(["forward", "include", "exclude"])]
         self.labels: dict[int, int] = {int(i): int(f != "exclude")
@@ -97,7 +102,7 @@ class ScreeningSession:
         return refit_interval(len(self.labels), self.retrain_every)
 
     def _rank(self) -> None:
-        from metakit.review.automation import rank_records
+        from metakit.review.automation import DEFAULT_MODEL, _scores
 
         self._since = 0
         self._pos = 0
@@ -105,29 +110,22 @@ class ScreeningSession:
             return
         try:
             if self._features is None:
-                from metakit.review.automation import _features
+                from metakit.review.automation import _features, record_texts
 
                 recs = self.record_frame()
-                texts = (recs.title.fillna("") + " " + recs.abstract.fillna("")).tolist()
-                self._features = _features(texts)
+                self._features = _features(record_texts(recs.title, recs.abstract))
         except ImportError:
             self.prioritise = False
             return
-        lab: list[int | None] = [None] * len(self.pool)
-        for rid, y in self.labels.items():
-            lab[self._row[rid]] = y
-        # records this reviewer decided but nobody resolved (a conflict) stay out of
-        # both the training set and the queue
-        for rid in self.done:
-            if rid not in self.labels:
-                lab[self._row[rid]] = -2
-        mask = np.array([v != -2 for v in lab])
-        rows = np.flatnonzero(mask)
         self.n_refits += 1
-        order = rank_records(None, [lab[k] for k in rows],
-                             features=self._features[rows],
-                             **({"model": self.model} if self.model else {}))
-        self._order = [self.pool[rows[k]] for k in order]
+        ids = np.fromiter(self.labels, dtype=np.int64, count=len(self.labels))
+        y = np.fromiter(self.labels.values(), dtype=np.int64, count=len(self.labels))
+        rows = self._pool_pos[np.searchsorted(self._pool_ids, ids)]
+        scores = _scores(self._features, rows, y, self.model or DEFAULT_MODEL)
+        # every record this reviewer has not decided, including those others decided
+        todo = np.flatnonzero(~self._done_mask)
+        ranked = todo[np.argsort(-scores[todo], kind="stable")]
+        self._order = self._pool_ids[ranked].tolist()
 
     def record_frame(self) -> pd.DataFrame:
         """The pool's records (read once)."""
@@ -163,6 +161,7 @@ class ScreeningSession:
         did = scr.record_decision(self.project, record_id, self.stage, self.reviewer,
                                   decision, reason, origin=origin)
         self.done.add(int(record_id))
+        self._done_mask[self._row[int(record_id)]] = True
         self.labels[int(record_id)] = int(decision != "exclude")
         self.skipped.discard(int(record_id))
         self._since += 1
@@ -178,6 +177,8 @@ class ScreeningSession:
         if back is None:
             return None
         self.done.discard(back)
+        if back in self._row:
+            self._done_mask[self._row[back]] = False
         self.labels.pop(back, None)
         self._order.insert(self._pos, back)
         return back
