@@ -392,9 +392,25 @@ def _sklearn() -> Any:
     return sklearn
 
 
+#: How many times the title enters a record's text (see :func:`record_texts`).
+TITLE_WEIGHT = 2
+
+
 def record_texts(titles: Sequence[Any], abstracts: Sequence[Any]) -> list[str]:
-    """The text the model reads for each record: title and abstract (missing -> '')."""
-    return [f"{_text(t)} {_text(a)}".strip() for t, a in zip(titles, abstracts)]
+    """The text the model reads for each record: the title twice, then the abstract.
+
+    The title is the part that every record has (many records, in every field, come
+    without an abstract) and the one that states what the study is about; repeating it
+    raises its terms' weight under sublinear tf (1 + log 2 against 1) without
+    dropping anything the abstract says. Missing fields count as empty.
+
+    Examples
+    --------
+    >>> record_texts(["Hip necrosis"], [None])
+    ['Hip necrosis Hip necrosis']
+    """
+    return [" ".join([_text(t)] * TITLE_WEIGHT + [_text(a)]).strip()
+            for t, a in zip(titles, abstracts)]
 
 
 def _features(texts: Sequence[str]) -> Any:
@@ -419,10 +435,10 @@ def _features(texts: Sequence[str]) -> Any:
                                strip_accents="unicode").fit_transform(list(texts)).tocsr()
 
 
-MODELS = ("ensemble", "svm", "logistic", "nb")
+MODELS = ("svm", "ensemble", "logistic", "nb")
 
 #: The model that ranks records unless another is asked for.
-DEFAULT_MODEL = "ensemble"
+DEFAULT_MODEL = "svm"
 
 #: Weight of the inclusions against the exclusions (see :func:`_class_weights`).
 INCLUSION_EMPHASIS = 9.8
@@ -452,17 +468,18 @@ def _ranks(v: np.ndarray) -> np.ndarray:
 def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarray:
     """Relevance scores of every row of X after fitting ``model`` on the labelled rows.
 
-    ``svm`` is a linear support vector machine (squared hinge loss, C = 0.11) and
-    ``logistic`` an L2 logistic regression (C = 10), both with the inclusion emphasis
-    of :func:`_class_weights` (King G, Zeng L. Logistic regression in rare events data.
-    *Polit Anal* 2001;9:137-163, on weighting rare events). ``ensemble`` (the default)
-    adds the two models' ranks: the SVM's strong regularisation keeps the ranking
-    topical, the logistic model's weak one follows the specific terms of the inclusions
-    found; averaging ranks is robust to their different score scales (Cormack GV,
-    Clarke CLA, Buettcher S. Reciprocal rank fusion outperforms Condorcet and
-    individual rank learning methods. *SIGIR* 2009). ``nb`` is multinomial naive Bayes
-    (ASReview's classic classifier; Ferdinands G et al. Performance of active learning
-    models for screening prioritization in systematic reviews. *Syst Rev* 2023;12:100)
+    ``svm`` (the default) is a linear support vector machine (squared hinge loss,
+    C = 0.11) and ``logistic`` an L2 logistic regression (C = 10), both with the
+    inclusion emphasis of :func:`_class_weights` (King G, Zeng L. Logistic regression in
+    rare events data. *Polit Anal* 2001;9:137-163, on weighting rare events); the SVM
+    settings are those of ASReview LAB 2+'s default model, the gain over it comes from
+    the text the model reads (:func:`record_texts`). ``ensemble`` adds the two models'
+    ranks (Cormack GV, Clarke CLA, Buettcher S. Reciprocal rank fusion outperforms
+    Condorcet and individual rank learning methods. *SIGIR* 2009); on the development
+    set it did no better than the SVM alone (``benchmarks/SCREENING_RESULTS.md``).
+    ``nb`` is multinomial naive Bayes (ASReview's classic classifier; Ferdinands G et
+    al. Performance of active learning models for screening prioritization in
+    systematic reviews. *Syst Rev* 2023;12:100)
     on a set in which inclusions are oversampled to balance the classes.
     """
     if model in ("ensemble", "svm", "logistic"):
@@ -532,7 +549,7 @@ def rank_records(texts: Sequence[str] | None, labels: Sequence[int | None] | np.
     labels
         1 (include), 0 (exclude) or None/-1 (not yet screened), per record.
     model
-        "ensemble" (default), "svm", "logistic" or "nb" (see :func:`_scores`).
+        "svm" (default), "ensemble", "logistic" or "nb" (see :func:`_scores`).
     features
         A precomputed feature matrix (one row per record, e.g. cached by a screening
         session); ``texts`` is then not used and may be None.
