@@ -18,6 +18,7 @@ of the process is printed beside them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -55,6 +56,9 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=20000)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--old-steps", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=Path(__file__).with_name(
+        "screener_latency.json"), help="where the figures are written (JSON), for "
+        "SCREENING_RESULTS.md")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "review.db"
@@ -99,6 +103,17 @@ def main() -> None:
           f"steps with a refit {s.n_refits}")
     print(f"CPU time per step (this process only): median {np.median(cms):.1f} ms, "
           f"95th percentile {np.percentile(cms, 95):.1f} ms")
+    figures = {"records": args.records, "steps": args.steps, "load_average": round(load, 1),
+               "cores": os.cpu_count(), "start_s": round(start, 1),
+               "wall_median_ms": round(float(np.median(ms)), 1),
+               "wall_p95_ms": round(float(np.percentile(ms, 95)), 1),
+               "wall_max_ms": round(float(ms.max()), 1),
+               "cpu_median_ms": round(float(np.median(cms)), 1),
+               "cpu_p95_ms": round(float(np.percentile(cms, 95)), 1),
+               "refits": s.n_refits,
+               "old_read_ms": round(1000 * float(np.median(old_read))),
+               "old_rank_ms": round(1000 * float(np.median(old_rank)))}
+    args.out.write_text(json.dumps(figures, indent=1) + "\n")
     print(f"previous screener on the same store: re-reading decisions and progress "
           f"{1000 * np.median(old_read):.0f} ms per step; re-ranking from the store "
           f"(features cached) {1000 * np.median(old_rank):.0f} ms every 10th step")

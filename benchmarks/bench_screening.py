@@ -239,6 +239,26 @@ def report(mk: dict, asr: dict, stops: pd.DataFrame, model: str, args: argparse.
         cells = [f"{per.loc[(name, label), 'recall']:.2f} / "
                  f"{per.loc[(name, label), 'work saved']:.2f}" for label, _, _ in RULES]
         lines.append(f"| {_short(name)} | " + " | ".join(cells) + " |")
+    lat_file = HERE / "screener_latency.json"
+    if lat_file.exists():
+        lat = json.loads(lat_file.read_text())
+        lines += [
+            "",
+            "## Time to the next record in the terminal screener",
+            "",
+            f"`benchmarks/bench_screener_latency.py`: {lat['records']:,} records in the "
+            f"store, {lat['steps']} decisions replayed (record the decision in its own "
+            "transaction, refit the model when due, pick the next record), the model "
+            f"refitted {lat['refits']} times on the screener's cadence. Per step: median "
+            f"{lat['wall_median_ms']} ms wall clock (95th percentile {lat['wall_p95_ms']} "
+            f"ms, max {lat['wall_max_ms']} ms) on {lat['cores']} cores shared with other "
+            f"jobs (load average {lat['load_average']}); CPU time of the process median "
+            f"{lat['cpu_median_ms']} ms (95th percentile {lat['cpu_p95_ms']} ms). Opening "
+            f"the session (reading the store, TF-IDF of the pool, first ranking) took "
+            f"{lat['start_s']} s. The previous screener re-read every decision at each "
+            f"step ({lat['old_read_ms']} ms on the same store) and re-ranked from the "
+            f"store every 10th step ({lat['old_rank_ms']} ms).",
+        ]
     import sklearn
 
     lines += [
