@@ -26,32 +26,11 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
+from bench_screening import DATA, SEEDS, draw_priors, load_review
 
-# the shared data sit beside the repository (``../shared``); /work/shared on the
-# development machines
-DATA = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "screening",
-                         Path("/work/shared/data/screening")) if p.exists()),
-            Path("../shared/data/screening"))
 CACHE = Path(__file__).with_name("screening_asreview.json")
-SEEDS = (1, 2, 3, 4, 5)
-
-
-def load_review(path: Path) -> pd.DataFrame:
-    """A development-set CSV: id, title, abstract, keywords, label_included."""
-    frame = pd.read_csv(path)
-    frame["title"] = frame["title"].fillna("")
-    frame["abstract"] = frame["abstract"].fillna("")
-    return frame
-
-
-def draw_priors(labels: np.ndarray, seed: int) -> tuple[int, int]:
-    """One included and one excluded row, drawn with ``seed`` (the protocol's priors)."""
-    rng = np.random.default_rng(seed)
-    return (int(rng.choice(np.flatnonzero(labels == 1))),
-            int(rng.choice(np.flatnonzero(labels == 0))))
 
 
 def _order(project_file: Path) -> list[int]:
@@ -65,7 +44,7 @@ def _order(project_file: Path) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def run_one(exe: str, frame: pd.DataFrame, priors: tuple[int, int], seed: int,
+def run_one(exe: str, frame: Any, priors: tuple[int, int], seed: int,
             workdir: Path) -> list[int]:
     """Positions (1-based, priors excluded) at which ASReview found the inclusions."""
     data = workdir / "data.csv"
