@@ -120,15 +120,13 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
     if random:
         console.print("Random-sampling mode: records in random order (the sample for the "
                       "statistical stopping rule).")
-    records = session.record_frame()
     while True:
         rid = session.next()
         if rid is None:
             console.print(f"[green]Nothing left to screen at {stage} for {reviewer}.[/]")
             return tally
         prog = session.progress()
-        rec = records.loc[rid].to_dict()
-        rec["id"] = rid
+        rec = session.record(rid)
         console.print(_record_panel(rec, prog.done, prog.total, stage, reviewer))
         console.print(KEYS, markup=False, highlight=False)
         key = read().lower()

@@ -55,8 +55,10 @@ abstract learned from the decisions made so far (active learning with certainty
 sampling, as in ASReview: van de Schoot R et al. An open source machine learning
 framework for efficient and transparent systematic reviews. *Nat Mach Intell*
 2021;3:125-133). On nine real reviews it saves 0.03 more work at 95% recall than
-ASReview LAB 3.0.8's default model on the same priors (``benchmarks/SCREENING_RESULTS.md``). :func:`simulate_screening` replays a labelled review in which
-the model learns only the labels of records already screened, and reports work saved
+ASReview LAB 3.0.8's default model on the same priors, and finds slightly fewer in the
+first 10% (``benchmarks/SCREENING_RESULTS.md``). :func:`simulate_screening` replays a
+labelled review in which the model learns only the labels of records already screened,
+and reports work saved
 over sampling (WSS, Cohen AM et al. Reducing workload in systematic review preparation
 using automated citation classification. *JAMIA* 2006;13:206-219) and the recall after
 screening a fraction of the records (RRF). scikit-learn is an optional extra

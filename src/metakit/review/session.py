@@ -13,6 +13,7 @@ statistical stopping rule (:mod:`metakit.review.stopping`) needs.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -128,10 +129,19 @@ class ScreeningSession:
         self._order = self._pool_ids[ranked].tolist()
 
     def record_frame(self) -> pd.DataFrame:
-        """The pool's records (read once)."""
+        """The pool's records, read once; JSON fields (authors, raw...) left encoded."""
         if self._records is None:
-            self._records = self.project.records().reindex(self.pool)
+            # decoding every record's raw export would dominate the session's start
+            self._records = self.project.records(decode=False).reindex(self.pool)
         return self._records
+
+    def record(self, record_id: int) -> dict[str, Any]:
+        """One record to show: its fields, with the author list decoded."""
+        rec = self.record_frame().loc[record_id].to_dict()
+        authors = rec.get("authors")
+        rec["authors"] = json.loads(authors) if isinstance(authors, str) else []
+        rec["id"] = record_id
+        return rec
 
     # ---------------------------------------------------------------- the loop
     def next(self) -> int | None:
