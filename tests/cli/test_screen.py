@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -84,13 +85,15 @@ def test_export_import_and_prisma_commands(tmp_path):
         scr.record_decision(p, 1, "full-text", "ann", "include")
     _make(b).close()
     csv_path = tmp_path / "d.csv"
-    r = runner.invoke(app, ["screen", "export", str(a), str(csv_path)])
+    r = runner.invoke(app, ["screen", "export", str(csv_path), "--decisions",
+                            "--project", str(a)])
     assert r.exit_code == 0, r.output
     assert "6 decisions" in r.output
-    r = runner.invoke(app, ["screen", "import", str(b), str(csv_path)])
+    r = runner.invoke(app, ["screen", "import", str(csv_path), "--project", str(b)])
     assert r.exit_code == 0, r.output
+    assert "6 decisions imported" in r.output
     svg = tmp_path / "flow.svg"
-    r = runner.invoke(app, ["prisma", str(b), "-o", str(svg), "--counts-yaml",
+    r = runner.invoke(app, ["prisma", "--project", str(b), "-o", str(svg), "--counts-yaml",
                             str(tmp_path / "c.yaml")])
     assert r.exit_code == 0, r.output
     assert svg.exists()
@@ -98,29 +101,125 @@ def test_export_import_and_prisma_commands(tmp_path):
     # 5 screened, 4 excluded, 1 sought/assessed/included
     assert "records_screened: 5" in text and "records_excluded: 4" in text
     assert "studies_included: 1" in text
-    r = runner.invoke(app, ["screen", "agreement", str(b)])
+    r = runner.invoke(app, ["screen", "agreement", "-p", str(b)])
     assert r.exit_code == 0 and "No record was screened by two" in r.output
     with Project.open(b) as p:
         scr.flag_records(p, [(2, "pt_non_trial", None)])
-    r = runner.invoke(app, ["screen", "unflag", str(b), "2", "3"])
+    r = runner.invoke(app, ["screen", "unflag", "2", "3", "-p", str(b)])
     assert "record 2: back to screening" in r.output
     assert "record 3: had no active removal flag" in r.output
     # record 1 (the inclusion) was not retrieved after all: the flow changes accordingly
-    r = runner.invoke(app, ["screen", "not-retrieved", str(b), "1"])
+    r = runner.invoke(app, ["screen", "not-retrieved", "1", "-p", str(b)])
     assert r.exit_code == 0, r.output
     with Project.open(b) as p:
         c = scr.prisma_counts_from_store(p)
     assert (c.reports_sought, c.reports_not_retrieved, c.reports_assessed,
             c.reports_included, c.studies_included) == (1, 1, 0, 0, 0)
-    r = runner.invoke(app, ["screen", "study", str(b), "Roe 2001", "1"])
+    r = runner.invoke(app, ["screen", "study", "Roe 2001", "1", "-p", str(b)])
     assert r.exit_code == 0 and "linked to study Roe 2001" in r.output
     with Project.open(b) as p:
         c = scr.prisma_counts_from_store(p)
         row = p.conn.execute("SELECT retrieved, study_id FROM reports").fetchone()
     assert tuple(row) == (1, "Roe 2001")
     assert (c.reports_assessed, c.reports_included, c.studies_included) == (1, 1, 1)
-    r = runner.invoke(app, ["screen", "import", str(b), str(tmp_path / "missing.csv")])
+    r = runner.invoke(app, ["screen", "import", str(tmp_path / "missing.csv"), "-p", str(b)])
     assert r.exit_code != 0
+
+
+def test_old_positional_store_still_read_with_a_warning(tmp_path):
+    runner = CliRunner()
+    a = tmp_path / "a.db"
+    _make(a).close()
+    r = runner.invoke(app, ["screen", "export", str(a), str(tmp_path / "t.csv")])
+    assert r.exit_code == 0, r.output
+    assert "--project" in r.output and "5 records awaiting" in r.output
+
+
+def test_export_lists_the_records_awaiting_a_decision(tmp_path):
+    # before: `screen export` on a fresh store wrote only a header line
+    runner = CliRunner()
+    a = tmp_path / "a.db"
+    with _make(a) as p:   # records 1..5: "Trial 0".."Trial 4", years 2001..2005
+        scr.record_decision(p, 2, "title-abstract", "ann", "exclude")
+    out = tmp_path / "todo.csv"
+    r = runner.invoke(app, ["screen", "export", str(out), "-p", str(a)])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [row["record_id"] for row in rows] == ["1", "3", "4", "5"]
+    assert rows[0]["title"] == "Trial 0" and rows[0]["abstract"] == "Abstract 0"
+    assert rows[0]["authors"] == "Roe, R" and rows[0]["year"] == "2001"
+    assert rows[0]["journal"] == "J Bone" and rows[0]["decision"] == ""
+    # the team fills two rows in a spreadsheet and imports the sheet back
+    rows[0]["decision"], rows[1]["decision"], rows[1]["reason"] = \
+        "include", "exclude", "Not an RCT"
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    r = runner.invoke(app, ["screen", "import", str(out), "-p", str(a), "--reviewer", "bob"])
+    assert r.exit_code == 0, r.output
+    assert "2 decisions imported" in r.output and "2 rows without a decision" in r.output
+    with Project.open(a) as p:
+        d = scr.decisions(p, "title-abstract")
+        got = d[d.reviewer == "bob"][["record_id", "decision", "reason"]]
+        assert got.fillna("").values.tolist() == [[1, "include", ""],
+                                                  [3, "exclude", "Not an RCT"]]
+        # bob decided 1 and 3, so 2, 4 and 5 await him
+        assert scr.pending(p, "title-abstract", "bob") == [2, 4, 5]
+
+
+def test_resolve_command_settles_a_conflict(tmp_path):
+    # before: conflicts could be resolved only from Python
+    runner = CliRunner()
+    a = tmp_path / "a.db"
+    with _make(a, n=2) as p:
+        for rid in (1, 2):
+            scr.record_decision(p, rid, "title-abstract", "ann", "include")
+        scr.record_decision(p, 1, "title-abstract", "bob", "exclude")
+        scr.record_decision(p, 2, "title-abstract", "bob", "include")
+        assert scr.conflicts(p, "title-abstract").index.tolist() == [1]
+    r = runner.invoke(app, ["screen", "resolve", "1", "exclude", "--reason", "Not an RCT",
+                            "-p", str(a)])
+    assert r.exit_code == 0, r.output
+    with Project.open(a) as p:
+        assert scr.conflicts(p, "title-abstract").empty
+        final = scr.final_decisions(p, "title-abstract")
+        assert final.loc[1, "final"] == "exclude" and final.loc[1, "reason"] == "Not an RCT"
+        assert bool(final.loc[1, "adjudicated"])
+    r = runner.invoke(app, ["screen", "resolve", "1", "perhaps", "-p", str(a)])
+    assert r.exit_code == 1 and "decision must be one of" in r.output
+
+
+def test_prisma_names_the_undecided_records(tmp_path):
+    # before: "2 records have no title/abstract decision yet" without naming them
+    runner = CliRunner()
+    a = tmp_path / "a.db"
+    with _make(a) as p:
+        for rid in (1, 2, 4):
+            scr.record_decision(p, rid, "title-abstract", "ann", "exclude")
+    r = runner.invoke(app, ["prisma", "-p", str(a), "-o", str(tmp_path / "f.svg")])
+    assert r.exit_code == 1
+    assert "2 records have no title/abstract decision yet: records 3, 5" in r.output
+    r = runner.invoke(app, ["prisma", "-p", str(a), "--list"])
+    assert r.exit_code == 1
+    assert "Trial 2" in r.output and "Trial 4" in r.output and "Trial 0" not in r.output
+
+
+def test_agreement_command_shows_percentage_and_fleiss(tmp_path):
+    runner = CliRunner()
+    a = tmp_path / "a.db"
+    # records 1-3 by ann, bob, cat: (i, i, i), (e, e, e), (i, e, e)
+    # ann vs bob: agree 2 of 3 = 66.7%; Fleiss' kappa 0.55 (hand calculation in
+    # tests/review/test_screening.py::test_fleiss_kappa_small_hand_calculation)
+    with _make(a, n=3) as p:
+        for rid, trio in zip((1, 2, 3), ("iii", "eee", "iee")):
+            for who, d in zip(("ann", "bob", "cat"), trio):
+                scr.record_decision(p, rid, "title-abstract", who,
+                                    "include" if d == "i" else "exclude")
+    r = runner.invoke(app, ["screen", "agreement", "-p", str(a)])
+    assert r.exit_code == 0, r.output
+    assert "ann vs bob" in r.output and "agreement 66.7%" in r.output
+    assert "Fleiss' kappa = 0.550" in r.output
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pty")
@@ -137,7 +236,7 @@ def test_end_to_end_in_a_pseudo_terminal(tmp_path):
     master, slave = os.openpty()
     env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from metakit.cli import main; main()", "screen", str(path),
+        [sys.executable, "-c", "from metakit.cli import main; main()", "screen", "--project", str(path),
          "--reviewer", "bob", "--no-prioritise"],
         stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
     os.close(slave)
@@ -171,3 +270,30 @@ def test_end_to_end_in_a_pseudo_terminal(tmp_path):
         d = scr.decisions(p, "title-abstract")
         assert d[["record_id", "decision", "reason"]].fillna("").values.tolist() == [
             [1, "include", ""], [2, "exclude", "Not an RCT"]]
+
+
+def test_status_command_and_default_project(tmp_path, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    with _make(tmp_path / "review.db") as p:     # the default --project
+        scr.record_decision(p, 1, "title-abstract", "ann", "include")
+        scr.record_decision(p, 2, "title-abstract", "ann", "exclude")
+    r = runner.invoke(app, ["screen", "status"])
+    assert r.exit_code == 0, r.output
+    assert "2 of 5 records screened (40.0%), 1 included or maybe" in r.output
+    assert "consecutive: continue (1 consecutive exclusions" in r.output
+    assert "knee: continue" in r.output
+
+
+def test_prisma_counts_module_does_not_import_screening():
+    # before: PrismaCounts.from_store imported metakit.review.screening inside the
+    # method, and screening imports prisma_counts (a cycle hidden by a lazy import)
+    import ast
+
+    import metakit.review.prisma_counts as pc
+
+    tree = ast.parse(open(pc.__file__, encoding="utf-8").read())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                 for a in n.names}
+    assert not any(m and m.startswith("metakit.review.screening") for m in imported)

@@ -97,8 +97,13 @@ def test_wss_hand_calculation():
     assert wss(y, 0.95) == pytest.approx(0.35)
     # WSS@50: ceil(0.5 * 4) = 2 inclusions -> n = 2; (20 - 2)/20 - 0.5 = 0.40
     assert wss(y, 0.50) == pytest.approx(0.40)
-    # RRF@10: ceil(0.1 * 20) = 2 records read, 2 of 4 inclusions found -> 0.5
+    # RRF@10: floor(0.1 * 20) = 2 records read, 2 of 4 inclusions found -> 0.5
     assert recall_at(y, 0.10) == pytest.approx(0.5)
+    # N = 29: floor(2.9) = 2 records read (not ceil = 3); inclusions at 1, 3, 21
+    # -> 1 of 3 found after 2 records
+    y3 = np.zeros(29, int)
+    y3[[0, 2, 20]] = 1
+    assert recall_at(y3, 0.10) == pytest.approx(1 / 3)
     # random-like order with the last inclusion last: n = N -> WSS = -0.05
     y2 = np.zeros(20, int)
     y2[[3, 19]] = 1
@@ -147,7 +152,7 @@ def test_rank_without_both_classes_keeps_input_order():
         rank_records(["a", "b"], [1, 2])
 
 
-@pytest.mark.parametrize("model", ["logistic", "nb", "svm"])
+@pytest.mark.parametrize("model", ["ensemble", "logistic", "nb", "svm"])
 def test_simulation_finds_inclusions_early(model):
     texts, y = _toy_corpus()
     res = simulate_screening(texts, y, model=model, batch_size=5, seed=3)
@@ -179,3 +184,25 @@ def test_simulation_model_never_sees_unscreened_labels(monkeypatch):
         expected = list(res.priors) + res.order[: 7 * i].tolist()
         assert labelled.tolist() == expected
         assert y_known.tolist() == y[expected].tolist()
+
+
+def test_simulation_uses_the_given_priors_and_the_screener_cadence(monkeypatch):
+    import metakit.review.automation as auto
+
+    calls = []
+    real = auto._scores
+
+    def spy(X, labelled, y_known, model):
+        calls.append(len(labelled))
+        return real(X, labelled, y_known, model)
+
+    monkeypatch.setattr(auto, "_scores", spy)
+    texts, y = _toy_corpus(n=300, k=15)
+    res = simulate_screening(texts, y, priors=[3, 200])
+    assert res.priors == (3, 200) and 3 not in res.order and 200 not in res.order
+    # refit after every record while fewer than 100 are known (refit_interval)
+    assert calls[:5] == [2, 3, 4, 5, 6]
+    assert [auto.refit_interval(n) for n in (2, 99, 100, 149, 150, 1000)] == \
+        [1, 1, 2, 2, 3, 20]
+    with pytest.raises(DataError, match="at least one inclusion and one exclusion"):
+        simulate_screening(texts, y, priors=[20, 21])

@@ -10,7 +10,7 @@ import pytest
 from metakit.errors import DataError, MetakitWarning
 from metakit.review import screening as scr
 from metakit.review import store
-from metakit.review.agreement import cohen_kappa
+from metakit.review.agreement import cohen_kappa, fleiss_kappa
 from metakit.review.prisma_counts import PrismaCounts
 from metakit.review.store import MIGRATIONS, Project
 
@@ -162,7 +162,6 @@ def test_prisma_counts_from_store_equal_hand_counts(tmp_path):
     with build_review(tmp_path / "review.db") as p:
         finish_review(p)
         assert scr.prisma_counts_from_store(p) == HAND
-        assert PrismaCounts.from_store(p) == HAND
 
 
 def test_diagram_boxes_equal_store_counts(tmp_path):
@@ -170,7 +169,7 @@ def test_diagram_boxes_equal_store_counts(tmp_path):
 
     with build_review(tmp_path / "review.db") as p:
         finish_review(p)
-        counts = PrismaCounts.from_store(p)
+        counts = scr.prisma_counts_from_store(p)
     path = tmp_path / "flow.svg"
     prisma_flow(counts, path)
     ns = "{http://www.w3.org/2000/svg}"
@@ -258,7 +257,7 @@ def test_csv_round_trip_and_atomic_import(tmp_path):
     fresh.add_import(_recs("R", 2), file="r.csv", source_db="CT.gov", format="csv")
     fresh.add_import(_recs("C", 2), file="c.csv", source_db="Citation searching", format="csv")
     scr.define_reasons(fresh, "full-text", ["Not randomised", "Wrong comparator"])
-    assert scr.import_csv(fresh, tmp_path / "dec.csv") == 21
+    assert scr.import_csv(fresh, tmp_path / "dec.csv").imported == 21
     after = scr.decisions(fresh)
     cols = ["record_id", "stage", "reviewer", "decision", "reason", "decided_at"]
     want = before[before.adjudication == 0][cols].fillna("").astype(str)
@@ -345,10 +344,117 @@ def test_end_to_end_from_a_medline_file(tmp_path):
         scr.define_reasons(p, "full-text", ["Not randomised"])
         scr.record_decision(p, 1, "full-text", "A", "include")
         scr.record_decision(p, 4, "full-text", "A", "exclude", "Not randomised")
-        counts = PrismaCounts.from_store(p)
+        counts = scr.prisma_counts_from_store(p)
     # 4 identified, 2 removed by automation, 2 screened, 0 excluded, 2 assessed,
     # 1 excluded (not randomised), 1 included
     assert (counts.records_identified, counts.removed_by_automation,
             counts.records_screened, counts.records_excluded, counts.reports_assessed,
             dict(counts.reports_excluded), counts.reports_included,
             counts.studies_included) == (4, 2, 2, 0, 2, {"Not randomised": 1}, 1, 1)
+
+
+# --- kappa CI, percentage agreement, Fleiss' kappa -----------------------------------
+
+def test_kappa_interval_lies_within_minus_one_and_one():
+    # before: the Wald interval was printed unbounded ("-0.349 to 1.349")
+    # a = y y y n, b = y y n n
+    # p_o = 3/4; p_e = (3/4)(2/4) + (1/4)(2/4) = 1/2; kappa = 0.25 / 0.5 = 0.5
+    # SE = sqrt(0.75 * 0.25 / (4 * 0.25)) = sqrt(0.1875) = 0.4330; z = 1.95996
+    # Wald: 0.5 +/- 0.8487 = (-0.3487, 1.3487): the upper bound is cut at 1
+    k = cohen_kappa(list("yyyn"), list("yynn"))
+    assert k.kappa == pytest.approx(0.5)
+    raw = k.confint(truncate=False)
+    assert raw == pytest.approx((0.5 - 1.959964 * math.sqrt(0.1875),
+                                 0.5 + 1.959964 * math.sqrt(0.1875)), abs=1e-6)
+    lo, hi = k.confint()
+    assert lo == pytest.approx(raw[0]) and hi == 1.0
+    assert "to 1.000" in k.summary()
+    assert k.percent_agreement == pytest.approx(75.0)
+    assert k.to_dict()["ci_upper"] == 1.0
+
+
+def test_fleiss_kappa_wikipedia_worked_example():
+    # Fleiss (1971) as worked in the Wikipedia article "Fleiss' kappa": 10 subjects,
+    # 14 raters, 5 categories; P-bar = 0.378, P_e = 0.213, kappa = 0.210
+    counts = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
+              [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
+              [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    ratings = [[c for c, n in enumerate(row, start=1) for _ in range(n)] for row in counts]
+    res = fleiss_kappa(ratings, categories=[1, 2, 3, 4, 5])
+    assert res.p_observed == pytest.approx(0.378, abs=5e-4)
+    assert res.p_expected == pytest.approx(0.213, abs=5e-4)
+    assert res.kappa == pytest.approx(0.210, abs=5e-4)
+    assert (res.n_items, res.n_raters) == (10, 14)
+    assert res.counts.values.tolist() == counts
+
+
+def test_fleiss_kappa_small_hand_calculation():
+    # items (i,i,i), (e,e,e), (i,e,e); m = 3 raters
+    # P_i = 1, 1, (1 + 4 - 3) / 6 = 1/3 -> P = 7/9
+    # p_e = 5/9 (e), p_i = 4/9 -> P_e = 41/81; kappa = (63 - 41) / (81 - 41) = 0.55
+    res = fleiss_kappa([["i", "i", "i"], ["e", "e", "e"], ["i", "e", "e"]])
+    assert res.kappa == pytest.approx(0.55)
+    assert res.percent_agreement == pytest.approx(700 / 9)
+    with pytest.raises(DataError, match="every reviewer"):
+        fleiss_kappa([["i", "i", None]])
+
+
+def test_fleiss_agreement_from_the_store(tmp_path):
+    with build_review(tmp_path / "r.db") as p:
+        assert scr.fleiss_agreement(p, "title-abstract") is None     # two reviewers
+        # C agrees with A on 1, 2, 4 (i, e, e): with A and B (i/i, e/e, e/i)
+        for rid, d in ((1, "include"), (2, "exclude"), (4, "exclude")):
+            scr.record_decision(p, rid, "title-abstract", "C", d)
+        res = scr.fleiss_agreement(p, "title-abstract")
+        # items (i,i,i), (e,e,e), (e,i,e) -> the hand calculation above: 0.55
+        assert res.n_items == 3 and res.kappa == pytest.approx(0.55)
+
+
+# --- import: removed records, idempotence, conflicts ---------------------------------
+
+def _sheet(path, rows):
+    path.write_text("record_id,stage,reviewer,decision,reason\n"
+                    + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_import_refuses_decisions_on_removed_records(tmp_path):
+    # before: decisions on duplicates (7 of 1) and flagged records (3) were imported
+    with build_review(tmp_path / "r.db") as p:
+        n0 = len(scr.decisions(p))
+        dup = _sheet(tmp_path / "dup.csv", [("1", "title-abstract", "Z", "include", ""),
+                                            ("7", "title-abstract", "Z", "include", "")])
+        with pytest.raises(DataError) as err:
+            scr.import_csv(p, dup)
+        assert "line 3" in str(err.value) and "duplicate of record 1" in str(err.value)
+        assert err.value.study == 7
+        flagged = _sheet(tmp_path / "fl.csv", [("3", "title-abstract", "Z", "exclude", "")])
+        with pytest.raises(DataError, match="line 2: record 3: removed before screening "
+                                            "by automation"):
+            scr.import_csv(p, flagged)
+        assert len(scr.decisions(p)) == n0
+        with pytest.raises(DataError, match="duplicate of record 2"):
+            scr.record_decision(p, 8, "title-abstract", "A", "include")
+
+
+def test_reimport_is_idempotent_and_conflicts_are_reported(tmp_path):
+    # before: importing the same file twice added every row twice
+    with build_review(tmp_path / "r.db") as p:
+        sheet = _sheet(tmp_path / "z.csv", [("1", "title-abstract", "Z", "include", ""),
+                                            ("2", "title-abstract", "Z", "exclude", ""),
+                                            ("2", "title-abstract", "Z", "exclude", "")])
+        first = scr.import_csv(p, sheet)
+        assert (first.imported, first.unchanged, first.conflicts) == (2, 1, ())
+        n = len(scr.decisions(p))
+        again = scr.import_csv(p, sheet)
+        assert (again.imported, again.unchanged) == (0, 3)
+        assert len(scr.decisions(p)) == n
+        changed = _sheet(tmp_path / "z2.csv", [("1", "title-abstract", "Z", "exclude", ""),
+                                               ("4", "title-abstract", "Z", "include", "")])
+        res = scr.import_csv(p, changed)
+        assert res.imported == 1
+        assert res.conflicts == ((2, 1, "Z", "include", "exclude"),)
+        assert "line 2: record 1, Z: store says 'include', file says 'exclude'" in \
+            res.summary()
+        d = scr.decisions(p)
+        assert d[(d.reviewer == "Z") & (d.record_id == 1)].decision.tolist() == ["include"]

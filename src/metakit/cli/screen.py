@@ -79,7 +79,8 @@ def _record_panel(rec: Any, done: int, total: int, stage: str, reviewer: str) ->
 
 def run_screener(project: Any, stage: str, reviewer: str, *,
                  read: Callable[[], str] = read_key, console: Console | None = None,
-                 prioritise: bool = True, retrain_every: int = 10) -> dict[str, int]:
+                 prioritise: bool = True, retrain_every: int | None = None,
+                 random: bool = False, seed: int | None = None) -> dict[str, int]:
     """Screen records one at a time until none are left or the reviewer quits.
 
     Parameters
@@ -94,7 +95,11 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
         Where to draw.
     prioritise
         Rank records by the model trained on decisions so far (re-ranked every
-        ``retrain_every`` decisions).
+        ``retrain_every`` decisions; None: the cadence of
+        :func:`metakit.review.automation.refit_interval`).
+    random
+        Random-sampling mode for the statistical stopping rule (``metakit screen
+        status``): records in random order, decisions marked as the sample.
 
     Returns
     -------
@@ -102,37 +107,26 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
         Decisions made in this session by kind (include, exclude, maybe, undo).
     """
     from metakit.review import screening as scr
+    from metakit.review.session import ScreeningSession
 
-    stage = scr._stage(stage)
     console = console or Console()
+    session = ScreeningSession(project, stage, reviewer, prioritise=prioritise,
+                               retrain_every=retrain_every, random=random, seed=seed)
+    stage = session.stage
     tally = {"include": 0, "exclude": 0, "maybe": 0, "undo": 0}
     reasons = scr.reasons(project, stage)
-    order: list[int] = []
-    front: list[int] = []
-    skipped: set[int] = set()
-    since_rank = retrain_every
-    features: dict[Any, Any] = {}   # TF-IDF of the pool, computed once per session
-    records = project.records()
-    if prioritise and stage == "title-abstract":
+    if session.prioritise:
         console.print("Ranking records by relevance to the decisions so far...")
+    if random:
+        console.print("Random-sampling mode: records in random order (the sample for the "
+                      "statistical stopping rule).")
     while True:
-        if since_rank >= retrain_every or not order:
-            order = scr.queue(project, stage, reviewer, prioritise=prioritise,
-                              cache=features)
-            since_rank = 0
-        decided = {int(r) for r in scr.decisions(project, stage).query(
-            "reviewer == @reviewer").record_id}
-        todo = [r for r in front + order if r not in decided and r not in skipped]
-        if not todo and skipped:
-            skipped.clear()
-            todo = [r for r in order if r not in decided]
-        if not todo:
+        rid = session.next()
+        if rid is None:
             console.print(f"[green]Nothing left to screen at {stage} for {reviewer}.[/]")
             return tally
-        rid = todo[0]
-        prog = scr.progress(project, stage, reviewer)
-        rec = records.loc[rid].to_dict()
-        rec["id"] = rid
+        prog = session.progress()
+        rec = session.record(rid)
         console.print(_record_panel(rec, prog.done, prog.total, stage, reviewer))
         console.print(KEYS, markup=False, highlight=False)
         key = read().lower()
@@ -140,16 +134,15 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
             console.print(f"Saved. {prog.done}/{prog.total} screened.", markup=False)
             return tally
         if key == "u":
-            back = scr.undo_last(project, stage, reviewer)
+            back = session.undo()
             if back is None:
                 console.print("[yellow]Nothing to undo.[/]")
             else:
                 tally["undo"] += 1
-                front = [back] + [r for r in front if r != back]
                 console.print(f"[yellow]Undid the decision on record {back}.[/]")
             continue
         if key == "s":
-            skipped.add(rid)
+            session.skip(rid)
             continue
         decision = {"i": "include", "e": "exclude", "m": "maybe"}.get(key)
         if decision is None:
@@ -170,68 +163,124 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
                 console.print(f"[red]No reason {pick!r}; the record stays unscreened.[/]")
                 continue
         try:
-            scr.record_decision(project, rid, stage, reviewer, decision, reason)
+            session.decide(rid, decision, reason)
         except DataError as err:
             console.print(f"[red]{err}[/]")
             continue
         tally[decision] += 1
-        front = [r for r in front if r != rid]
-        since_rank += 1
 
 
 def _open(db: Path) -> Any:
     from metakit.review.store import Project
 
     if not db.exists():
-        raise typer.BadParameter(f"{db} does not exist")
+        raise typer.BadParameter(f"{db} does not exist (name the store with --project)")
     return Project.open(db, create=False)
 
 
+ACTIONS = ("run", "status", "export", "import", "resolve", "conflicts", "agreement",
+           "design-filter", "unflag", "not-retrieved", "retrieved", "study", "reasons")
+
+
+def _where(action: str, args: list[str], project: Path | None) -> tuple[str, list[str], Path]:
+    """The action, its arguments and the store.
+
+    The store is named with ``--project`` (default review.db). Earlier releases took it
+    as a positional argument (``metakit screen review.db``, ``metakit screen export
+    review.db out.csv``); that form is still read, with a warning.
+    """
+    if action not in ACTIONS and action.endswith(".db"):
+        args, action = [action, *args], "run"
+    elif action not in ACTIONS:
+        raise typer.BadParameter(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    if project is None and args and args[0].endswith(".db"):
+        typer.echo(f"warning: name the store with --project {args[0]} (the positional "
+                   "form is deprecated)", err=True)
+        project = Path(args.pop(0))
+    return action, args, project or Path("review.db")
+
+
 def screen_command(
-    target: str = typer.Argument(..., help="review.db, or an action: export, import, "
-                                 "conflicts, agreement, design-filter, unflag, "
-                                 "not-retrieved, retrieved, study, reasons"),
-    args: list[str] | None = typer.Argument(None, help="review.db and a CSV file for actions; "
-                                               "reasons for 'reasons'"),
+    action: str = typer.Argument("run", help="run (screen in the terminal), status, "
+                                 "export, import, resolve, conflicts, agreement, "
+                                 "design-filter, unflag, not-retrieved, retrieved, study, "
+                                 "reasons"),
+    args: list[str] | None = typer.Argument(None, help="the action's arguments: a CSV "
+                                            "file, record ids, reasons"),
+    project: Path | None = typer.Option(None, "--project", "-p",
+                                        help="the review store (default review.db)"),
     stage: str | None = typer.Option(None, "--stage", help="title-abstract (default) or "
-                                        "full-text; export: all stages when omitted"),
-    reviewer: str | None = typer.Option(None, "--reviewer", help="who screens"),
+                                     "full-text"),
+    reviewer: str | None = typer.Option(None, "--reviewer", help="who screens (import: "
+                                        "fills empty reviewer cells; resolve: the "
+                                        "adjudicator)"),
+    reason: str | None = typer.Option(None, "--reason", help="resolve: exclusion reason"),
+    decisions_: bool = typer.Option(False, "--decisions", help="export: the decisions "
+                                    "made, not the records awaiting one"),
     no_prioritise: bool = typer.Option(False, "--no-prioritise",
                                        help="screen in record order"),
+    random: bool = typer.Option(False, "--random", help="screen a random sample of the "
+                                "remaining records (the statistical stopping rule)"),
+    recall: float = typer.Option(0.95, "--recall", help="status: recall target"),
+    confidence: float = typer.Option(0.95, "--confidence", help="status: confidence of "
+                                     "the random-sampling stopping rule"),
 ) -> None:
     """Screen records in the terminal, or import/export/check screening decisions.
 
     \b
-    metakit screen review.db --stage title-abstract --reviewer NAME
-    metakit screen export review.db decisions.csv --stage full-text
-    metakit screen import review.db decisions.csv
-    metakit screen conflicts review.db --stage title-abstract
-    metakit screen agreement review.db --stage title-abstract
-    metakit screen design-filter review.db
-    metakit screen unflag review.db 123 456
-    metakit screen not-retrieved review.db 77 78     (full text could not be obtained)
-    metakit screen study review.db "Smith 2019" 12 34  (reports of one study)
-    metakit screen reasons review.db "Not randomised" "Wrong comparator" --stage full-text
+    metakit screen --project review.db --reviewer NAME          (screen, most relevant first)
+    metakit screen status --project review.db                   (progress, when to stop)
+    metakit screen export todo.csv --project review.db          (records awaiting a decision)
+    metakit screen export done.csv --decisions --project review.db
+    metakit screen import todo.csv --project review.db --reviewer NAME
+    metakit screen conflicts --project review.db
+    metakit screen resolve 12 include --project review.db
+    metakit screen resolve 14 exclude --reason "Not randomised" --stage full-text
+    metakit screen agreement --project review.db                (kappa, % agreement)
+    metakit screen design-filter --project review.db
+    metakit screen unflag 123 456 --project review.db
+    metakit screen not-retrieved 77 78 --project review.db       (full text not obtained)
+    metakit screen study "Smith 2019" 12 34 --project review.db  (reports of one study)
+    metakit screen reasons "Not randomised" "Wrong comparator" --stage full-text
     """
     from metakit.review import screening as scr
 
     console = Console()
-    args = list(args or [])
-    if target != "export":
-        stage = stage or "title-abstract"
+    action, args, db = _where(action, list(args or []), project)
+    all_stages = stage is None
+    stage = stage or "title-abstract"
     try:
-        if target == "export":
-            db, out = Path(args[0]), Path(args[1])
+        if action == "export":
+            out = Path(args[0])
             with _open(db) as p:
-                n = scr.export_csv(p, out, stage)
-            console.print(f"{n} decisions written to {out}")
-        elif target == "import":
-            db, src = Path(args[0]), Path(args[1])
+                if decisions_:
+                    n = scr.export_csv(p, out, None if all_stages else stage)
+                    console.print(f"{n} decisions written to {out}")
+                else:
+                    n = scr.export_pending(p, out, stage, reviewer)
+                    who = f" by {reviewer}" if reviewer else ""
+                    console.print(f"{n} records awaiting a {stage} decision{who} written "
+                                  f"to {out}")
+        elif action == "import":
+            src = Path(args[0])
             with _open(db) as p:
-                n = scr.import_csv(p, src)
-            console.print(f"{n} decisions imported from {src}")
-        elif target == "conflicts":
-            with _open(Path(args[0])) as p:
+                res = scr.import_csv(p, src, reviewer=reviewer)
+            console.print(res.summary(), markup=False, highlight=False, soft_wrap=True)
+        elif action == "resolve":
+            rid, decision = int(args[0]), args[1].lower()
+            with _open(db) as p:
+                scr.resolve(p, rid, stage, decision, reason,
+                            reviewer=reviewer or "adjudicator")
+            console.print(f"record {rid}: {stage} decision resolved as {decision}"
+                          + (f" ({reason})" if reason else ""), markup=False)
+        elif action == "status":
+            from metakit.review.stopping import screening_status
+
+            with _open(db) as p:
+                st = screening_status(p, stage, recall=recall, confidence=confidence)
+            console.print(st.summary(), markup=False, highlight=False, soft_wrap=True)
+        elif action == "conflicts":
+            with _open(db) as p:
                 frame = scr.conflicts(p, stage)
             table = Table(title=f"Conflicts at {stage}: {len(frame)}")
             table.add_column("record")
@@ -241,76 +290,109 @@ def screen_command(
                 table.add_row(str(rid), *["" if v is None or v != v else str(v)
                                           for v in row])
             console.print(table)
-        elif target == "agreement":
-            with _open(Path(args[0])) as p:
+        elif action == "agreement":
+            with _open(db) as p:
                 pairs = scr.agreement(p, stage)
+                many = scr.fleiss_agreement(p, stage)
             if not pairs:
                 console.print("No record was screened by two reviewers.")
             for (a, b), k in pairs.items():
-                console.print(f"{a} vs {b}: {k.summary()}")
-        elif target == "design-filter":
-            with _open(Path(args[0])) as p:
+                console.print(f"{a} vs {b}: {k.summary()}", markup=False, soft_wrap=True)
+            if many is not None:
+                console.print(f"All {many.n_raters} reviewers: {many.summary()}",
+                              markup=False, soft_wrap=True)
+        elif action == "design-filter":
+            with _open(db) as p:
                 res = scr.apply_design_filter(p)
             console.print(res.summary())
-        elif target == "unflag":
-            with _open(Path(args[0])) as p:
-                for rid in args[1:]:
+        elif action == "unflag":
+            with _open(db) as p:
+                for rid in args:
                     done = scr.undo_flag(p, int(rid))
                     console.print(f"record {rid}: " + ("back to screening" if done else
                                                        "had no active removal flag"))
-        elif target in ("not-retrieved", "retrieved"):
-            with _open(Path(args[0])) as p:
-                for rid in args[1:]:
+        elif action in ("not-retrieved", "retrieved"):
+            with _open(db) as p:
+                for rid in args:
                     study = p.conn.execute("SELECT study_id FROM reports WHERE record_id = ?",
                                            (int(rid),)).fetchone()
-                    scr.set_report(p, int(rid), retrieved=target == "retrieved",
+                    scr.set_report(p, int(rid), retrieved=action == "retrieved",
                                    study_id=study[0] if study else None)
-            console.print(f"{len(args) - 1} report(s) marked {target}")
-        elif target == "study":
-            with _open(Path(args[0])) as p:
-                study_id = args[1]
-                for rid in args[2:]:
+            console.print(f"{len(args)} report(s) marked {action}")
+        elif action == "study":
+            with _open(db) as p:
+                study_id = args[0]
+                for rid in args[1:]:
                     scr.set_report(p, int(rid), retrieved=True, study_id=study_id)
-            console.print(f"{len(args) - 2} report(s) linked to study {study_id}")
-        elif target == "reasons":
-            with _open(Path(args[0])) as p:
-                if len(args) > 1:
-                    scr.define_reasons(p, stage, args[1:])
+            console.print(f"{len(args) - 1} report(s) linked to study {study_id}")
+        elif action == "reasons":
+            with _open(db) as p:
+                if args:
+                    scr.define_reasons(p, stage, args)
                 for n, r in enumerate(scr.reasons(p, stage), start=1):
                     console.print(f"[{n}] {r}", markup=False, highlight=False)
         else:
             if reviewer is None:
                 raise typer.BadParameter("--reviewer is required to screen")
-            with _open(Path(target)) as p:
+            with _open(db) as p:
                 run_screener(p, stage, reviewer, console=console,
-                             prioritise=not no_prioritise)
+                             prioritise=not no_prioritise, random=random)
     except IndexError:
-        raise typer.BadParameter(f"'{target}' needs more arguments; see --help") from None
+        raise typer.BadParameter(f"'{action}' needs more arguments; see --help") from None
     except DataError as err:
-        console.print(f"[red]error:[/] {err}")
+        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
 def prisma_command(
-    source: Path = typer.Argument(..., help="review.db, or a YAML file of counts"),
+    counts_yaml: Path | None = typer.Argument(None, help="a YAML file of counts, for a "
+                                              "review screened elsewhere"),
+    project: Path | None = typer.Option(None, "--project", "-p",
+                                        help="the review store (default review.db)"),
     output: Path = typer.Option(Path("prisma.svg"), "-o", "--output",
                                 help="figure file: .svg, .pdf or .png"),
     counts_out: Path | None = typer.Option(None, "--counts-yaml",
-                                              help="also write the counts as YAML"),
+                                           help="also write the counts as YAML"),
+    list_: bool = typer.Option(False, "--list", help="list the records that still need "
+                               "a decision (or a resolved conflict)"),
 ) -> None:
-    """Draw the PRISMA 2020 flow diagram from a review store or a YAML file of counts."""
+    """Draw the PRISMA 2020 flow diagram from a review store or a YAML file of counts.
+
+    \b
+    metakit prisma --project review.db -o prisma.svg
+    metakit prisma --project review.db --list       (records still to decide)
+    metakit prisma counts.yaml -o prisma.png
+    """
     from metakit.plots.prisma import prisma_flow
+    from metakit.review import screening as scr
     from metakit.review.prisma_counts import PrismaCounts
 
     console = Console()
+    if counts_yaml is not None and counts_yaml.suffix.lower() == ".db" and project is None:
+        typer.echo(f"warning: name the store with --project {counts_yaml} (the positional "
+                   "form is deprecated)", err=True)
+        counts_yaml, project = None, counts_yaml
     try:
-        if source.suffix.lower() in (".yaml", ".yml"):
-            counts = PrismaCounts.from_yaml(source)
+        if list_:
+            with _open(project or Path("review.db")) as p:
+                todo = scr.unfinished(p)
+            if todo.empty:
+                console.print("Every record has a resolved decision.")
+                return
+            table = Table(title=f"{len(todo)} records keep the flow diagram open")
+            for col in ("record", "stage", "why", "title"):
+                table.add_column(col)
+            for rid, row in todo.iterrows():
+                table.add_row(str(rid), row.stage, row.why, str(row.title or ""))
+            console.print(table)
+            raise typer.Exit(1)
+        if counts_yaml is not None:
+            counts = PrismaCounts.from_yaml(counts_yaml)
         else:
-            with _open(source) as p:
-                counts = PrismaCounts.from_store(p)
+            with _open(project or Path("review.db")) as p:
+                counts = scr.prisma_counts_from_store(p)
     except DataError as err:
-        console.print(f"[red]error:[/] {err}")
+        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     prisma_flow(counts, output)
     if counts_out is not None:

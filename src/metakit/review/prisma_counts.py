@@ -4,7 +4,8 @@ Page MJ, McKenzie JE, Bossuyt PM, et al. The PRISMA 2020 statement: an updated
 guideline for reporting systematic reviews. *BMJ* 2021;372:n71 (figure 1, the flow
 diagram for new reviews with searches of databases, registers and other sources).
 
-Counts come from the review store (:meth:`PrismaCounts.from_store`), from YAML for a
+Counts come from the review store
+(:func:`metakit.review.screening.prisma_counts_from_store`), from YAML for a
 review screened elsewhere (:meth:`PrismaCounts.from_yaml`), or by hand. A count that a
 published review does not report may be ``None`` ("not reported"); the checks that
 involve it are then skipped and the diagram prints "NR".
@@ -235,13 +236,6 @@ class PrismaCounts:
         if not isinstance(data, Mapping):
             raise DataError("PRISMA YAML must be a mapping of box name to count")
         return cls.from_dict(data)
-
-    @classmethod
-    def from_store(cls, store: Any) -> PrismaCounts:
-        """Counts computed from a review store (see :mod:`metakit.review.screening`)."""
-        from metakit.review.screening import prisma_counts_from_store
-
-        return prisma_counts_from_store(store)
 
     # views --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

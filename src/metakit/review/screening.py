@@ -35,7 +35,6 @@ as in the PRISMA 2020 template).
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,16 +44,17 @@ from typing import Any
 import pandas as pd
 
 from metakit.errors import DataError
-from metakit.review.agreement import KappaResult, cohen_kappa
+from metakit.review.agreement import FleissResult, KappaResult, cohen_kappa, fleiss_kappa
 from metakit.review.prisma_counts import PrismaCounts
-from metakit.review.store import Project, register_migration
+from metakit.review.store import Project, _now, register_migration
 
 __all__ = [
     "STAGES", "DECISIONS", "SCHEMA_VERSION",
     "define_reasons", "reasons", "record_decision", "undo_last", "resolve",
-    "decisions", "final_decisions", "conflicts", "agreement", "queue", "progress", "Progress",
+    "decisions", "final_decisions", "conflicts", "agreement", "fleiss_agreement", "queue", "progress", "Progress",
     "flag_records", "apply_design_filter", "undo_flag", "set_report", "set_source_kind",
-    "export_csv", "import_csv", "prisma_counts_from_store",
+    "export_csv", "import_csv", "ImportResult", "pending", "export_pending",
+    "prisma_counts_from_store", "unfinished", "CSV_COLUMNS", "PENDING_COLUMNS",
 ]
 
 STAGES = ("title-abstract", "full-text")
@@ -109,10 +109,6 @@ CREATE TABLE IF NOT EXISTS source_kinds (
 """
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
 def _ready(project: Project) -> None:
     """Register this module's migration (first use) and apply it if the file lacks it.
 
@@ -158,6 +154,22 @@ def reasons(project: Project, stage: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------- decisions
+def _removal(c: Any, record_id: int) -> str | None:
+    """Why a record is out of screening (a duplicate, or flagged), or None."""
+    dup = c.execute("SELECT duplicate_of FROM dedup_decisions WHERE record_id = ? AND "
+                    "kind = 'duplicate' AND undone = 0", (record_id,)).fetchone()
+    if dup is not None:
+        return (f"removed as a duplicate of record {dup[0]} (metakit records undo "
+                "brings it back)")
+    flag = c.execute("SELECT kind, rule FROM automation_flags WHERE record_id = ? AND "
+                     "undone = 0", (record_id,)).fetchone()
+    if flag is not None:
+        by = "by automation" if flag[0] == "automation" else "for another reason"
+        return (f"removed before screening {by} (rule {flag[1]}; metakit screen unflag "
+                "brings it back)")
+    return None
+
+
 def _check_decision(c: Any, record_id: int, stage: str, reviewer: str, decision: str,
                     reason: str | None, where: str = "") -> tuple[str, str | None]:
     at = f"{where}record {record_id}: " if where or record_id is not None else ""
@@ -168,6 +180,10 @@ def _check_decision(c: Any, record_id: int, stage: str, reviewer: str, decision:
         raise DataError(f"{at}reviewer must be named", study=record_id, column="reviewer")
     if c.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone() is None:
         raise DataError(f"{at}no such record", study=record_id, column="record_id")
+    removed = _removal(c, record_id)
+    if removed is not None:
+        raise DataError(f"{at}{removed}; it is not screened", study=record_id,
+                        column="record_id")
     reason = (reason or "").strip() or None
     if decision != "exclude":
         return decision, None
@@ -184,7 +200,7 @@ def _check_decision(c: Any, record_id: int, stage: str, reviewer: str, decision:
 
 def record_decision(project: Project, record_id: int, stage: str, reviewer: str,
                     decision: str, reason: str | None = None, *,
-                    decided_at: str | None = None) -> int:
+                    decided_at: str | None = None, origin: str = "metakit") -> int:
     """Record one reviewer's decision on one record, in its own transaction.
 
     Parameters
@@ -204,6 +220,9 @@ def record_decision(project: Project, record_id: int, stage: str, reviewer: str,
         at full text).
     decided_at
         ISO time stamp; now when None.
+    origin
+        "metakit", or "random-sample" for a record drawn at random for the statistical
+        stopping rule (:mod:`metakit.review.stopping`).
 
     Returns
     -------
@@ -211,14 +230,18 @@ def record_decision(project: Project, record_id: int, stage: str, reviewer: str,
         The decision's id.
     """
     stage = _stage(stage)
+    if origin not in ("metakit", "random-sample"):
+        raise DataError(f"origin must be 'metakit' or 'random-sample', got {origin!r}",
+                        study=record_id, column="origin")
     _ready(project)
     with project.transaction() as c:
         decision, reason = _check_decision(c, int(record_id), stage, reviewer, decision,
                                            reason)
         cur = c.execute(
             "INSERT INTO screening_decisions (record_id, stage, reviewer, decision, reason, "
-            "decided_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (int(record_id), stage, reviewer, decision, reason, decided_at or _now()))
+            "decided_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (int(record_id), stage, reviewer, decision, reason, decided_at or _now(),
+             origin))
         return int(cur.lastrowid)
 
 
@@ -366,6 +389,25 @@ def agreement(project: Project, stage: str, reviewers: Sequence[str] | None = No
     return out
 
 
+def fleiss_agreement(project: Project, stage: str,
+                     reviewers: Sequence[str] | None = None) -> FleissResult | None:
+    """Fleiss' kappa over the records decided by every one of three or more reviewers.
+
+    Returns None with fewer than three reviewers or no record decided by all of them.
+    """
+    stage = _stage(stage)
+    latest = _latest(project, stage)
+    revs = latest[latest.adjudication == 0]
+    wide = revs.pivot(index="record_id", columns="reviewer", values="decision")
+    names = list(reviewers) if reviewers is not None else sorted(wide.columns)
+    if len(names) < 3:
+        return None
+    complete = wide[names].dropna()
+    if complete.empty:
+        return None
+    return fleiss_kappa(complete, categories=list(DECISIONS))
+
+
 # ---------------------------------------------------------------------- the queue
 def _source_kind_sql() -> str:
     return "COALESCE((SELECT kind FROM source_kinds k WHERE k.source_db = r.source_db), " \
@@ -395,7 +437,7 @@ def _full_text_pool(project: Project) -> list[int]:
 
 
 def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = True,
-          model: str = "logistic", cache: dict[Any, Any] | None = None) -> list[int]:
+          model: str | None = None, cache: dict[Any, Any] | None = None) -> list[int]:
     """Record ids the reviewer has still to decide at this stage, in screening order.
 
     With ``prioritise`` (and scikit-learn installed) title/abstract records are ranked
@@ -419,14 +461,19 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     try:
         import sklearn  # noqa: F401
 
-        from metakit.review.automation import _features, rank_records
+        from metakit.review.automation import (
+            DEFAULT_MODEL,
+            _features,
+            rank_records,
+            record_texts,
+        )
     except ImportError:
         return todo
     cache = {} if cache is None else cache
     key = ("tfidf", tuple(pool))
     if key not in cache:
         recs = project.records().loc[pool]
-        texts = (recs.title.fillna("") + " " + recs.abstract.fillna("")).tolist()
+        texts = record_texts(recs.title, recs.abstract)
         cache.clear()
         cache[key] = (_features(texts), {rid: k for k, rid in enumerate(pool)})
     X, row_of = cache[key]
@@ -436,7 +483,8 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     labels = [None if i in todo_set else label_of[i] for i in ids]
     if len(set(v for v in labels if v is not None)) < 2:
         return todo
-    order = rank_records(None, labels, model=model, features=X[[row_of[i] for i in ids]])
+    order = rank_records(None, labels, model=model or DEFAULT_MODEL,
+                         features=X[[row_of[i] for i in ids]])
     return [ids[k] for k in order]
 
 
@@ -548,6 +596,10 @@ def set_source_kind(project: Project, source_db: str, kind: str) -> None:
 # --------------------------------------------------------------------------- CSV
 CSV_COLUMNS = ("record_id", "stage", "reviewer", "decision", "reason", "decided_at")
 
+#: Columns of the worksheet of records awaiting a decision (:func:`export_pending`).
+PENDING_COLUMNS = ("record_id", "stage", "reviewer", "decision", "reason", "title",
+                   "abstract", "authors", "year", "journal")
+
 
 def export_csv(project: Project, path: str | Path, stage: str | None = None) -> int:
     """Write active decisions to CSV (columns :data:`CSV_COLUMNS` plus title); return n."""
@@ -564,19 +616,129 @@ def export_csv(project: Project, path: str | Path, stage: str | None = None) -> 
     return len(d)
 
 
-def import_csv(project: Project, path: str | Path) -> int:
-    """Import decisions made elsewhere (CSV with :data:`CSV_COLUMNS`; extra columns and
-    an empty ``decided_at`` allowed). All rows or none: one transaction, and a bad row
-    raises a DataError naming its line. Returns the number of decisions imported."""
+def pending(project: Project, stage: str = "title-abstract",
+            reviewer: str | None = None) -> list[int]:
+    """Records awaiting a decision at a stage, in id order.
+
+    With ``reviewer``: those this reviewer has not decided; without: those nobody has
+    decided.
+    """
+    stage = _stage(stage)
+    _ready(project)
+    pool = _screening_pool(project) if stage == "title-abstract" else _full_text_pool(project)
+    sql = ("SELECT DISTINCT record_id FROM screening_decisions WHERE stage = ? AND "
+           "undone = 0")
+    args: list[Any] = [stage]
+    if reviewer is not None:
+        sql += " AND reviewer = ?"
+        args.append(reviewer)
+    done = {row[0] for row in project.conn.execute(sql, args)}
+    return [i for i in pool if i not in done]
+
+
+def export_pending(project: Project, path: str | Path, stage: str = "title-abstract",
+                   reviewer: str | None = None) -> int:
+    """Write the records awaiting a decision as a worksheet to fill in; return n.
+
+    Columns :data:`PENDING_COLUMNS`: the decision, reason (and reviewer, when not
+    given) are left blank for the team to fill in a spreadsheet; the file is read back
+    by :func:`import_csv`, which skips rows still without a decision.
+    """
+    stage = _stage(stage)
+    ids = pending(project, stage, reviewer)
+    recs = project.records().reindex(ids)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(PENDING_COLUMNS)
+        for rid, rec in recs.iterrows():
+            authors = rec["authors"] if isinstance(rec["authors"], list) else []
+            w.writerow([rid, stage, reviewer or "", "", "", _cell(rec["title"]),
+                        _cell(rec["abstract"]), "; ".join(authors), _cell(rec["year"]),
+                        _cell(rec["journal"])])
+    return len(ids)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What :func:`import_csv` did with each row.
+
+    Attributes
+    ----------
+    imported
+        Decisions added.
+    unchanged
+        Rows equal to the reviewer's current decision (a file imported again): skipped.
+    undecided
+        Rows with an empty decision (a worksheet not filled in yet): skipped.
+    conflicts
+        ``(line, record_id, reviewer, in store, in file)`` for rows that contradict the
+        reviewer's current decision: not imported.
+    """
+
+    imported: int
+    unchanged: int
+    undecided: int
+    conflicts: tuple[tuple[int, int, str, str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts and the conflicting rows."""
+        return {"imported": self.imported, "unchanged": self.unchanged,
+                "undecided": self.undecided, "conflicts": [list(c) for c in self.conflicts]}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per conflicting line."""
+        return pd.DataFrame(list(self.conflicts), columns=["line", "record_id", "reviewer",
+                                                           "in_store", "in_file"])
+
+    def summary(self) -> str:
+        """A few lines: counts, then each conflict with its line."""
+        lines = [f"{self.imported} decisions imported; {self.unchanged} already in the "
+                 f"store (skipped); {self.undecided} rows without a decision (skipped); "
+                 f"{len(self.conflicts)} conflicting (not imported)"]
+        lines += [f"  line {ln}: record {rid}, {rev}: store says {old!r}, file says {new!r}"
+                  for ln, rid, rev, old, new in self.conflicts]
+        return "\n".join(lines)
+
+
+def _shown(decision: str, reason: Any) -> str:
+    return decision if reason is None or pd.isna(reason) else f"{decision}: {reason}"
+
+
+def import_csv(project: Project, path: str | Path, *,
+               reviewer: str | None = None) -> ImportResult:
+    """Import decisions made elsewhere (CSV with :data:`CSV_COLUMNS`, or a worksheet from
+    :func:`export_pending`).
+
+    Extra columns and an empty ``decided_at`` are allowed; ``reviewer`` fills an empty
+    reviewer cell. All rows or none: one transaction, and a bad row (unknown record, a
+    record removed as a duplicate or flagged before screening, a bad decision or
+    reason) raises a DataError naming its line. Importing a file again changes nothing:
+    a row equal to the reviewer's current decision at that stage is skipped; a row that
+    contradicts it is not imported and is reported in :attr:`ImportResult.conflicts`
+    (undo the stored decision first to replace it). Rows with an empty decision are
+    skipped.
+    """
     _ready(project)
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        missing = {"record_id", "stage", "reviewer", "decision"} - set(reader.fieldnames or ())
+        missing = {"record_id", "stage", "decision"} - set(reader.fieldnames or ())
+        if "reviewer" not in set(reader.fieldnames or ()) and reviewer is None:
+            missing.add("reviewer")
         if missing:
             raise DataError(f"CSV lacks column(s) {sorted(missing)}", column=sorted(missing)[0])
         rows = list(reader)
-    n = 0
+    imported = unchanged = undecided = 0
+    conflicts_: list[tuple[int, int, str, str, str]] = []
     with project.transaction() as c:
+        current: dict[tuple[int, str, str], str] = {}
+        for rid, st, rev, dec, rea in c.execute(
+                "SELECT record_id, stage, reviewer, decision, reason FROM "
+                "screening_decisions WHERE undone = 0 AND adjudication = 0 ORDER BY id"):
+            current[(rid, st, rev)] = _shown(dec, rea)
         for line, row in enumerate(rows, start=2):
             where = f"line {line}: "
             try:
@@ -584,22 +746,69 @@ def import_csv(project: Project, path: str | Path) -> int:
             except ValueError:
                 raise DataError(f"{where}record_id must be an integer",
                                 column="record_id") from None
+            if not (row.get("decision") or "").strip():
+                undecided += 1
+                continue
             try:
                 stage = _stage(row["stage"].strip())
             except DataError as err:
                 raise DataError(where + err.rule, study=record_id, column="stage") from None
+            who = (row.get("reviewer") or "").strip() or (reviewer or "")
             decision, reason = _check_decision(
-                c, record_id, stage, (row.get("reviewer") or "").strip(),
-                (row.get("decision") or "").strip().lower(), row.get("reason"), where)
+                c, record_id, stage, who, row["decision"].strip().lower(),
+                row.get("reason"), where)
+            key = (record_id, stage, who)
+            new = _shown(decision, reason)
+            if key in current:
+                if current[key] == new:
+                    unchanged += 1
+                else:
+                    conflicts_.append((line, record_id, who, current[key], new))
+                continue
             c.execute("INSERT INTO screening_decisions (record_id, stage, reviewer, decision, "
                       "reason, decided_at, origin) VALUES (?, ?, ?, ?, ?, ?, 'import')",
-                      (record_id, stage, row["reviewer"].strip(), decision, reason,
+                      (record_id, stage, who, decision, reason,
                        (row.get("decided_at") or "").strip() or _now()))
-            n += 1
-    return n
+            current[key] = new
+            imported += 1
+    return ImportResult(imported, unchanged, undecided, tuple(conflicts_))
 
 
 # ------------------------------------------------------------------- PRISMA counts
+def _id_list(ids: Sequence[int], shown: int = 20) -> str:
+    """'records 3, 7 and 9' style list, cut after ``shown`` ids."""
+    head = ", ".join(str(int(i)) for i in ids[:shown])
+    more = f" and {len(ids) - shown} more (metakit prisma --list)" if len(ids) > shown else ""
+    return ("record " if len(ids) == 1 else "records ") + head + more
+
+
+def unfinished(project: Project) -> pd.DataFrame:
+    """Records that keep the PRISMA counts from being computed, and why.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by record_id, with ``stage``, ``why`` ("no decision", "conflict") and
+        ``title``; empty when the flow is complete.
+    """
+    _ready(project)
+    rows: list[tuple[int, str, str]] = []
+    pool = _screening_pool(project)
+    ta = final_decisions(project, "title-abstract")
+    ta = ta[ta.index.isin(pool)]
+    rows += [(i, "title-abstract", "no decision") for i in sorted(set(pool) - set(ta.index))]
+    rows += [(int(i), "title-abstract", "conflict") for i in ta.index[ta.final.isna()]]
+    ft = final_decisions(project, "full-text")
+    assess = set(_full_text_pool(project))
+    rows += [(i, "full-text", "no decision") for i in sorted(assess - set(ft.index))]
+    rows += [(int(i), "full-text", "conflict") for i in ft.index[ft.final.isna()]
+             if i in assess]
+    titles = dict(project.conn.execute("SELECT id, title FROM records"))
+    frame = pd.DataFrame(rows, columns=["record_id", "stage", "why"])
+    frame["title"] = [titles.get(i) for i in frame.record_id]
+    return frame.set_index("record_id")
+
+
 def prisma_counts_from_store(project: Project) -> PrismaCounts:
     """The PRISMA 2020 box counts of a review store.
 
@@ -635,13 +844,14 @@ def prisma_counts_from_store(project: Project) -> PrismaCounts:
     pool = _screening_pool(project)
     ta = final_decisions(project, "title-abstract")
     ta = ta[ta.index.isin(pool)]
-    undecided = len(pool) - len(ta)
+    undecided = sorted(set(pool) - set(ta.index))
     if undecided:
-        raise DataError(f"{undecided} records have no title/abstract decision yet",
-                        column="records_screened")
-    open_ta = int(ta.final.isna().sum())
+        raise DataError(f"{len(undecided)} records have no title/abstract decision yet: "
+                        f"{_id_list(undecided)}", column="records_screened")
+    open_ta = sorted(ta.index[ta.final.isna()])
     if open_ta:
-        raise DataError(f"{open_ta} title/abstract conflicts are unresolved",
+        raise DataError(f"{len(open_ta)} title/abstract conflicts are unresolved: "
+                        f"{_id_list(open_ta)} (metakit screen resolve)",
                         column="records_excluded")
     forwarded = set(ta.index[ta.final == "forward"])
     other_ids = {row[0] for row in c.execute(
@@ -652,10 +862,10 @@ def prisma_counts_from_store(project: Project) -> PrismaCounts:
     def column(ids: set[int], box: str) -> tuple[int, int, dict[str, int], set[int]]:
         assessed = ids - missing
         dec = ft[ft.index.isin(assessed)]
-        pending = len(assessed) - len(dec) + int(dec.final.isna().sum())
-        if pending:
-            raise DataError(f"{pending} reports have no resolved full-text decision",
-                            column=box)
+        waiting = sorted((assessed - set(dec.index)) | set(dec.index[dec.final.isna()]))
+        if waiting:
+            raise DataError(f"{len(waiting)} reports have no resolved full-text decision: "
+                            f"{_id_list(waiting)}", column=box)
         excluded = dec[dec.final == "exclude"].reason.value_counts()
         order = reasons(project, "full-text")
         reasons_ = {r: int(excluded[r]) for r in order if r in excluded.index}
