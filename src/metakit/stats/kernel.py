@@ -38,6 +38,8 @@ from metakit.stats.tau2 import METHODS as TAU2_METHODS
 from metakit.stats.tau2 import resolve, se_tau2
 
 MODELS = ("random", "common")
+_EPS = float(np.finfo(float).eps)
+_SQRT2 = math.sqrt(2.0)
 CI_METHODS = ("z", "hk", "hk-adhoc")
 PI_METHODS = ("z", "t")
 
@@ -318,16 +320,15 @@ def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
     if settings.ci != "z" and dfr > 0:
         # with no residual df the Wald test is used (as metafor)
         q = st.Q / dfr
-        q = 0.0 if q <= np.finfo(float).eps else q
+        q = 0.0 if q <= _EPS else q
         if settings.ci == "hk-adhoc":
             q = max(q, 1.0)
         vb, df = vb * q, dfr
     se = math.sqrt(vb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
+    stat = beta / se if se > 0 else (math.copysign(math.inf, beta) if beta else math.nan)
     level = 1.0 - (1.0 - settings.level) / 2
     if math.isnan(df):
-        pval = float(special.ndtr(-abs(stat))) * 2.0
+        pval = math.erfc(abs(stat) / _SQRT2)     # 2 Phi(-|z|)
         crit = z_crit(settings.level)
     else:
         pval = float(special.stdtr(df, -abs(stat))) * 2.0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -87,10 +87,14 @@ class Settings:
         The common-effect summary always has a Wald z interval, as RevMan and R's meta
         show it beside a Hartung-Knapp random-effects summary.
         """
-        model = model or self.model
-        return FitSettings(model=model, tau2_method=self.tau2_method,
-                           ci=self.ci if model == "random" else "z", pi=self.pi, level=self.level,
-                           tol=self.tol, maxiter=self.maxiter, fallback=self.fallback)
+        return _kernel_settings(self, model or self.model)
+
+
+@lru_cache(maxsize=256)
+def _kernel_settings(s: Settings, model: str) -> FitSettings:
+    # validated once per distinct settings, not on every fit
+    return FitSettings(model=model, tau2_method=s.tau2_method, ci=s.ci if model == "random" else "z",
+                       pi=s.pi, level=s.level, tol=s.tol, maxiter=s.maxiter, fallback=s.fallback)
 
 
 @dataclass(frozen=True)
