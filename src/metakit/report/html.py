@@ -42,6 +42,14 @@ def _kind(block) -> str:
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
+def grouped(guardrails: list[Guardrail]) -> list[tuple[list[tuple[str, str]], Guardrail]]:
+    """Guardrails with the same rule, reason and advice, shown once with every place they fired."""
+    groups: dict[tuple[str, str, str], list[Guardrail]] = {}
+    for w in guardrails:
+        groups.setdefault((w.code, w.reason, w.action), []).append(w)
+    return [([(w.where, w.title) for w in ws], ws[0]) for ws in groups.values()]
+
+
 def render_html(spec, sections: list[Section], methods: tuple[str, ...], out: Path) -> str:
     """The report as an HTML string (figure and table links relative to ``out``'s folder)."""
     import jinja2
@@ -62,7 +70,7 @@ def render_html(spec, sections: list[Section], methods: tuple[str, ...], out: Pa
         (c.title, c.numbers["sentence"]) for c in outcomes.children if "sentence" in c.numbers]
     return env.get_template("report.html.j2").render(
         spec=spec, sections=sections, methods=methods, version=__version__, findings=findings,
-        guardrails=[b for b in all_blocks if isinstance(b, Guardrail)],
+        guardrails=grouped([b for b in all_blocks if isinstance(b, Guardrail)]),
         failures=[b for b in all_blocks if isinstance(b, Failure)])
 
 

@@ -9,6 +9,7 @@ the rest of the report still builds. Figures go to ``out/figures`` (SVG + PNG), 
 from __future__ import annotations
 
 import platform
+import re
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -58,14 +59,25 @@ def _software() -> str:
             f"Matplotlib {matplotlib.__version__}).")
 
 
+_STAMP = re.compile(r"\s*\(?metakit \d[^\s)]*\)?\.?")
+
+
 def methods_paragraph(sections) -> tuple[str, ...]:
-    """Each distinct methods sentence of the sections that ran, in report order, then the software."""
-    seen: dict[str, None] = {}
+    """Each distinct methods sentence of the sections that ran, in report order, then the software.
+
+    A sentence that several outcomes share is said once, naming them; the library's own
+    version stamps are dropped (the software is named once, at the end).
+    """
+    seen: dict[str, list[str]] = {}
     for s in sections:
         for x in s.walk():
             for m in x.methods:
-                seen.setdefault(m, None)
-    return (*seen, _software())
+                m = _STAMP.sub("", m).strip().rstrip(".")
+                seen.setdefault(m, [])
+                owner = x.title if s.id == "outcomes" and x is not s else None
+                if owner and x.id in {c.id for c in s.children} and owner not in seen[m]:
+                    seen[m].append(owner)
+    return (*(f"{m} ({'; '.join(o)})." if o else f"{m}." for m, o in seen.items()), _software())
 
 
 def _plan(ctx: Context):

@@ -91,6 +91,7 @@ SCHEMA: dict[str, F] = {
     "rob": F({
         "file": F(str, True, doc="assessments (CSV/XLSX/YAML)"),
         "tool": F(str, False, ("rob2", "robins-i", "quadas2"), "rob2", doc="the tool"),
+        "note": F(str, doc="shown with the figures (e.g. that the answers are illustrative)"),
     }, doc="risk of bias"),
     "prisma": F({
         "counts": F(str, doc="YAML of hand-given PRISMA 2020 counts"),

@@ -16,6 +16,8 @@ def build(ctx: Context) -> Section:
     ctx.rob_table = table
     section = Section("rob", "Risk of bias")
     section.blocks.append(Paragraph(table.summary_sentence()))
+    if spec.get("note"):
+        section.blocks.append(Paragraph(spec["note"]))
     overall = table.overall_by_study()
     listing = "; ".join(f"{s}: {j}" for s, j in overall.items())
     section.blocks.append(save_figure(traffic_light(table), ctx.figures, "rob_traffic_light",
@@ -29,8 +31,9 @@ def build(ctx: Context) -> Section:
                                       "Risk of bias across studies, per domain"))
     section.blocks.append(save_table(table.to_frame().drop(columns=["overrides"], errors="ignore").fillna(""),
                                      ctx.tables, "rob_judgements", "Risk-of-bias judgements per study"))
-    section.blocks.append(save_table(counts.reset_index(), ctx.tables, "rob_counts",
-                                     "Number of studies per judgement and domain"))
+    shares = counts.rename_axis("Domain").reset_index()
+    section.blocks.append(save_table(shares, ctx.tables, "rob_proportions",
+                                     "Proportion of studies per judgement and domain"))
     section.methods.append(table.methods_sentence())
     return section
 
