@@ -28,7 +28,7 @@ def _error(text: str) -> SpecError:
 def test_a_minimal_file_gets_the_documented_defaults():
     spec = parse_spec(GOOD)
     o = spec.outcomes[0]
-    assert (o.model, o.tau2, o.ci, o.prediction, o.noun, o.line) == ("random", "REML", "z", True, "a", 5)
+    assert (o.model, o.tau2, o.ci, o.prediction, o.noun, o.line) == ("random", None, "z", True, "a", 5)
 
 
 def test_unknown_top_level_key_names_its_line():

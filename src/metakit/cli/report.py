@@ -47,7 +47,8 @@ def run_command(
         raise typer.Exit(2) from None
     result = run_review(spec, out, progress=not quiet)
     for g in result.guardrails:
-        err.print(f"[bold yellow]warning:[/] {g.summary()}", highlight=False, soft_wrap=True)
+        err.print(f"[bold yellow]warning:[/] {g.where}: {g.title} (reason and what to do: see the report)",
+                  highlight=False, soft_wrap=True)
     for f in result.failures:
         err.print(f"[bold red]failed:[/] {f.what}: {f.message}", highlight=False, soft_wrap=True)
     typer.echo(result.html)

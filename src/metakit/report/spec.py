@@ -61,7 +61,7 @@ OUTCOME: dict[str, F] = {
     }, doc="column names (defaults: e_t,e_c / n_t,n_c / m_t,m_c / sd_t,sd_c)"),
     "model": F(str, False, ("random", "common"), "random", "primary model"),
     "method": F(str, False, ("inverse", "MH", "Peto"), None, "pooling method (default: inverse variance)"),
-    "tau2": F(str, False, _TAU2, "REML", "tau² estimator"),
+    "tau2": F(str, False, _TAU2, None, "tau² estimator (default REML; DL under convention: revman)"),
     "ci": F(str, False, ("z", "hk", "hk-adhoc"), "z", "CI method: Wald z or Hartung-Knapp"),
     "prediction": F(bool, False, (), True, "report a prediction interval (random effects)"),
     "convention": F(str, False, ("metafor", "revman"), "metafor", "numerical conventions"),
@@ -113,7 +113,7 @@ class Outcome:
     columns: dict = field(default_factory=dict)
     model: str = "random"
     method: str | None = None
-    tau2: str = "REML"
+    tau2: str | None = None
     ci: str = "z"
     prediction: bool = True
     convention: str = "metafor"

@@ -99,7 +99,7 @@ def _subgroup(ctx: Context, o: Outcome, es, by: str, labels) -> Section:
     return section
 
 
-def _metareg(ctx: Context, o: Outcome, es, moderator: str) -> Section:
+def _metareg(ctx: Context, o: Outcome, es, moderator: str, tau2: str) -> Section:
     import pandas as pd
 
     import metakit as mk
@@ -113,8 +113,7 @@ def _metareg(ctx: Context, o: Outcome, es, moderator: str) -> Section:
         return section
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetakitWarning)  # the dropped studies are listed below
-        mr = mk.metareg(es, f"~ {moderator}", model=o.model, tau2_method=o.tau2,
-                        ci="hk" if o.ci != "z" else "z")
+        mr = mk.metareg(es, f"~ {moderator}", model=o.model, tau2_method=tau2, ci=o.ci)
     slope = mr.to_frame().loc[moderator]
     qm = mr.QM
     dropped = f" Studies without {moderator}: {', '.join(mr.dropped)}." if mr.dropped else ""
@@ -133,9 +132,9 @@ def _metareg(ctx: Context, o: Outcome, es, moderator: str) -> Section:
     section.blocks.append(save_table(mr.to_frame().reset_index(), ctx.tables, f"{o.id}_metareg_{moderator}",
                                      f"Meta-regression coefficients ({moderator})"))
     section.numbers = {"slope": float(slope["estimate"]), "k": mr.k, "QM_pval": float(qm.pval)}
-    section.methods.append(
-        f"Meta-regression ({'mixed-effects' if o.model == 'random' else 'common-effect'}, "
-        f"tau² by {o.tau2}) was run on each moderator separately where at least 3 studies reported it.")
+    kind = f"mixed-effects, tau² by {tau2}" if o.model == "random" else "common-effect"
+    section.methods.append(f"Meta-regression ({kind}, {o.ci} tests) was run on each moderator "
+                           "separately where at least 3 studies reported it")
     return section
 
 
@@ -184,6 +183,8 @@ def build(ctx: Context, o: Outcome) -> Section:
     if notes:
         section.blocks.append(Paragraph("Notes from the analysis: " + " ".join(notes)))
     method_bits = [res.methods_text, es.methods.get("text", "")]
+    if show_pi:
+        method_bits.append(f"Prediction intervals: {res.pi_description}")
     section.methods.extend(m for m in method_bits if m)
 
     checks = [g.common_effect_heterogeneity(o.name, o.model, h.I2),
@@ -206,7 +207,7 @@ def build(ctx: Context, o: Outcome) -> Section:
                                          lambda by=by: _subgroup(ctx, o, es, by, labels)))
     for mod in o.moderators:
         section.children.append(_guarded(f"Meta-regression on {mod}", f"{o.id}-metareg-{mod}",
-                                         lambda mod=mod: _metareg(ctx, o, es, mod)))
+                                         lambda mod=mod: _metareg(ctx, o, es, mod, res.settings.tau2_method)))
     if o.funnel:
         funnel = Section(f"{o.id}-funnel", "Funnel plot")
         with warnings.catch_warnings():
