@@ -111,6 +111,8 @@ def test_every_guardrail_the_example_is_built_to_show(built):
     assert ("Pain (VAS), as the seed review pooled it", "common-effect-heterogeneity") in fired
     assert ("Pain (VAS), as the seed review pooled it", "no-prediction-interval") in fired
     assert ("Harris hip score", "tau2-too-few") in fired
+    # two studies in each allocation subgroup, each with its own random-effects tau²
+    assert ("Conversion to total hip arthroplasty, subgroup Randomised", "tau2-too-few") in fired
     assert ("Collapse of the femoral head or stage progression", "funnel-too-few") in fired
     totals = [g for g in result.guardrails if g.code == "totals-disagree"]
     # Zhao 2012: 53 + 44 analysed hips against 53 + 51 randomised (study_characteristics.csv)
@@ -191,3 +193,17 @@ def test_cli_init_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path):
     assert (tmp_path / "binary.csv").read_text().startswith("study,year,outcome,e_t,n_t,e_c,n_c")
     again = CliRunner().invoke(app, ["init", str(tmp_path)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_prisma_from_a_store_not_yet_screened_is_a_failure_in_the_report(tmp_path):
+    data = ROOT / "tests" / "review" / "data" / "scopus.ris"
+    assert CliRunner().invoke(app, ["records", "import", str(data), "-p", str(tmp_path / "review.db")]).exit_code == 0
+    shutil.copy(EXAMPLE / "binary.csv", tmp_path / "binary.csv")
+    (tmp_path / "review.yaml").write_text(
+        "title: Store\nsheets:\n  b: binary.csv\noutcomes:\n"
+        "  - {id: tha, name: THA, sheet: b, where: {outcome: THA}, measure: OR, funnel: false}\n"
+        "prisma:\n  store: review.db\n", encoding="utf-8")
+    result = run_review(tmp_path / "review.yaml", tmp_path / "out")
+    (failure,) = result.failures
+    assert failure.what == "PRISMA flow diagram" and "DataError" in failure.message
+    assert result.section("tha").numbers["k"] == 4

@@ -99,6 +99,17 @@ def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool
         Output folder (created).
     progress
         Show a rich progress bar, one step per analysis.
+
+    Returns
+    -------
+    RunResult
+        The sections built, the methods sentences, and the path of ``report.html``.
+
+    Examples
+    --------
+    >>> result = run_review("examples/stem-cell-onfh/review.yaml", "out/onfh")  # doctest: +SKIP
+    >>> [g.code for g in result.guardrails][:1]  # doctest: +SKIP
+    ['totals-disagree']
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

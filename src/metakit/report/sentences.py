@@ -3,7 +3,7 @@
 Result sentences follow the seed reviews' abstracts: "Cell therapy reduced the risk of
 femoral head collapse (OR = 0.15; 95% CI: 0.09-0.25; P < 0.00001; I² = 0%)".
 
->>> estimate_text("OR", 0.151, 0.087, 0.263, 2e-11, 0.0)
+>>> estimate_text("OR", 0.151, 0.087, 0.254, 2e-11, 0.0)
 'OR = 0.15; 95% CI: 0.09-0.25; P < 0.00001; I² = 0%'
 >>> estimate_text("MD", -8.04, -8.66, -7.42, 1e-6, 99.2)
 'MD = -8.04; 95% CI: -8.66 to -7.42; P < 0.00001; I² = 99%'

@@ -291,7 +291,14 @@ def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None
 
 
 def read_spec(path: str | Path) -> ReviewSpec:
-    """Read and validate the review file at ``path``."""
+    """Read and validate the review file at ``path``.
+
+    Examples
+    --------
+    >>> spec = read_spec("examples/stem-cell-onfh/review.yaml")  # doctest: +SKIP
+    >>> [o.id for o in spec.outcomes]  # doctest: +SKIP
+    ['collapse', 'tha', 'hhs', 'vas', 'vas-smd']
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -92,6 +92,8 @@ def _subgroup(ctx: Context, o: Outcome, es, by: str, labels) -> Section:
         nums = estimate_text(o.measure, p["pred"], p["ci_lb"], p["ci_ub"], r.pval, r.heterogeneity.I2)
         texts.append(f"{name}: {nums} ({r.k} stud{'y' if r.k == 1 else 'ies'})")
     section.blocks.append(Paragraph("; ".join(texts) + ". " + sub.test_line() + "."))
+    section.blocks.extend(w for name, r in zip(sub.groups, sub.subgroups)
+                          if (w := g.tau2_too_few(f"{o.name}, subgroup {name}", o.model, r.k)) is not None)
     section.blocks.append(save_figure(fig, ctx.figures, stem,
                                       f"Forest plot of {o.name.lower()} by {by}. " + "; ".join(texts)
                                       + ". " + sub.test_line(), f"{o.name}: subgroups by {by}"))

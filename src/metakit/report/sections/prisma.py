@@ -19,7 +19,12 @@ def build(ctx: Context) -> Section:
     else:
         from metakit.review import Project
 
-        counts = PrismaCounts.from_store(Project.open(spec["store"], create=False))
+        if not spec["store"].exists():
+            from metakit.errors import DataError
+
+            raise DataError(f"the review project file {str(spec['store'])!r} does not exist")
+        with Project.open(spec["store"], create=False) as project:
+            counts = PrismaCounts.from_store(project)
         source = f"the review project file ({spec['store'].name})"
     fig = prisma_flow(counts)
     summary = counts.summary().replace("\n", "; ")
