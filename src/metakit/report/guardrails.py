@@ -20,6 +20,16 @@ import numpy as np
 
 from metakit.report.blocks import Guardrail
 
+#: the rule of each guardrail in a few words (a heading when it fired in several places)
+RULES = {
+    "common-effect-heterogeneity": "Common-effect model with I² above 50%",
+    "mixed-scales": "Mean differences on what may be different scales",
+    "funnel-too-few": "Funnel plot of fewer than 10 studies",
+    "tau2-too-few": "Random-effects tau² from fewer than 3 studies",
+    "no-prediction-interval": "High heterogeneity without a prediction interval",
+    "totals-disagree": "Outcome totals differ from the study characteristics",
+}
+
 #: I² (percent) above which heterogeneity may be substantial (Cochrane Handbook 10.10.2)
 HIGH_I2 = 50.0
 #: fewest studies for a funnel-asymmetry test (Cochrane Handbook 13.3.5.4)

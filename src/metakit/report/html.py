@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 from metakit.report.blocks import Failure, FigureBlock, Guardrail, Paragraph, Section, TableBlock
+from metakit.report.guardrails import RULES
 
 
 def cell(x) -> str:
@@ -62,6 +63,7 @@ def render_html(spec, sections: list[Section], methods: tuple[str, ...], out: Pa
     env.filters["cell"] = cell
     env.filters["data_uri"] = data_uri
     env.filters["kind"] = _kind
+    env.globals["rules"] = RULES
     env.filters["rel"] = lambda p: Path(p).relative_to(out.parent).as_posix()
     env.filters["records"] = lambda frame: [list(r) for r in frame.itertuples(index=False)]
     all_blocks = [b for s in sections for x in s.walk() for b in x.blocks]
