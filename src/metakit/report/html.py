@@ -4,7 +4,8 @@ The page is one file with no external resource: it opens from an e-mail attachme
 prints to PDF from a browser. Headings go h1 > h2 > h3 > h4 without skipping a level,
 every image has its alt text, and the layout reflows at 400% zoom (WCAG 1.4.10).
 
->>> cell(0.14477), cell(3.0), cell(float("nan")), cell("Ma 2014")
+>>> import numpy as np
+>>> cell(0.14477), cell(np.int64(3)), cell(float("nan")), cell("Ma 2014")
 ('0.1448', '3', '', 'Ma 2014')
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import math
+import numbers
 from pathlib import Path
 
 from metakit.report.blocks import Failure, FigureBlock, Guardrail, Paragraph, Section, TableBlock
@@ -20,9 +22,10 @@ from metakit.report.guardrails import RULES
 
 def cell(x) -> str:
     """A table cell: numbers with 4 significant digits, whole numbers as such, NaN blank."""
-    if isinstance(x, bool) or not isinstance(x, int | float):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         return "" if x is None else str(x)
-    if isinstance(x, float) and not math.isfinite(x):
+    x = float(x)
+    if not math.isfinite(x):
         return ""
     if float(x).is_integer() and abs(x) < 1e9:
         return str(int(x))
