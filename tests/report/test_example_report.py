@@ -147,6 +147,9 @@ def test_html_structure(built):
     csvs = sorted(p.stem for p in (out / "tables").glob("*.csv"))
     assert csvs == sorted(p.stem for p in (out / "tables").glob("*.xlsx"))
     assert page.tables == len(csvs) and page.th > 0
+    for stem in csvs:  # the XLSX (rewritten with fixed dates) still opens, with the CSV's cells
+        xlsx = pd.read_excel(out / "tables" / f"{stem}.xlsx")
+        assert xlsx.shape == pd.read_csv(out / "tables" / f"{stem}.csv").shape
     assert "metakit " in result.methods[-1] and "DerSimonian-Laird" in " ".join(result.methods)
 
 
