@@ -199,6 +199,10 @@ def test_cli_init_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path):
     assert (tmp_path / "binary.csv").read_text().startswith("study,year,outcome,e_t,n_t,e_c,n_c")
     again = CliRunner().invoke(app, ["init", str(tmp_path)])
     assert again.exit_code == 2 and "--force" in again.output
+    # the starter runs as written: one template study per outcome, and the warnings say so
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "review.yaml"), "-o", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 0 and (tmp_path / "out" / "report.html").exists()
+    assert "Random-effects tau² from 1 study" in res.output
 
 
 def test_prisma_from_a_store_not_yet_screened_is_a_failure_in_the_report(tmp_path):

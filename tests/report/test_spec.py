@@ -90,4 +90,9 @@ def test_a_missing_file_is_a_spec_error(tmp_path):
 def test_the_starter_file_of_metakit_init_is_valid():
     spec = parse_spec(STARTER_YAML)
     assert [o.id for o in spec.outcomes] == ["primary", "function"]
-    assert spec.rob["tool"] == "rob2" and spec.characteristics["totals"] == ["n_t", "n_c"]
+    assert spec.rob is None and spec.characteristics["totals"] == ["n_t", "n_c"]
+    uncommented = STARTER_YAML.replace("# rob:", "rob:").replace("#   file:", "  file:").replace(
+        "#   tool:", "  tool:").replace("#   note:", "  note:").replace("# prisma:", "prisma:").replace(
+        "#   counts:", "  counts:")
+    spec = parse_spec(uncommented)
+    assert spec.rob["tool"] == "rob2" and spec.prisma["counts"].name == "prisma.yaml"

@@ -40,6 +40,10 @@ MIN_TAU2 = 3
 SCALE_RATIO = 5.0
 
 
+def _studies(k: int) -> str:
+    return f"{k} stud{'y' if k == 1 else 'ies'}"
+
+
 def common_effect_heterogeneity(where: str, model: str, i2: float) -> Guardrail | None:
     """A common-effect model pooled studies whose I² is above :data:`HIGH_I2`."""
     if model != "common" or not i2 > HIGH_I2:
@@ -84,7 +88,7 @@ def funnel_too_few(where: str, k: int) -> Guardrail | None:
     """A funnel plot (and any asymmetry test) behind fewer than :data:`MIN_FUNNEL` studies."""
     if k >= MIN_FUNNEL:
         return None
-    return Guardrail("funnel-too-few", where, f"Funnel plot of {k} studies",
+    return Guardrail("funnel-too-few", where, f"Funnel plot of {_studies(k)}",
                      f"With fewer than {MIN_FUNNEL} studies a funnel plot cannot tell "
                      "small-study effects from chance, and asymmetry tests have too little power.",
                      "Read the funnel plot as a picture of the data only; do not report an "
@@ -95,7 +99,7 @@ def tau2_too_few(where: str, model: str, k: int) -> Guardrail | None:
     """A random-effects tau² estimated from fewer than :data:`MIN_TAU2` studies."""
     if model != "random" or k >= MIN_TAU2:
         return None
-    return Guardrail("tau2-too-few", where, f"Random-effects tau² from {k} studies",
+    return Guardrail("tau2-too-few", where, f"Random-effects tau² from {_studies(k)}",
                      "The between-study variance cannot be estimated with any precision from "
                      f"fewer than {MIN_TAU2} studies; the pooled CI depends on a guess.",
                      "Report the studies individually or state the limitation; a Hartung-Knapp "

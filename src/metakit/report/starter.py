@@ -55,12 +55,13 @@ outcomes:                              # one entry per pairwise analysis
     tau2: REML
     better: higher
 
-rob:                                   # optional: risk-of-bias answers (CSV/XLSX/YAML)
-  file: rob2.csv
-  tool: rob2                           # rob2, robins-i or quadas2
-
-prisma:                                # optional: give 'counts' (YAML) or 'store' (review.db)
-  counts: prisma.yaml
+# Uncomment when you have them:
+# rob:                                 # risk-of-bias answers (CSV/XLSX/YAML); see examples/rob/
+#   file: rob2.csv
+#   tool: rob2                         # rob2, robins-i or quadas2
+#   note: ''                           # shown with the figures
+# prisma:                              # give 'counts' (YAML of PRISMA 2020 boxes) or 'store'
+#   counts: prisma.yaml                # or:  store: review.db
 """
 
 #: extraction templates: file name -> CSV text (header and one example row to overwrite)

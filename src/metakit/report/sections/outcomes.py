@@ -82,7 +82,9 @@ def _display(res):
 
 def _subgroup(ctx: Context, o: Outcome, es, by: str, labels) -> Section:
     e, c, favours = labels
-    sub = _fit(o, es, by=by)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MetakitWarning)
+        sub = _fit(o, es, by=by)
     section = Section(f"{o.id}-subgroups-{by}", f"Subgroups by {by}")
     stem = f"{o.id}_subgroups_{by}"
     fig = sub.forest(label_e=e, label_c=c, favours=favours, title=f"{o.name}, by {by}")
@@ -92,6 +94,8 @@ def _subgroup(ctx: Context, o: Outcome, es, by: str, labels) -> Section:
         nums = estimate_text(o.measure, p["pred"], p["ci_lb"], p["ci_ub"], r.pval, r.heterogeneity.I2)
         texts.append(f"{name}: {nums} ({r.k} stud{'y' if r.k == 1 else 'ies'})")
     section.blocks.append(Paragraph("; ".join(texts) + ". " + sub.test_line() + "."))
+    if caught:
+        section.blocks.append(Paragraph("Notes from the analysis: " + " ".join(str(w.message) for w in caught)))
     section.blocks.extend(w for name, r in zip(sub.groups, sub.subgroups)
                           if (w := g.tau2_too_few(f"{o.name}, subgroup {name}", o.model, r.k)) is not None)
     section.blocks.append(save_figure(fig, ctx.figures, stem,
