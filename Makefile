@@ -19,6 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/metakit meta examples/data/onfh_tha.csv --measure OR --convention revman
+	$(BIN)/metakit run examples/stem-cell-onfh/review.yaml -o out/stem-cell-onfh
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples

@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Network meta-analysis of DATA: league table, ranks, inconsistency, figures."),
     "revman": ("metakit.cli.revman", "revman_command",
                "Read a RevMan 5 review (.rm5 or CSV export), re-run its analyses beside RevMan's."),
+    "init": ("metakit.cli.report", "init_command",
+             "Write a commented starter review.yaml and extraction templates."),
+    "run": ("metakit.cli.report", "run_command",
+            "Run every analysis of a review.yaml; write the HTML report, figures and tables."),
 }
 
 
