@@ -205,3 +205,25 @@ def test_fewer_than_ten_studies_warn(bcg):
     with warnings.catch_warnings():
         warnings.simplefilter("error")             # 13 studies: no warning
         funnel(mk.meta(bcg))
+
+
+def test_contour_legend_fits_inside_the_figure():
+    """Six legend entries at the default size: every entry lies inside the canvas (the
+    column estimate once gave a legend wider than the figure, clipped on both sides)."""
+    import pandas as pd
+
+    import metakit as mk
+    d = pd.DataFrame({"study": [f"S{i}" for i in range(12)],
+                      "e_t": [4, 6, 3, 62, 33, 180, 8, 50, 29, 17, 18, 5],
+                      "n_t": [123, 306, 231, 1360, 506, 1541, 254, 880, 750, 170, 190, 80],
+                      "e_c": [11, 29, 11, 248, 47, 372, 10, 49, 45, 65, 30, 9],
+                      "n_c": [139, 303, 220, 1287, 580, 1451, 63, 880, 727, 166, 200, 85]})
+    fig = mk.meta(mk.effect_sizes(d, "RR")).funnel(contours=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0]
+    box = legend.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    for text in legend.get_texts():
+        t = text.get_window_extent(renderer)
+        assert t.x0 >= 0 and t.x1 <= fig.bbox.width, text.get_text()

@@ -275,8 +275,17 @@ def _legend(fig: Figure, handles: list, prop, width_pt: float):
         if total + spacing * (cols - 1) <= avail:
             ncol = cols
             break
-    return fig.legend(handles=handles, loc="lower center", ncol=ncol, prop=prop, frameon=False,
-                      borderaxespad=0.0)
+    # the estimate above can be short of what matplotlib draws: measure, and use fewer
+    # columns until the legend fits the figure's width
+    renderer = fig.canvas.get_renderer()
+    while True:
+        legend = fig.legend(handles=handles, loc="lower center", ncol=ncol, prop=prop,
+                            frameon=False, borderaxespad=0.0)
+        drawn = legend.get_window_extent(renderer).width * 72 / fig.dpi
+        if drawn <= width_pt - 2 * _PAD or ncol == 1:
+            return legend
+        legend.remove()
+        ncol -= 1
 
 
 def _place(fig: Figure, ax, legend, width_pt: float, plot_h_pt: float) -> None:
