@@ -430,7 +430,9 @@ class MetaResult(FigureMethods):
         """One sentence for a methods section."""
         s = self.settings
         name = MEASURE_NAMES.get(self.measure, self.measure)
-        text = f"{name}s were pooled with a {s.model}-effects model ({METHODS[s.method]}"
+        model = "random-effects" if s.model == "random" else "common-effect"
+        pooling = {"inverse": "inverse variance"}.get(s.method, METHODS[s.method])
+        text = f"{name}s were pooled with a {model} model ({pooling}"
         if s.model == "random":
             if s.method != "inverse" and s.tau2_method == "DL":
                 text += "; DerSimonian-Laird tau² from the Mantel-Haenszel heterogeneity statistic"
