@@ -112,19 +112,26 @@ def _fit_chunked(yi, vi, mask, settings: Settings) -> tuple[dict, tuple[int, ...
         k = m2.sum(axis=-1)
         aligned = bool((m2 == (np.arange(width)[None, :] < k[:, None])).all())
         order = np.argsort(k, kind="stable")
-    # results are written in sorted order, block by block, and put back in place once
+    # the rows are sorted once, blocks are contiguous slices of the sorted arrays, and the
+    # results are put back in place once at the end
+    if m2 is None:
+        ys, vs, ks, ms = y2, v2, k, None
+    else:
+        ys, vs, ks, ms = y2[order], v2[order], k[order], m2[order]
     merged: dict = {}
     for start in range(0, n, CHUNK):
-        rows = order[start:start + CHUNK]
-        kmax = max(int(k[rows].max()), 1) if aligned else width
-        b = make_batch(y2[rows, :kmax], v2[rows, :kmax], None if m2 is None else m2[rows, :kmax])
+        rows = slice(start, start + CHUNK)
+        kmax = max(int(ks[rows].max()), 1) if aligned else width
+        b = make_batch(ys[rows, :kmax], vs[rows, :kmax], None if ms is None else ms[rows, :kmax])
         _check_k(b)
         out = fit_kernel(b, settings)
         for name, val in out.items():
             val = np.asarray(val)
             if name not in merged:
                 merged[name] = np.empty(n, dtype=val.dtype)
-            merged[name][start:start + rows.size] = val
+            merged[name][start:start + val.shape[0]] = val
+    if m2 is None:
+        return merged, shape
     inverse = np.empty(n, dtype=np.intp)
     inverse[order] = np.arange(n)
     return {name: val[inverse] for name, val in merged.items()}, shape
