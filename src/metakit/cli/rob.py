@@ -48,11 +48,12 @@ def summarise(
             if summary_plot is not None:
                 rob_plots.summary_plot(selected, path=summary_plot, palette=palette)
     except (DataError, ValueError, OSError) as err:
-        console.print(f"[red]error:[/red] {escape(str(err))}")
+        # one line whatever the terminal's width: the message is for logs and scripts too
+        console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(code=1) from None
     # Said as a line of the report, not as Python's "file:line: Warning" text.
     for w in dict.fromkeys(str(w.message) for w in caught):
-        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
 
     print_judgements(console, selected)
     for d in selected.tool.domains:
