@@ -14,7 +14,6 @@ import pytest
 import metakit as mk
 from metakit.errors import DataError, MetakitWarning
 from metakit.formatting import fmt_pct
-from metakit.stats.conversions import correlation_from_sds, sd_change
 
 
 def _md(**changes) -> pd.DataFrame:
@@ -142,6 +141,8 @@ def test_i2_rounding_to_zero_prints_without_sign():
 # -- SD of change from baseline (Cochrane Handbook 6.5.2.8) ----------------------------
 
 def test_sd_change_from_correlation_by_hand():
+    from metakit.stats.conversions import correlation_from_sds, sd_change
+
     # SD_change = sqrt(SD_b² + SD_f² - 2 r SD_b SD_f)
     #   = sqrt(4.42² + 4.23² - 2 x 0.53 x 4.42 x 4.23) = sqrt(19.5364 + 17.8929 - 19.818396)
     assert float(sd_change(4.42, 4.23, 0.53)) == pytest.approx(math.sqrt(17.610904), abs=1e-12)
