@@ -153,3 +153,21 @@ def test_sd_change_from_correlation_by_hand():
         sd_change(1.0, 1.0, 1.5)
     with pytest.raises(DataError, match="correlation outside"):
         correlation_from_sds(1.0, 1.0, 3.0)
+
+
+# -- "Favours" sides when higher is better ---------------------------------------------
+
+def test_forest_higher_is_better_swaps_the_default_favours():
+    from metakit.plots.forest import forest
+
+    es = mk.effect_sizes(pd.DataFrame({"study": list("ABC"), "yi": [0.1, 0.4, 0.3],
+                                       "vi": [0.04, 0.05, 0.03]}), "GEN", variance="vi")
+    fit = mk.meta(es)
+
+    def sides(fig):
+        texts = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts}
+        return texts["favours-left"], texts["favours-right"]
+
+    assert sides(forest(fit)) == ("Favours [experimental]", "Favours [control]")
+    assert sides(forest(fit, higher_is_better=True)) == ("Favours [control]", "Favours [experimental]")
+    assert sides(forest(fit, favours=("Worse", "Better"), higher_is_better=True)) == ("Worse", "Better")

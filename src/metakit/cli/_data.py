@@ -156,22 +156,16 @@ def order_subgroups(df: pd.DataFrame, by: str | None, order: str) -> pd.DataFram
     return df.iloc[key.to_numpy().argsort(kind="stable")].reset_index(drop=True)
 
 
-def favours_labels(favours: str | None, higher_is_better: bool) -> tuple[str, str] | None:
-    """The forest plot's (left, right) "Favours" labels, or None for the default.
-
-    Left of the null line lie effects below it: "Favours [experimental]" when lower is
-    better (events, pain), "Favours [control]" when higher is better (``--higher-is-better``).
-    ``favours`` ("LEFT,RIGHT") names them as they should appear, left then right.
-    """
-    if favours is not None:
-        parts = [p.strip() for p in favours.split(",")]
-        if len(parts) != 2 or not all(parts):
-            raise typer.BadParameter(f"--favours takes two labels, left then right, separated by "
-                                     f"a comma, e.g. 'Favours drug,Favours placebo'; got {favours[:80]!r}")
-        return parts[0], parts[1]
-    if higher_is_better:
-        return "Favours [control]", "Favours [experimental]"
-    return None
+def favours_labels(favours: str | None) -> tuple[str, str] | None:
+    """``--favours "LEFT,RIGHT"`` as the forest plot's (left, right) labels; None keeps
+    the default (see :func:`metakit.plots.forest.forest`, ``higher_is_better``)."""
+    if favours is None:
+        return None
+    parts = [p.strip() for p in favours.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise typer.BadParameter(f"--favours takes two labels, left then right, separated by "
+                                 f"a comma, e.g. 'Favours drug,Favours placebo'; got {favours[:80]!r}")
+    return parts[0], parts[1]
 
 
 @contextlib.contextmanager

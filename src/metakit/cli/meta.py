@@ -61,7 +61,7 @@ def meta_command(
                                           variance=variance, se=se, ci=ci, scale=scale, year=year,
                                           drop_incomplete=drop_incomplete)
         kwargs["keep"] = tuple(c for c in (by,) if c)
-        labels = _data.favours_labels(favours, higher_is_better)
+        labels = _data.favours_labels(favours)
         with warnings.catch_warnings(record=True) as caught, _data.quiet_numpy():
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
@@ -71,7 +71,7 @@ def meta_command(
         if forest is not None or funnel is not None:
             from metakit.plots import write_figures
             write_figures(result, forest_path=forest, funnel_path=funnel,
-                          **({"favours": labels} if labels else {}))
+                          favours=labels, higher_is_better=higher_is_better)
     except (MetakitError, ValueError, KeyError, OSError) as err:
         _data.fail(err, data)
     _data.report_warnings(caught)
