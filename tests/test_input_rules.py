@@ -171,3 +171,15 @@ def test_forest_higher_is_better_swaps_the_default_favours():
     assert sides(forest(fit)) == ("Favours [experimental]", "Favours [control]")
     assert sides(forest(fit, higher_is_better=True)) == ("Favours [control]", "Favours [experimental]")
     assert sides(forest(fit, favours=("Worse", "Better"), higher_is_better=True)) == ("Worse", "Better")
+
+
+def test_subgroup_order_in_the_api():
+    df = pd.DataFrame({"study": list("ABCD"), "yi": [0.5, 0.3, 0.4, 0.1], "vi": [0.1, 0.2, 0.1, 0.2],
+                       "era": ["late", "early", "late", "early"]})
+    es = mk.effect_sizes(df, "GEN", variance="vi", keep=["era"])
+    assert mk.meta(es, by="era").groups == ("late", "early")
+    res = mk.meta(es, by="era", subgroup_order=["early"])
+    assert res.groups == ("early", "late")
+    assert res.subgroups[0].study == ("B", "D")  # the fits follow the order too
+    with pytest.raises(DataError, match="'mid', which is not a subgroup"):
+        mk.meta(es, by="era", subgroup_order=["mid"])

@@ -174,4 +174,6 @@ def test_subgroup_order(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.index("era = early") < res.output.index("era = late")
     line = _error_line(_run(tmp_path, text, *GEN, "--by", "era", "--subgroup-order", "mid"))
-    assert "--subgroup-order names 'mid', which is not a subgroup (subgroups are: late, early)" in line
+    assert "column 'era': subgroup order names 'mid', which is not a subgroup (subgroups are: late, early)" in line
+    line = _error_line(_run(tmp_path, text, *GEN, "--subgroup-order", "late"))
+    assert "subgroup_order applies to subgroup analyses" in line

@@ -135,27 +135,6 @@ def select_rows(df: pd.DataFrame, outcome: list[str] | None, where: str | None) 
     return df.reset_index(drop=True)
 
 
-def order_subgroups(df: pd.DataFrame, by: str | None, order: str) -> pd.DataFrame:
-    """Rows sorted (stably) so that the subgroups of ``by`` appear in ``order``
-    ("late,early"); subgroups not named follow in their order of first appearance."""
-    import pandas as pd
-
-    from metakit.stats.validate import clip, require_columns
-
-    if not by:
-        raise DataError("--subgroup-order needs --by COLUMN")
-    require_columns(df, [by])
-    wanted = [g.strip() for g in order.split(",") if g.strip()]
-    present = list(pd.unique(df[by].astype("string").str.strip().dropna()))
-    unknown = [g for g in wanted if g not in present]
-    if unknown:
-        raise DataError(f"--subgroup-order names {clip(unknown[0])}, which is not a subgroup "
-                        f"(subgroups are: {clip(', '.join(present), 200, quote=False)})", column=by)
-    rank = {g: i for i, g in enumerate(wanted + [g for g in present if g not in wanted])}
-    key = df[by].astype("string").str.strip().map(rank).fillna(len(rank))
-    return df.iloc[key.to_numpy().argsort(kind="stable")].reset_index(drop=True)
-
-
 def favours_labels(favours: str | None) -> tuple[str, str] | None:
     """``--favours "LEFT,RIGHT"`` as the forest plot's (left, right) labels; None keeps
     the default (see :func:`metakit.plots.forest.forest`, ``higher_is_better``)."""

@@ -54,8 +54,6 @@ def meta_command(
     measure = measure.upper()
     try:
         df = _data.select_rows(_data.read_table(data), outcome, where)
-        if subgroup_order:
-            df = _data.order_subgroups(df, by, subgroup_order)
         kwargs = _data.effect_size_kwargs(measure, study=study, events=events, totals=totals,
                                           means=means, sds=sds, ns=ns, estimate=estimate,
                                           variance=variance, se=se, ci=ci, scale=scale, year=year,
@@ -67,7 +65,8 @@ def meta_command(
             es = effect_sizes(df, measure, **kwargs)
             ci_method = "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
             result = meta(es, model=model, method=method, tau2_method=tau2, ci=ci_method, pi=pi, by=by,
-                          common_tau2=common_tau2, level=level, convention=convention)
+                          common_tau2=common_tau2, level=level, convention=convention,
+                          subgroup_order=subgroup_order.split(",") if subgroup_order else None)
         if forest is not None or funnel is not None:
             from metakit.plots import write_figures
             write_figures(result, forest_path=forest, funnel_path=funnel,
