@@ -16,7 +16,8 @@ Used by ``tests/test_fuzz.py`` (a few hundred examples in the normal test run) a
 The verdict (:func:`verdict`, :func:`api_verdict`) is one of ``ok`` (exit 0, no NA),
 ``ok-warned`` (exit 0 with a warning), ``error`` (exit 1 and one line ``error: ...`` of at
 most 400 characters naming the file, study, column, line, record or option), ``usage``
-(exit 2, click's own usage message for a bad option value), and the failures
+(exit 2, click's own usage message for a bad option value), ``skipped`` (API only: the
+damaged file is no table, so there is no data frame to pass), and the failures
 ``traceback`` (an uncaught exception), ``bad-error`` (exit 1 otherwise) and ``silent-na``
 (exit 0 with NA/NaN in the output and no warning).
 """
@@ -37,7 +38,7 @@ RECORD_SEEDS = sorted(p for p in (ROOT / "tests" / "review" / "data").iterdir()
 ROB_SEEDS = sorted((ROOT / "examples" / "rob").glob("*.csv")) + sorted((ROOT / "examples" / "rob").glob("*.yaml"))
 
 FAILURES = ("traceback", "bad-error", "silent-na")
-OUTCOMES = ("ok", "ok-warned", "error", "usage", *FAILURES)
+OUTCOMES = ("ok", "ok-warned", "error", "usage", "skipped", *FAILURES)
 
 COLUMNS = {
     "OR": ["e_t", "n_t", "e_c", "n_c"], "RR": ["e_t", "n_t", "e_c", "n_c"],
@@ -222,8 +223,8 @@ def api_verdict(case: dict) -> str:
         text = case["data"].decode("utf-8")
         sep = next((s for s in ("\t", ";", "|", ",") if s in text.splitlines()[0]), ",")
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except Exception:  # not a table: the API's input is a data frame, nothing to test
-        return "usage"
+    except Exception:  # damaged beyond a table: the API takes a data frame, nothing to test
+        return "skipped"
     measure = case["measure"]
     kw = {}
     if measure == "GEN":

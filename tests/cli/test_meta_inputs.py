@@ -177,3 +177,18 @@ def test_subgroup_order(tmp_path):
     assert "column 'era': subgroup order names 'mid', which is not a subgroup (subgroups are: late, early)" in line
     line = _error_line(_run(tmp_path, text, *GEN, "--subgroup-order", "late"))
     assert "subgroup_order applies to subgroup analyses" in line
+
+
+def test_report_warnings_keeps_metakit_lines_only(capsys):
+    import warnings
+
+    from metakit.cli import _data
+    from metakit.errors import MetakitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("invalid value encountered in divide", RuntimeWarning)
+        warnings.warn("2 studies excluded: A, B", MetakitWarning)
+        warnings.warn("2 studies excluded: A, B", MetakitWarning)
+    _data.report_warnings(caught)
+    assert capsys.readouterr().err == "warning: 2 studies excluded: A, B\n"
