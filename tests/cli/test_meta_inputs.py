@@ -187,8 +187,8 @@ def test_report_warnings_keeps_metakit_lines_only(capsys):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.warn("invalid value encountered in divide", RuntimeWarning)
-        warnings.warn("2 studies excluded: A, B", MetakitWarning)
-        warnings.warn("2 studies excluded: A, B", MetakitWarning)
+        warnings.warn("invalid value encountered in divide", RuntimeWarning, stacklevel=1)
+        warnings.warn("2 studies excluded: A, B", MetakitWarning, stacklevel=1)
+        warnings.warn("2 studies excluded: A, B", MetakitWarning, stacklevel=1)
     _data.report_warnings(caught)
     assert capsys.readouterr().err == "warning: 2 studies excluded: A, B\n"
