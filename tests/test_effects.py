@@ -413,7 +413,8 @@ def test_subset_by_mask_labels_and_positions():
 
 def test_duplicate_labels_allowed_and_numbers_as_text_accepted():
     df = pd.DataFrame({"study": ["A", "A"], "e_t": ["3", 4], "n_t": [10, "12 "], "e_c": [5, 6], "n_c": [10, 12]})
-    es = effect_sizes(df, "RR")
+    with pytest.warns(MetakitWarning, match=r"duplicate study labels.*'A' \(rows 1, 2\)"):
+        es = effect_sizes(df, "RR")
     assert es.study == ("A", "A")
     close(es.yi[0], math.log(0.3 / 0.5))
     assert es.subset(["A"]).k == 2

@@ -113,7 +113,8 @@ def test_exact_permutation_test_counts_every_permutation_by_hand():
 
 
 def test_subgroups_with_common_tau2_equal_the_regression_on_the_factor():
-    es = mk.effect_sizes(DATA.assign(yi=DATA.yi, vi=DATA.vi), "GEN", estimate="yi", variance="vi")
+    labelled = DATA.assign(study=[f"{a} {y}" for a, y in zip(DATA.study, REF["inputs"]["year"])])
+    es = mk.effect_sizes(labelled, "GEN", estimate="yi", variance="vi")
     sub = mk.meta(es, by="alloc", common_tau2=True, tau2_method="REML")
     reg = mk.metareg(es, "~ C(alloc) - 1", tau2_method="REML")
     assert np.isclose(sub.subgroups[0].tau2, reg.tau2, rtol=1e-9)

@@ -17,6 +17,8 @@ _LAZY = {
     "combine_groups": "metakit.stats.conversions",
     "mean_sd_from_median": "metakit.stats.conversions",
     "sd_from_ci": "metakit.stats.conversions", "sd_from_se": "metakit.stats.conversions",
+    "sd_change": "metakit.stats.conversions",
+    "correlation_from_sds": "metakit.stats.conversions",
     "EffectSizes": "metakit.stats.effects", "binary_effects": "metakit.stats.effects",
     "continuous_effects": "metakit.stats.effects", "effect_sizes": "metakit.stats.effects",
     "generic_effects": "metakit.stats.effects",

@@ -34,11 +34,16 @@ class DataError(MetakitError, ValueError):
         self.study = study
         self.column = column
         where = []
+        # A message quotes at most ~80 characters of any input, however long the cell.
         if study is not None:
-            where.append(f"study {str(study)!r}")
+            where.append(f"study {_clip(str(study))!r}")
         if column is not None:
-            where.append(f"column {column!r}")
+            where.append(f"column {_clip(str(column))!r}")
         super().__init__(", ".join(where) + (": " if where else "") + rule)
+
+
+def _clip(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class ConvergenceError(MetakitError, RuntimeError):

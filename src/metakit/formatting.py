@@ -45,8 +45,16 @@ def fmt_ci(est: float, lb: float, ub: float, digits: int = 2) -> str:
 
 
 def fmt_pct(x: float) -> str:
-    """A whole percentage, e.g. I²: ``92%``."""
-    return "NA" if x is None or not math.isfinite(x) else f"{x:.0f}%"
+    """A whole percentage, e.g. I²: ``92%``; a value that rounds to zero prints ``0%``,
+    never ``-0%``.
+
+    >>> fmt_pct(91.6), fmt_pct(-1e-12)
+    ('92%', '0%')
+    """
+    if x is None or not math.isfinite(x):
+        return "NA"
+    s = f"{x:.0f}"
+    return ("0" if s == "-0" else s) + "%"
 
 
 def fmt_weight(x: float) -> str:

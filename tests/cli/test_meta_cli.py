@@ -68,11 +68,16 @@ def test_bad_cell_is_named(tmp_path):
     assert "Rosenthal et al 1960" in res.output and "e_t" in res.output
 
 
-def test_year_column_joins_labels(tmp_path):
+def test_year_column_joins_labels_when_asked(tmp_path):
+    # One labelling rule for the API and the CLI: the study column as written, the year
+    # appended only when a year column is named (--year / year=).
     path = tmp_path / "y.csv"
     pd.DataFrame({"study": ["Alpha", "Beta"], "year": [2001, 2003], "yi": [0.1, 0.3],
                   "vi": [0.04, 0.05]}).to_csv(path, index=False)
-    res = runner.invoke(app, ["meta", str(path), "--measure", "GEN", "--variance", "vi",
-                              "--model", "common"])
+    args = ["meta", str(path), "--measure", "GEN", "--variance", "vi", "--model", "common"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "Alpha 2001" not in res.output and "Alpha " in res.output
+    res = runner.invoke(app, [*args, "--year", "year"])
     assert res.exit_code == 0, res.output
     assert "Alpha 2001" in res.output and "Beta 2003" in res.output

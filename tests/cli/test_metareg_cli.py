@@ -37,7 +37,8 @@ def _csv(tmp_path: Path, **changes) -> Path:
 
 
 def _run(*args):
-    return runner.invoke(app, ["metareg", *map(str, args)])
+    # dat.bcg's authors repeat (Rosenthal et al 1960 and 1961): label by author and year
+    return runner.invoke(app, ["metareg", *map(str, args), "--year", "year"])
 
 
 def test_summary_shows_metafor_coefficients(tmp_path):

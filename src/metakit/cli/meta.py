@@ -40,6 +40,12 @@ def meta_command(
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of the summary."),
     forest: Path | None = typer.Option(None, help="Write a forest plot (SVG, PDF or PNG by extension)."),
     funnel: Path | None = typer.Option(None, help="Write a funnel plot (SVG, PDF or PNG by extension)."),
+    outcome: list[str] | None = _data.OUTCOME,
+    where: str | None = _data.WHERE,
+    drop_incomplete: bool = _data.DROP_INCOMPLETE,
+    favours: str | None = typer.Option(None, "--favours", help="Forest plot labels under the left and right of the axis, 'LEFT,RIGHT' (default: Favours [experimental],Favours [control])."),
+    higher_is_better: bool = typer.Option(False, "--higher-is-better", help="Higher values favour a group (e.g. response rates, scores of function): the experimental group's label goes to the right of the null line."),
+    subgroup_order: str | None = typer.Option(None, "--subgroup-order", help="With --by: subgroups in this order, comma-separated (default: order of first appearance)."),
 ) -> None:
     """Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."""
     from metakit.stats.effects import effect_sizes
@@ -47,26 +53,27 @@ def meta_command(
 
     measure = measure.upper()
     try:
-        df = _data.read_table(data)
-        df = df.assign(**{study: _data.study_labels(df, study, year)})
+        df = _data.select_rows(_data.read_table(data), outcome, where)
         kwargs = _data.effect_size_kwargs(measure, study=study, events=events, totals=totals,
                                           means=means, sds=sds, ns=ns, estimate=estimate,
-                                          variance=variance, se=se, ci=ci, scale=scale)
+                                          variance=variance, se=se, ci=ci, scale=scale, year=year,
+                                          drop_incomplete=drop_incomplete)
         kwargs["keep"] = tuple(c for c in (by,) if c)
-        with warnings.catch_warnings(record=True) as caught:
+        labels = _data.favours_labels(favours)
+        with warnings.catch_warnings(record=True) as caught, _data.quiet_numpy():
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
             ci_method = "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
             result = meta(es, model=model, method=method, tau2_method=tau2, ci=ci_method, pi=pi, by=by,
-                          common_tau2=common_tau2, level=level, convention=convention)
+                          common_tau2=common_tau2, level=level, convention=convention,
+                          subgroup_order=subgroup_order.split(",") if subgroup_order else None)
         if forest is not None or funnel is not None:
             from metakit.plots import write_figures
-            write_figures(result, forest_path=forest, funnel_path=funnel)
+            write_figures(result, forest_path=forest, funnel_path=funnel,
+                          favours=labels, higher_is_better=higher_is_better)
     except (MetakitError, ValueError, KeyError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=1) from None
-    for w in caught:
-        typer.echo(f"warning: {w.message}", err=True)
+        _data.fail(err, data)
+    _data.report_warnings(caught)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=_data.jsonable))
     else:

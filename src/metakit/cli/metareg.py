@@ -40,6 +40,9 @@ def metareg_command(
     bubble: Path | None = typer.Option(None, help="Write bubble plots, one panel per moderator (SVG, PDF or PNG by extension)."),
     labels: bool = typer.Option(False, "--labels", help="Label the studies on the bubble plot."),
     pi: bool = typer.Option(False, "--pi", help="Draw the prediction interval on the bubble plot."),
+    outcome: list[str] | None = _data.OUTCOME,
+    where: str | None = _data.WHERE,
+    drop_incomplete: bool = _data.DROP_INCOMPLETE,
 ) -> None:
     """Meta-regression of DATA on the moderators in --mods; prints the coefficient table."""
     from metakit.stats.effects import effect_sizes
@@ -48,12 +51,12 @@ def metareg_command(
 
     measure = measure.upper()
     try:
-        df = _data.read_table(data)
-        df = df.assign(**{study: _data.study_labels(df, study, year)})
+        df = _data.select_rows(_data.read_table(data), outcome, where)
         kwargs = _data.effect_size_kwargs(measure, study=study, events=events, totals=totals,
                                           means=means, sds=sds, ns=ns, estimate=estimate,
-                                          variance=variance, se=se, ci=ci, scale=scale)
-        with warnings.catch_warnings(record=True) as caught:
+                                          variance=variance, se=se, ci=ci, scale=scale, year=year,
+                                          drop_incomplete=drop_incomplete)
+        with warnings.catch_warnings(record=True) as caught, _data.quiet_numpy():
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
             ci_method = "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
@@ -63,10 +66,8 @@ def metareg_command(
             if bubble is not None:
                 result.bubble(path=bubble, labels=labels, pi=pi)
     except (MetakitError, ValueError, KeyError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=1) from None
-    for w in caught:
-        typer.echo(f"warning: {w.message}", err=True)
+        _data.fail(err, data)
+    _data.report_warnings(caught)
     if as_json:
         out = result.to_dict()
         if perm is not None:

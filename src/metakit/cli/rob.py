@@ -48,11 +48,12 @@ def summarise(
             if summary_plot is not None:
                 rob_plots.summary_plot(selected, path=summary_plot, palette=palette)
     except (DataError, ValueError, OSError) as err:
-        console.print(f"[red]error:[/red] {escape(str(err))}")
+        # one line whatever the terminal's width: the message is for logs and scripts too
+        console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(code=1) from None
     # Said as a line of the report, not as Python's "file:line: Warning" text.
     for w in dict.fromkeys(str(w.message) for w in caught):
-        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
 
     print_judgements(console, selected)
     for d in selected.tool.domains:
@@ -77,13 +78,17 @@ def print_judgements(console: Console, table: RobTable) -> None:
     even for that, each study is one paragraph ("D1 Low, D2 High, ..., Overall High") that
     wraps between words.
     """
+    import pandas as pd
+
     frame = table.to_frame()
     outcomes = table.outcomes
     title = f"Risk of bias ({table.tool.label})"
     if len(outcomes) == 1 and outcomes[0] is not None:
         title += f": {outcomes[0]}"
     columns = ["study", *(["outcome"] if len(outcomes) > 1 else []), *table.columns]
-    rows = [[str(row[c]) for c in columns] for _, row in frame.iterrows()]
+    # a missing cell (an assessment without an outcome among others with one) shows as a
+    # dash, never as pandas' "nan"
+    rows = [["—" if pd.isna(row[c]) else str(row[c]) for c in columns] for _, row in frame.iterrows()]
     grid = _grid(title, columns, rows)
     # Measured without the console's width limit (a measurement is capped at that width).
     size = console.measure(grid, options=console.options.update_width(1_000_000))

@@ -12,6 +12,7 @@ for differences as RevMan does.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from scipy import special
 
 import metakit as mk
+from metakit.errors import MetakitWarning
 from metakit.io.revman_xml import RevManError
 
 if TYPE_CHECKING:
@@ -50,7 +52,17 @@ def _rows(outcome: RevManOutcome) -> pd.DataFrame:
 
 
 def effect_sizes(outcome: RevManOutcome):
-    """:class:`~metakit.EffectSizes` of the outcome's estimable studies (see module docstring)."""
+    """:class:`~metakit.EffectSizes` of the outcome's estimable studies (see module docstring).
+
+    A RevMan outcome lists a study once in each subgroup it contributes to, and RevMan pools
+    those rows as it stores them; the warning about repeated study labels is not raised here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="duplicate study labels", category=MetakitWarning)
+        return _effect_sizes(outcome)
+
+
+def _effect_sizes(outcome: RevManOutcome):
     data = _rows(outcome).copy()
     data["subgroup"] = data["subgroup"].fillna("")
     keep = ("study_id", "year", "subgroup")

@@ -825,7 +825,7 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
            rob_domains: Sequence[str] | None = None, rob_palette: str = "default",
            show: str = "primary",
            prediction: bool = False, label_e: str = "Experimental", label_c: str = "Control",
-           favours: tuple[str, str] = ("Favours [experimental]", "Favours [control]"),
+           favours: tuple[str, str] | None = None, higher_is_better: bool = False,
            title: str | None = None, font: str | None = None, font_size: float = 9.0,
            colours: Mapping | None = None, xlim: tuple[float, float] | None = None,
            ticks: Sequence[float] | None = None, graph_width: float = 170.0,
@@ -853,7 +853,12 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
         ``"default"`` (robvis colours) or ``"colourblind"`` (Okabe-Ito), as in
         :mod:`metakit.plots.rob`, which draws the dots.
     favours
-        Labels under the left and right halves of the axis.
+        Labels under the left and right halves of the axis, left first. None gives
+        ("Favours [experimental]", "Favours [control]"): effects below the null favour the
+        experimental group, as for events or symptoms.
+    higher_is_better
+        Higher values are good (response, function scores): the default labels swap sides,
+        "Favours [control]" on the left. Ignored when ``favours`` is given.
     title
         A title above the table.
     font, font_size
@@ -888,8 +893,12 @@ def forest(result, path: str | Path | None = None, *, sort: str | None = None,
                          label_c=label_c, digits=digits, arm_digits=arm_digits)
     if hasattr(rob, "by_domain"):
         rob = rob.by_domain()
+    if favours is None:
+        favours = ("Favours [experimental]", "Favours [control]")
+        if higher_is_better:
+            favours = favours[::-1]
     fig = draw_forest(table, rob=rob, rob_domains=rob_domains, rob_palette=rob_palette,
-                      favours=favours, title=title,
+                      favours=tuple(favours), title=title,
                       font=font, font_size=font_size, colours=colours, xlim=xlim, ticks=ticks,
                       graph_width=graph_width, dpi=dpi)
     if path is not None:

@@ -267,7 +267,12 @@ def read_records(path: str | Path, *, source: str | None = None, format: str | N
         The records (dicts) and the entries that were skipped, each with its line.
     """
     path = Path(path)
-    text, used = decode_bytes(path.read_bytes(), encoding)
+    try:
+        text, used = decode_bytes(path.read_bytes(), encoding)
+    except UnicodeDecodeError as err:  # a byte-order mark or --encoding promised otherwise
+        raise DataError(f"{path.name} is not valid {err.encoding} text: byte {err.start} "
+                        f"({err.object[err.start:err.start + 1]!r}) cannot be decoded; "
+                        f"re-export the file or pass --encoding") from None
     fmt = format or detect_format(path, text)
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; use one of {FORMATS}", column="format")

@@ -102,7 +102,10 @@ def csv_rows(path: Path) -> tuple[list[dict[str, object]], list[str]]:
     lines = _LINE_END.split(text)
     first = next(i for i, line in enumerate(lines) if line.strip())
     header_line = lines[first]
-    delimiter = max(_DELIMITERS, key=lambda d: len(next(csv.reader([header_line], delimiter=d))))
+    try:
+        delimiter = max(_DELIMITERS, key=lambda d: len(next(csv.reader([header_line], delimiter=d))))
+    except csv.Error as err:  # e.g. a header cell over the csv module's 131,072 characters
+        raise DataError(f"{name}, line {first + 1}: {shorten(err, 120)}; {_EXPECTED}") from None
     reader = csv.reader(io.StringIO(text[_offset(text, first):], newline=""), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
@@ -203,6 +206,10 @@ def yaml_document(path: Path) -> tuple[Any, list[int]]:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
+        if isinstance(err, yaml.reader.ReaderError):  # a control character: no mark, a position
+            where = f", line {text.count(chr(10), 0, err.position) + 1}"
+            problem = f"character {chr(err.character)!r} is not allowed in YAML"
+        problem = " ".join(str(problem).split())
         raise DataError(f"{name}{where}: YAML syntax error: {shorten(problem, 200)}") from None
     items = node
     if isinstance(node, yaml.MappingNode):

@@ -33,7 +33,16 @@ from scipy import special
 from metakit.errors import DataError, MetakitWarning
 from metakit.stats.measures import BINARY_MEASURES, CONTINUOUS_MEASURES, RATIO_MEASURES, is_ratio
 from metakit.stats.measures import SCALE_NAMES as MEASURE_NAMES
-from metakit.stats.validate import check_rule, numeric_column, require_columns, study_labels
+from metakit.stats.validate import (
+    check_effect_range,
+    check_rule,
+    clip,
+    duplicate_labels,
+    missing_cells,
+    numeric_column,
+    require_columns,
+    study_labels,
+)
 
 __all__ = [
     "BINARY_MEASURES",
@@ -571,6 +580,8 @@ def effect_sizes(
     vtype: Literal["metafor", "unbiased", "revman"] = "metafor",
     smd: Literal["hedges", "cohen"] = "hedges",
     keep: Sequence[str] = (),
+    year: str | None = None,
+    incomplete: Literal["error", "drop"] = "error",
 ) -> EffectSizes:
     """Compute effect sizes and sampling variances for each study (like metafor's escalc).
 
@@ -582,7 +593,9 @@ def effect_sizes(
         Binary: "OR", "RR", "RD", "PETO", "AS"; continuous: "MD", "SMD", "ROM";
         generic: "GEN".
     study
-        Column of study labels (must not be missing; duplicates are allowed).
+        Column of study labels (must not be missing or blank; surrounding spaces are
+        removed). Duplicated labels are allowed but warned about: several rows of one study
+        (outcomes, time points) pooled together count its patients more than once.
     events, totals
         Binary: (treatment, control) columns of event counts and arm sizes.
     means, sds, ns
@@ -616,6 +629,14 @@ def effect_sizes(
         "hedges" (exact small-sample correction) or "cohen" (none).
     keep
         Columns carried into :meth:`EffectSizes.to_frame` (e.g. "year", "subgroup").
+    year
+        Column of years appended to the labels ("Smith 2003") where a label has no
+        four-digit number yet; None (the default, as in ``metakit meta``) labels studies by
+        ``study`` alone. The rule is :func:`metakit.stats.validate.study_labels`.
+    incomplete
+        A row missing a value the measure needs (an SD, an N, ...): "error" (the default)
+        stops at it, naming it; "drop" leaves every such row out with one warning naming
+        each dropped study and its missing columns (``--drop-incomplete`` in the CLI).
 
     Returns
     -------
@@ -629,7 +650,9 @@ def effect_sizes(
     Warns
     -----
     MetakitWarning
-        When studies are excluded (double-zero, or effect not estimable), naming them.
+        When studies are excluded (double-zero, incomplete, or effect not estimable), when
+        labels are duplicated, and when a generic CI looks like a ratio CI analysed on the
+        identity scale; each names the studies.
 
     Examples
     --------
@@ -653,12 +676,18 @@ def effect_sizes(
         raise ValueError(f"smd must be 'hedges' or 'cohen', not {smd!r}")
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
+    if incomplete not in ("error", "drop"):
+        raise ValueError(f"incomplete must be 'error' or 'drop', not {incomplete!r}")
     if len(data) == 0:
         raise DataError("no studies in the data (k = 0)")
     data = data.reset_index(drop=True)
-    labels = study_labels(data, study)
+    labels = study_labels(data, study, year)
     keep = tuple(keep)
     require_columns(data, keep)
+    if incomplete == "drop":
+        data, labels = _drop_incomplete(data, labels, measure, events, totals, means, sds, ns,
+                                        estimate, variance, se, ci, pval)
+    _warn_duplicates(labels)
 
     cc_used = 0.0
     arms: pd.DataFrame | None
@@ -711,6 +740,17 @@ def effect_sizes(
         arms = None
         notes.update(scale=scale, ci_level=ci_level, sources=sources)
 
+    if measure in CONTINUOUS_MEASURES:
+        # with validated arm data (SD > 0, N >= 2, ROM means > 0) only overflow or underflow
+        # leaves an effect undefined: an out-of-range error, never a silent exclusion
+        inputs = ", ".join((*means, *sds, *ns))
+        yi_chk = np.where(np.isnan(yi), np.inf, yi)
+        vi_chk = np.where(np.isnan(vi), np.inf, vi)
+    else:
+        inputs = ", ".join((*events, *totals) if measure in BINARY_MEASURES else
+                           [c for c in (estimate, variance, se, *(ci or ()), pval) if c])
+        yi_chk, vi_chk = np.where(drop, 0.0, yi), np.where(drop, 1.0, vi)
+    check_effect_range(yi_chk, vi_chk, labels, inputs, measure)
     not_estimable = ~drop & ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
     if not_estimable.any():
         names = [lab for lab, x in zip(labels, not_estimable, strict=True) if x]
@@ -822,6 +862,8 @@ def _generic(
                 MetakitWarning,
                 stacklevel=3,
             )
+        if scale == "identity":
+            _warn_ratio_ci(est, lb, ub, labels, estimate, ci)
     if vals["pval"] is not None:
         p = vals["pval"]
         check_rule((p <= 0) | (p > 1), labels, pval, "p-value must be in (0, 1]")
@@ -849,6 +891,88 @@ def _generic(
         check_rule(from_p & (yi == 0), labels, estimate,
                    "a SE cannot be derived from a p-value when the estimate is 0")
     return yi, vi, sources
+
+
+def _warn_ratio_ci(est: np.ndarray, lb: np.ndarray, ub: np.ndarray, labels: tuple[str, ...],
+                   estimate: str, ci: tuple[str, str]) -> None:
+    """Warn when CIs given on the identity scale are symmetric on the log scale instead.
+
+    A ratio's CI (OR 0.5 [0.3, 0.9]) is symmetric about log(estimate), not about the
+    estimate; analysed as is, its SE and weight are wrong. A study is flagged when its CI is
+    markedly asymmetric about the estimate (the two arms differ by more than 10% of the
+    width) and at least twice as symmetric about it on the log scale.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        asym = np.abs((ub - est) - (est - lb)) / (ub - lb)
+        lest, llb, lub = np.log(est), np.log(lb), np.log(ub)
+        log_asym = np.abs((lub - lest) - (lest - llb)) / (lub - llb)
+    flagged = (lb > 0) & (lb < est) & (est < ub) & (asym > 0.1) & (log_asym < asym / 2)
+    if flagged.any():
+        names = [lab for lab, x in zip(labels, flagged, strict=True) if x]
+        shown = ", ".join(clip(n, 40) for n in names[:10]) + (" …" if len(names) > 10 else "")
+        warnings.warn(
+            f"the CIs ({ci[0]}, {ci[1]}) of {_studies(len(names))} are symmetric about the log "
+            f"of the estimate ({estimate}), not about the estimate, as ratios' CIs are: {shown}. "
+            f"If these are ratios (OR, RR, HR), analyse them with scale='ratio' "
+            f"(--scale ratio); as given they are taken on the identity scale",
+            MetakitWarning,
+            stacklevel=4,
+        )
+
+
+def _warn_duplicates(labels: tuple[str, ...]) -> None:
+    dups = duplicate_labels(labels)
+    if dups:
+        parts = [f"{clip(lab, 40)} (rows {', '.join(map(str, rows))})"
+                 for lab, rows in list(dups.items())[:10]]
+        more = f" and {len(dups) - 10} more" if len(dups) > 10 else ""
+        warnings.warn(
+            f"duplicate study labels, each row pooled as a separate study: {'; '.join(parts)}"
+            f"{more}. If these rows are outcomes or time points of one study, its patients "
+            f"are counted more than once: select one row per study (--outcome or --where in "
+            f"the command line)",
+            MetakitWarning,
+            stacklevel=3,
+        )
+
+
+def _drop_incomplete(data: pd.DataFrame, labels: tuple[str, ...], measure: str,
+                     events, totals, means, sds, ns, estimate, variance, se, ci, pval
+                     ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Leave out rows missing a value the measure needs, naming each study and column."""
+    if measure in BINARY_MEASURES:
+        need, alternatives = [*events, *totals], []
+    elif measure in CONTINUOUS_MEASURES:
+        need, alternatives = [*means, *sds, *ns], []
+    else:
+        need = [estimate]
+        alternatives = [c for c in (variance, se, *(ci or ()), pval) if c is not None]
+    miss = missing_cells(data, need)
+    reasons = [[f"{c} missing" for c, m in zip(need, row, strict=True) if m] for row in miss]
+    gone = miss.any(axis=1)
+    if alternatives:
+        alt = missing_cells(data, alternatives)
+        if ci is not None:
+            # a CI needs both limits; one limit alone is an extraction error, not a gap
+            j = alternatives.index(ci[0])
+            alt[:, j] = alt[:, j] | alt[:, j + 1]
+            alt[:, j + 1] = alt[:, j]
+        none = alt.all(axis=1)
+        for i in np.flatnonzero(none):
+            reasons[i].append(f"no {', '.join(alternatives)}")
+        gone |= none
+    if not gone.any():
+        return data, labels
+    if gone.all():
+        raise DataError(f"every study lacks a value {measure} needs (e.g. "
+                        f"{labels[0]}: {'; '.join(reasons[0])}); nothing left to analyse")
+    named = [f"{clip(lab, 40)} ({', '.join(r)})"
+             for lab, r, g in zip(labels, reasons, gone, strict=True) if g]
+    warnings.warn(f"{_studies(len(named))} with missing data dropped: {'; '.join(named)}",
+                  MetakitWarning, stacklevel=3)
+    keep = ~gone
+    return (data.loc[keep].reset_index(drop=True),
+            tuple(lab for lab, k in zip(labels, keep, strict=True) if k))
 
 
 def _studies(n: int) -> str:

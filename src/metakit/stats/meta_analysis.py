@@ -7,6 +7,8 @@ fits either one :class:`~metakit.stats.pairwise.MetaResult` or, with ``by=``, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from metakit.stats.pairwise import fit_one, resolve_settings
 from metakit.stats.subgroups import subgroup_analysis
 
@@ -14,7 +16,8 @@ from metakit.stats.subgroups import subgroup_analysis
 def meta(es, *, model: str = "random", method: str | None = None, tau2_method: str | None = None,
          ci: str = "z", pi: str | None = None, by: str | None = None, common_tau2: bool = False,
          level: float = 0.95, convention: str = "metafor", tol: float = 1e-10,
-         maxiter: int = 200, fallback: str | None = None):
+         maxiter: int = 200, fallback: str | None = None,
+         subgroup_order: Sequence[str] | None = None):
     """Meta-analyse effect sizes.
 
     Parameters
@@ -38,6 +41,9 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2_method: s
         :class:`~metakit.stats.subgroups.SubgroupResult`.
     common_tau2
         With ``by``: one tau² across subgroups instead of one per subgroup.
+    subgroup_order
+        With ``by``: the subgroups' order in the result, summary and forest plot; those not
+        named follow in order of first appearance (the default order).
     level
         Confidence level.
     convention
@@ -62,7 +68,9 @@ def meta(es, *, model: str = "random", method: str | None = None, tau2_method: s
     s = resolve_settings(es, model, method, tau2_method, ci, pi, level, convention, tol, maxiter,
                          fallback)
     if by is not None:
-        return subgroup_analysis(es, s, by, common_tau2)
+        return subgroup_analysis(es, s, by, common_tau2, subgroup_order)
+    if subgroup_order is not None:
+        raise ValueError("subgroup_order applies to subgroup analyses; pass by= as well")
     if common_tau2:
         raise ValueError("common_tau2 applies to subgroup analyses; pass by= as well")
     return fit_one(es, s)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -407,18 +407,25 @@ class MetaResult(FigureMethods):
         return mh_or_tests(*(arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")))
 
     def predict(self, transform: bool = True) -> dict:
-        """Pooled estimate with CI and prediction interval, back-transformed by default."""
+        """Pooled estimate with CI and prediction interval, back-transformed by default.
+
+        A common-effect model assumes tau² = 0, so its prediction interval is its
+        confidence interval (metafor's ``predict`` of an equal-effects model reports the
+        CI alone).
+        """
         f = self.transform if transform else (lambda x: x)
         p = self.pooled
+        pi_lb, pi_ub = ((self.pi_lb, self.pi_ub) if self.settings.model == "random"
+                        else (p.ci_lb, p.ci_ub))
         return {"pred": float(f(p.estimate)), "ci_lb": float(f(p.ci_lb)),
-                "ci_ub": float(f(p.ci_ub)), "pi_lb": float(f(self.pi_lb)),
-                "pi_ub": float(f(self.pi_ub)), "pi_method": self.pi_description}
+                "ci_ub": float(f(p.ci_ub)), "pi_lb": float(f(pi_lb)),
+                "pi_ub": float(f(pi_ub)), "pi_method": self.pi_description}
 
     @property
     def pi_description(self) -> str:
         """How the prediction interval was computed."""
         if self.settings.model != "random":
-            return "none (common-effect model)"
+            return "none (common-effect model: tau² = 0, the interval is the CI)"
         if self.settings.pi == "t":
             return "t distribution with k - 2 df and the Wald SE (Higgins et al. 2009)"
         if self.settings.ci == "z":
@@ -630,6 +637,15 @@ def fit_one(es, s: Settings, notes=()) -> MetaResult:
                "heterogeneity and tau² are not estimable (tau² set to 0)")
         warnings.warn(msg, MetakitWarning, stacklevel=3)
         notes.append("Note: " + msg)
+    if s.ci == "hk" and k > 1 and np.ptp(yi) == 0:
+        # Identical estimates make the Hartung-Knapp scale factor QE/(k - 1) zero: a CI of
+        # zero width and p = 0 (metafor) are artefacts, so the documented rule is the ad hoc
+        # correction (scale factor at least 1; Knapp & Hartung 2003).
+        msg = ("all estimates are identical, so the Hartung-Knapp scale factor is 0; "
+               "the ad hoc correction (scale factor at least 1) is used instead")
+        warnings.warn(msg, MetakitWarning, stacklevel=3)
+        notes.append("Note: " + msg)
+        s = replace(s, ci="hk-adhoc")
     arms2 = None if arms is None else {key: val[None, :] for key, val in arms.items()}
     out = fit_rows(yi[None, :], vi[None, :], None, arms2, s)
     return result_from_row(es, s, out, 0, None, yi, vi, notes)

@@ -14,6 +14,7 @@ G - 1 df, with I² = (Q_b - df)/Q_b.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,8 +111,10 @@ class SubgroupResult(FigureMethods):
         return self.summary()
 
 
-def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False) -> SubgroupResult:
-    """Fit ``es`` by the subgroups in column ``by`` of ``es.data`` (see module docstring)."""
+def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False,
+                      order: Sequence[str] | None = None) -> SubgroupResult:
+    """Fit ``es`` by the subgroups in column ``by`` of ``es.data`` (see module docstring);
+    ``order`` lists subgroups to put first, the rest follow in order of appearance."""
     if by not in es.data.columns:
         raise DataError(f"no such column for subgroups; columns are {', '.join(map(str, es.data.columns))}",
                         column=by)
@@ -121,6 +124,14 @@ def subgroup_analysis(es, s: Settings, by: str, common_tau2: bool = False) -> Su
         raise DataError("subgroup label is missing", study=study, column=by)
     labels = labels.astype(str).to_numpy()
     groups = tuple(pd.unique(labels))
+    if order is not None:
+        wanted = [str(g).strip() for g in order]
+        unknown = [g for g in wanted if g not in groups]
+        if unknown:
+            shown = ", ".join(groups)
+            raise DataError(f"subgroup order names {unknown[0]!r}, which is not a subgroup "
+                            f"(subgroups are: {shown[:200]})", column=by)
+        groups = tuple(dict.fromkeys(wanted)) + tuple(g for g in groups if g not in wanted)
     codes = np.array([groups.index(x) for x in labels])
     yi, vi, arms = rows_for_fit(es, s)
     G, kmax = len(groups), int(np.bincount(codes).max())
