@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/metakit meta examples/data/onfh_tha.csv --measure OR --convention revman
+	$(BIN)/metakit meta examples/data/onfh_tha.csv --measure OR --convention revman --year year
 	$(BIN)/metakit run examples/stem-cell-onfh/review.yaml -o out/stem-cell-onfh
 
 test: $(VENV)/.installed-test
