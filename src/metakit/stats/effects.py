@@ -699,7 +699,8 @@ def effect_sizes(
         if cc_used < 0:
             raise ValueError("cc must be >= 0")
         e1, n1, e2, n2 = _binary_columns(data, labels, events, totals)
-        arms = pd.DataFrame({"e1": e1, "n1": n1, "e2": e2, "n2": n2})
+        # one float block: much cheaper than a frame built column by column
+        arms = pd.DataFrame(np.column_stack([e1, n1, e2, n2]), columns=["e1", "n1", "e2", "n2"])
         # an explicit drop00=False keeps double-zero tables in the heterogeneity of MH and
         # Peto fits too (metafor's rma.mh(drop00 = FALSE)); by default they stay out of it
         keep00_asked = drop00 is False
@@ -732,7 +733,8 @@ def effect_sizes(
     elif measure in CONTINUOUS_MEASURES:
         m1, s1, n1, m2, s2, n2 = _continuous_columns(data, labels, measure, means, sds, ns)
         yi, vi = continuous_effects(measure, m1, s1, n1, m2, s2, n2, vtype=vtype, smd=smd)
-        arms = pd.DataFrame({"m1": m1, "sd1": s1, "n1": n1, "m2": m2, "sd2": s2, "n2": n2})
+        arms = pd.DataFrame(np.column_stack([m1, s1, n1, m2, s2, n2]),
+                            columns=["m1", "sd1", "n1", "m2", "sd2", "n2"])
         if measure == "SMD":
             notes.update(vtype=vtype, smd=smd)
     else:

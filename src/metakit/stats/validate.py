@@ -130,6 +130,8 @@ def duplicate_labels(labels: Sequence[str]) -> dict[str, list[int]]:
     >>> duplicate_labels(["A", "B", "A"])
     {'A': [1, 3]}
     """
+    if len(set(labels)) == len(labels):
+        return {}
     codes, first = pd.factorize(pd.Series(list(labels), dtype=object))
     counts = np.bincount(codes, minlength=len(first))
     return {str(first[c]): (np.flatnonzero(codes == c) + 1).tolist()
