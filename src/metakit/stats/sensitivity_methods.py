@@ -1,0 +1,100 @@
+"""The sensitivity and small-study verbs results share (``result.leave_one_out()`` ...).
+
+A mixin, like :mod:`metakit.stats.figure_methods`: :class:`~metakit.stats.pairwise.MetaResult`
+and :class:`~metakit.stats.regression.MetaRegResult` inherit it, and each verb hands the
+result's data, design and kernel settings to :mod:`metakit.stats.sensitivity`,
+:mod:`metakit.stats.gosh` or :mod:`metakit.stats.bias` (imported on first use).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _inputs(result) -> dict:
+    """yi, vi, X (None for the pairwise model), kernel settings, labels of a result."""
+    if hasattr(result, "fit") and hasattr(result, "X"):
+        return {"yi": np.asarray(result.yi, float), "vi": np.asarray(result.vi, float),
+                "X": np.asarray(result.X, float), "settings": result.fit.settings,
+                "study": tuple(result.study), "names": tuple(result.names),
+                "btt": result.fit.btt, "pairwise": False}
+    s = result.settings
+    if s.method != "inverse":
+        raise ValueError(f"sensitivity analyses refit the inverse-variance model; this result "
+                         f"pools by {s.method} (refit with method='inverse')")
+    return {"yi": np.asarray(result.yi, float), "vi": np.asarray(result.vi, float), "X": None,
+            "settings": s.kernel(), "study": tuple(result.study), "names": ("intrcpt",),
+            "btt": None, "pairwise": True}
+
+
+def _pairwise_only(d: dict, what: str) -> None:
+    if not d["pairwise"]:
+        raise ValueError(f"{what} is defined for models without moderators (as metafor's); "
+                         "use influence() or rstudent() for a meta-regression")
+
+
+class SensitivityMethods:
+    """Mixin: leave-one-out, cumulative, influence, residuals, Baujat, GOSH and the
+    small-study tests of a fitted model."""
+
+    def leave_one_out(self):
+        """Refit without each study in turn (one batched kernel call).
+
+        See :func:`metakit.stats.sensitivity.leave_one_out`.
+        """
+        from metakit.stats import sensitivity
+        d = _inputs(self)
+        _pairwise_only(d, "leave_one_out()")
+        return sensitivity.leave_one_out(d["yi"], d["vi"], d["settings"], study=d["study"])
+
+    def cumulative(self, order=None):
+        """Cumulative meta-analysis, studies added in the order of ``order``.
+
+        ``order`` is a column of the effect sizes' data (e.g. ``"year"``) or one sort key
+        per study; None keeps the input order. See
+        :func:`metakit.stats.sensitivity.cumulative`.
+        """
+        from metakit.stats import sensitivity
+        d = _inputs(self)
+        _pairwise_only(d, "cumulative()")
+        key = order
+        if isinstance(order, str):
+            data = getattr(getattr(self, "effects", None), "data", None)
+            if data is None or order not in data.columns:
+                raise KeyError(f"cumulative(order={order!r}): no such column in the data")
+            key = data[order].to_numpy()
+        return sensitivity.cumulative(d["yi"], d["vi"], d["settings"], order=key,
+                                      study=d["study"])
+
+    def influence(self):
+        """Case-deletion diagnostics as metafor's ``influence()``; see
+        :func:`metakit.stats.sensitivity.influence`."""
+        from metakit.stats import sensitivity
+        d = _inputs(self)
+        return sensitivity.influence(d["yi"], d["vi"], d["settings"], X=d["X"], study=d["study"],
+                                     names=d["names"], btt=d["btt"])
+
+    def rstandard(self):
+        """Internally standardised residuals (metafor's ``rstandard()``)."""
+        from metakit.stats import sensitivity
+        d = _inputs(self)
+        return sensitivity.rstandard(d["yi"], d["vi"], d["settings"], X=d["X"], study=d["study"])
+
+    def rstudent(self):
+        """Externally standardised residuals (metafor's ``rstudent()``)."""
+        from metakit.stats import sensitivity
+        d = _inputs(self)
+        return sensitivity.rstudent(d["yi"], d["vi"], d["settings"], X=d["X"], study=d["study"])
+
+    def baujat(self, path=None, **options):
+        """Baujat plot values (metafor's ``baujat()``); with ``path`` also draw the plot.
+
+        Returns the :class:`~metakit.stats.sensitivity.Baujat` values, or the figure when
+        ``path`` is given or ``options`` are passed to the drawing.
+        """
+        from metakit.stats import sensitivity
+        d = _inputs(self)
+        values = sensitivity.baujat(d["yi"], d["vi"], d["settings"], X=d["X"], study=d["study"])
+        if path is None and not options:
+            return values
+        return values.plot(path, **options)
