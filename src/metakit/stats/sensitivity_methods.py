@@ -98,3 +98,12 @@ class SensitivityMethods:
         if path is None and not options:
             return values
         return values.plot(path, **options)
+
+    def gosh(self, subsets: int | None = None, seed: int | None = None, max_all: int = 20):
+        """Fit the model to every subset of the studies (GOSH); see
+        :func:`metakit.stats.gosh.gosh`. Draw it with ``.plot(path)``."""
+        from metakit.stats.gosh import gosh
+        d = _inputs(self)
+        _pairwise_only(d, "gosh()")
+        return gosh(d["yi"], d["vi"], d["settings"], study=d["study"], subsets=subsets,
+                    seed=seed, max_all=max_all)
