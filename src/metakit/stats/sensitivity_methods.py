@@ -107,3 +107,71 @@ class SensitivityMethods:
         _pairwise_only(d, "gosh()")
         return gosh(d["yi"], d["vi"], d["settings"], study=d["study"], subsets=subsets,
                     seed=seed, max_all=max_all)
+
+    def regtest(self, model: str = "rma", predictor: str = "sei", ni=None):
+        """Egger's regression test in metafor's variants; see
+        :func:`metakit.stats.bias.regtest`. ``ni`` defaults to the arms' total sizes."""
+        from metakit.stats import bias
+        d = _inputs(self)
+        _pairwise_only(d, "regtest()")
+        if ni is None and predictor not in ("sei", "vi"):
+            ni = _total_sizes(self)
+        return bias.regtest(d["yi"], d["vi"], d["settings"], model=model, predictor=predictor,
+                            ni=ni)
+
+    def ranktest(self, exact: bool = True):
+        """Begg & Mazumdar's rank correlation test; see :func:`metakit.stats.bias.ranktest`."""
+        from metakit.stats import bias
+        d = _inputs(self)
+        _pairwise_only(d, "ranktest()")
+        return bias.ranktest(d["yi"], d["vi"], exact=exact)
+
+    def trimfill(self, estimator: str = "L0", side: str | None = None):
+        """Trim-and-fill; see :func:`metakit.stats.bias.trimfill`. Draw the result with
+        ``result.funnel(filled=result.trimfill())``."""
+        from metakit.stats import bias
+        d = _inputs(self)
+        _pairwise_only(d, "trimfill()")
+        return bias.trimfill(d["yi"], d["vi"], d["settings"], estimator=estimator, side=side,
+                             study=d["study"])
+
+    def fsn(self, type: str = "Rosenthal", alpha: float = 0.05, target: float | None = None):
+        """Fail-safe N; see :func:`metakit.stats.bias.fsn`."""
+        from metakit.stats import bias
+        d = _inputs(self)
+        _pairwise_only(d, "fsn()")
+        return bias.fsn(d["yi"], d["vi"], type=type, alpha=alpha, target=target)
+
+    def peters(self):
+        """Peters' test (log odds ratios of arm-level binary data); see
+        :func:`metakit.stats.bias.peters`."""
+        from metakit.stats import bias
+        a = _binary_arms(self, "Peters' test")
+        if getattr(self, "measure", None) != "OR":
+            raise ValueError("Peters' test regresses log odds ratios: fit the data with "
+                             "measure 'OR'")
+        return bias.peters(np.asarray(self.yi, float), a["e1"], a["n1"], a["e2"], a["n2"],
+                           level=self.settings.level)
+
+    def harbord(self):
+        """Harbord's test (arm-level binary data); see :func:`metakit.stats.bias.harbord`."""
+        from metakit.stats import bias
+        a = _binary_arms(self, "Harbord's test")
+        return bias.harbord(a["e1"], a["n1"], a["e2"], a["n2"], level=self.settings.level)
+
+
+def _binary_arms(result, what: str) -> dict:
+    es = getattr(result, "effects", None)
+    arms = getattr(es, "arms", None)
+    if arms is None or getattr(es, "arm_columns", None) != (("e1", "n1"), ("e2", "n2")):
+        raise ValueError(f"{what} needs arm-level events and totals; these effect sizes "
+                         "have none")
+    return {c: arms[c].to_numpy(float) for c in ("e1", "n1", "e2", "n2")}
+
+
+def _total_sizes(result):
+    es = getattr(result, "effects", None)
+    arms = getattr(es, "arms", None)
+    if arms is None or "n1" not in arms or "n2" not in arms:
+        return None
+    return arms["n1"].to_numpy(float) + arms["n2"].to_numpy(float)
