@@ -40,6 +40,9 @@ def meta_command(
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of the summary."),
     forest: Path | None = typer.Option(None, help="Write a forest plot (SVG, PDF or PNG by extension)."),
     funnel: Path | None = typer.Option(None, help="Write a funnel plot (SVG, PDF or PNG by extension)."),
+    sensitivity: bool = typer.Option(False, "--sensitivity", help="Also print leave-one-out and influence tables and the funnel asymmetry tests (Egger, Begg, trim-and-fill)."),
+    baujat: Path | None = typer.Option(None, help="Write a Baujat plot (SVG, PDF or PNG by extension)."),
+    gosh: Path | None = typer.Option(None, help="Write a GOSH plot (every subset up to 20 studies; SVG, PDF or PNG)."),
 ) -> None:
     """Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."""
     from metakit.stats.effects import effect_sizes
@@ -62,16 +65,31 @@ def meta_command(
         if forest is not None or funnel is not None:
             from metakit.plots import write_figures
             write_figures(result, forest_path=forest, funnel_path=funnel)
+        extra, extra_data = "", None
+        if sensitivity or baujat is not None or gosh is not None:
+            from metakit.cli import _sensitivity
+            _sensitivity.check(result)
+            with warnings.catch_warnings(record=True) as more:
+                warnings.simplefilter("always", MetakitWarning)
+                if sensitivity:
+                    extra, extra_data = _sensitivity.report(result)
+                _sensitivity.figures(result, baujat, gosh)
+            caught += more
     except (MetakitError, ValueError, KeyError, OSError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=_data.jsonable))
+        out = result.to_dict()
+        if extra_data is not None:
+            out["sensitivity"] = extra_data
+        typer.echo(json.dumps(out, indent=2, default=_data.jsonable))
     else:
         typer.echo(result.summary())
-    for path in (forest, funnel):
+        if extra:
+            typer.echo("\n" + extra)
+    for path in (forest, funnel, baujat, gosh):
         if path is not None:
             typer.echo(f"wrote {path}", err=True)
 

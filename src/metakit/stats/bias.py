@@ -135,11 +135,17 @@ class BiasTest:
 
     def summary(self) -> str:
         """The test in one line, then the limit estimate where there is one."""
-        line = self.test.summary()
+        line = f"{self.test.name}: {_line(self.test)}"
         if not math.isnan(self.estimate):
             line += (f"\n  limit estimate (b0): {self.estimate:.4f} "
                      f"[{self.ci_lb:.4f}, {self.ci_ub:.4f}]")
         return line
+
+
+def _line(test: Test) -> str:
+    """``z = -0.80, p = 0.42`` or ``t = 12.67, df = 8, p = 1.4e-06``."""
+    df = "" if test.distribution == "z" else f", df = {float(test.df):g}"
+    return f"{test.distribution} = {float(test.statistic):.4f}{df}, p = {float(test.pval):.4g}"
 
 
 def _none(x: float):
@@ -413,9 +419,10 @@ class TrimFill:
     def summary(self) -> str:
         """k0 and the filled model's estimate."""
         p = "" if math.isnan(self.p_k0) else f", p = {self.p_k0:.4g}"
-        return (f"Trim-and-fill ({self.estimator}): {self.k0} studies imputed on the {self.side} "
-                f"side (SE {self.se_k0:.4f}{p})\n  filled estimate {self.estimate:.4f} "
-                f"[{self.ci_lb:.4f}, {self.ci_ub:.4f}], {self.test.summary()}")
+        studies = "study" if self.k0 == 1 else "studies"
+        return (f"Trim-and-fill ({self.estimator}): {self.k0} {studies} imputed on the "
+                f"{self.side} side (SE {self.se_k0:.4f}{p})\n  filled estimate "
+                f"{self.estimate:.4f} [{self.ci_lb:.4f}, {self.ci_ub:.4f}], {_line(self.test)}")
 
 
 def _single_fit(yi, vi, settings: Settings) -> Fit:

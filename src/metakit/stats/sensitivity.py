@@ -106,8 +106,9 @@ class SeriesResult:
 
     def summary(self) -> str:
         """A fixed-width table, one line per refit."""
-        title = ("Leave-one-out analysis (row: study left out)" if self.kind == "leave-one-out"
-                 else "Cumulative meta-analysis (row: study added)")
+        title = ("Leave-one-out analysis (row: study left out" if self.kind == "leave-one-out"
+                 else "Cumulative meta-analysis (row: study added") + \
+            "; estimates on the analysis scale)"
         return title + "\n" + _table(self.to_frame(), ("estimate", "se", "ci_lb", "ci_ub",
                                                        "pval", "tau2", "I2", "Q", "Qpval"))
 
@@ -117,17 +118,18 @@ class SeriesResult:
 
 def _table(frame: pd.DataFrame, cols) -> str:
     width = max(8, max(len(s) for s in frame["study"]) + 2)
-    lines = ["study".ljust(width) + "".join(c.rjust(11) for c in cols)]
+    widths = [max(11, len(c) + 2) for c in cols]
+    lines = ["study".ljust(width) + "".join(c.rjust(w) for c, w in zip(cols, widths))]
     for _, row in frame.iterrows():
         cells = []
-        for c in cols:
+        for c, w in zip(cols, widths):
             v = row[c]
             if isinstance(v, (bool, np.bool_)):
-                cells.append(("*" if v else "").rjust(11))
+                cells.append(("*" if v else "").rjust(w))
             elif c.lower().endswith("pval"):
-                cells.append(f"{v:11.4g}")
+                cells.append(f"{v:{w}.4g}")
             else:
-                cells.append(f"{v:11.4f}")
+                cells.append(f"{v:{w}.4f}")
         lines.append(str(row["study"]).ljust(width) + "".join(cells))
     return "\n".join(lines)
 
