@@ -35,7 +35,7 @@ def test_sensitivity_tables_printed(tmp_path):
     assert res.exit_code == 0, res.output
     out = res.output
     assert "Leave-one-out analysis" in out and "Influence diagnostics" in out
-    assert "Egger's regression test" in out and "Rank correlation test" in out
+    assert "Egger's test" in out and "Rank correlation test" in out
     assert "Trim-and-fill (L0)" in out
     l1o = CASE["results"]["leave1out"]
     section = out[out.index("Leave-one-out analysis"):out.index("Influence diagnostics")]
@@ -43,7 +43,7 @@ def test_sensitivity_tables_printed(tmp_path):
     assert f"{l1o['estimate'][7]:.4f}" in line   # the estimate without TPT Madras
     reg = next(e for e in CASE["results"]["regtest"]
                if e["model"] == "rma" and e["predictor"] == "sei" and "test" not in e)
-    assert f"z = {reg['stat']:.4f}" in out
+    assert f"z = {reg['stat']:.4f}, p = {reg['pval']:.4f}" in out
 
 
 def test_sensitivity_json(tmp_path):
