@@ -15,6 +15,7 @@ draws redrawn), as metafor does when ``subsets`` is smaller than 2^k - 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,6 +101,32 @@ def _masks(codes: np.ndarray, k: int) -> np.ndarray:
     return ((codes[:, None] >> np.arange(k, dtype=np.int64)) & 1).astype(bool)
 
 
+def _blocks(codes, n: int, block: int, k: int):
+    """Row ranges of at most ``block`` subsets; in the exhaustive order each range holds
+    subsets of one size (so each block is a dense array of that many studies)."""
+    if codes is None:
+        for start in range(0, n, block):
+            yield start, min(n, start + block)
+        return
+    # the first row of each size: sizes ascend, so they are the cumulative binomials
+    edges = np.cumsum([0] + [math.comb(k, s) for s in range(1, k + 1)])
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        for start in range(int(lo), int(hi), block):
+            yield start, min(int(hi), start + block)
+
+
+def _fit_block(yi, vi, mask: np.ndarray, settings: Settings):
+    """One kernel call on the subsets of ``mask``: dense when they are all the same size
+    (half the columns on average, and no masked cells), masked otherwise."""
+    m, k = mask.shape
+    size = mask.sum(axis=1)
+    if (size == size[0]).all():
+        cols = np.nonzero(mask)[1].reshape(m, int(size[0]))
+        return fit(make_batch(yi[cols], vi[cols]), settings)
+    return fit(make_batch(np.broadcast_to(yi, (m, k)), np.broadcast_to(vi, (m, k)), mask=mask),
+               settings)
+
+
 def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
          seed: int | None = None, max_all: int = 20, block: int = 1 << 16) -> Gosh:
     """Fit the model to every non-empty subset of the studies (or a random sample).
@@ -148,8 +175,7 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
     incl = np.empty((n, k), dtype=bool)
     rng = None if exhaustive else np.random.default_rng(seed)
     codes = _subset_codes(k) if exhaustive else None
-    for start in range(0, n, block):
-        stop = min(n, start + block)
+    for start, stop in _blocks(codes, n, block, k):
         if exhaustive:
             mask = _masks(codes[start:stop], k)
         else:
@@ -159,9 +185,7 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
                 mask[empty] = rng.random((int(empty.sum()), k)) < 0.5
                 empty = ~mask.any(axis=1)
         incl[start:stop] = mask
-        m = stop - start
-        f = fit(make_batch(np.broadcast_to(yi, (m, k)), np.broadcast_to(vi, (m, k)), mask=mask),
-                settings)
+        f = _fit_block(yi, vi, mask, settings)
         out["k"][start:stop] = f.k
         out["estimate"][start:stop] = f.beta[:, 0]
         out["QE"][start:stop] = f.QE.statistic
