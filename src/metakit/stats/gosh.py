@@ -115,20 +115,39 @@ def _blocks(codes, n: int, block: int, k: int):
             yield start, min(int(hi), start + block)
 
 
-def _fit_block(yi, vi, mask: np.ndarray, settings: Settings):
+def _compiled_tau2():
+    """numba's (RE)ML solver, or None where numba is not installed."""
+    try:
+        from metakit.stats.tau2_numba import fisher_scoring_dense
+    except ImportError:
+        return None
+    return fisher_scoring_dense
+
+
+def _fit_block(yi, vi, mask: np.ndarray, settings: Settings, solver=None):
     """One kernel call on the subsets of ``mask``: dense when they are all the same size
-    (half the columns on average, and no masked cells), masked otherwise."""
+    (half the columns on average, and no masked cells), masked otherwise. With a
+    compiled ``solver`` the (RE)ML tau² of a dense block comes from it and the kernel
+    fits at that tau²; where it reports no convergence the kernel estimates (and applies
+    its rule for non-convergence)."""
     m, k = mask.shape
     size = mask.sum(axis=1)
     if (size == size[0]).all():
         cols = np.nonzero(mask)[1].reshape(m, int(size[0]))
-        return fit(make_batch(yi[cols], vi[cols]), settings)
+        b = make_batch(yi[cols], vi[cols])
+        if solver is not None and m > 1:
+            t2, ok = solver(yi[cols], vi[cols], settings.tau2_method, settings.tol,
+                            settings.maxiter)
+            if ok.all():
+                return fit(b, settings, tau2_fixed=t2)
+        return fit(b, settings)
     return fit(make_batch(np.broadcast_to(yi, (m, k)), np.broadcast_to(vi, (m, k)), mask=mask),
                settings)
 
 
 def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
-         seed: int | None = None, max_all: int = 20, block: int = 1 << 16) -> Gosh:
+         seed: int | None = None, max_all: int = 20, block: int = 1 << 16,
+         compiled: bool | None = None) -> Gosh:
     """Fit the model to every non-empty subset of the studies (or a random sample).
 
     Parameters
@@ -146,6 +165,10 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
         Seed of the random subsets (``numpy.random.default_rng``).
     block
         Subsets per kernel call (memory grows with block x k).
+    compiled
+        Estimate ML/REML tau² with the numba-compiled solver
+        (:mod:`metakit.stats.tau2_numba`, the same algorithm): None uses it when numba
+        is installed, False never, True requires it.
 
     Returns
     -------
@@ -175,6 +198,11 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
     incl = np.empty((n, k), dtype=bool)
     rng = None if exhaustive else np.random.default_rng(seed)
     codes = _subset_codes(k) if exhaustive else None
+    solver = None
+    if settings.random and settings.tau2_method in ("ML", "REML") and compiled is not False:
+        solver = _compiled_tau2()
+        if solver is None and compiled:
+            raise ImportError("gosh(compiled=True) needs numba (pip install numba)")
     for start, stop in _blocks(codes, n, block, k):
         if exhaustive:
             mask = _masks(codes[start:stop], k)
@@ -185,7 +213,7 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
                 mask[empty] = rng.random((int(empty.sum()), k)) < 0.5
                 empty = ~mask.any(axis=1)
         incl[start:stop] = mask
-        f = _fit_block(yi, vi, mask, settings)
+        f = _fit_block(yi, vi, mask, settings, solver)
         out["k"][start:stop] = f.k
         out["estimate"][start:stop] = f.beta[:, 0]
         out["QE"][start:stop] = f.QE.statistic
