@@ -162,3 +162,24 @@ def test_one_kernel_call_for_all_refits(monkeypatch):
     monkeypatch.setattr(sensitivity, "fit", spy)
     sensitivity.leave_one_out(np.linspace(0, 1, 50), np.full(50, 0.1), Settings())
     assert calls == [50]
+
+
+def test_leave_one_out_forest_plot():
+    """Drawn as a forest plot: one row per refit at metafor's estimate and CI (RR scale)."""
+    case = next(c for c in CASES if c["name"] == "sensitivity/bcg/REML")
+    d, raw = case["data"], case["data"]["raw"]
+    frame = pd.DataFrame({"study": d["study"], "e_t": raw["ai"],
+                          "n_t": np.add(raw["ai"], raw["bi"]), "e_c": raw["ci"],
+                          "n_c": np.add(raw["ci"], raw["di"])})
+    res = mk.meta(mk.effect_sizes(frame, "RR"), tol=TOL)
+    loo = res.leave_one_out()
+    table = loo.forest_table()
+    ref = case["results"]["leave1out"]
+    assert table.is_ratio and table.effect_title == "Risk ratio"
+    assert [r.label for r in table.rows] == [f"Omitting {s}" for s in d["study"]]
+    assert close([r.estimate for r in table.rows], arr(ref["estimate"]))
+    assert table.rows[7].effect == \
+        f"{np.exp(ref['estimate'][7]):.2f} [{np.exp(ref['ci_lb'][7]):.2f}, {np.exp(ref['ci_ub'][7]):.2f}]"
+    fig = loo.forest()
+    graph = next(a for a in fig.axes if a.get_gid() == "forest-graph")
+    assert graph.get_xscale() == "log"

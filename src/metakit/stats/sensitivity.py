@@ -77,12 +77,17 @@ class SeriesResult:
         Indices of the studies in row order (0-based; the sort order for cumulative).
     fit
         The kernel's :class:`~metakit.stats.kernel.Fit`, one row per refit.
+    measure, is_ratio
+        The effect measure's name and whether estimates are log ratios (for the forest
+        plot's axis and text).
     """
 
     kind: str
     labels: tuple[str, ...]
     order: np.ndarray = field(repr=False)
     fit: Fit = field(repr=False)
+    measure: str = ""
+    is_ratio: bool = False
 
     def to_frame(self) -> pd.DataFrame:
         """One row per refit: study, estimate, se, stat, pval, ci_lb, ci_ub, Q, Qpval, tau2, I2, H2.
@@ -115,6 +120,33 @@ class SeriesResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def forest_table(self, digits: int = 2, **_options):
+        """The refits as rows of a forest plot (``metakit.plots.forest``): one row each,
+        labelled "Omitting <study>" or "+ <study>", equal squares, no weights."""
+        from metakit.formatting import fmt_ci
+        from metakit.plots.forest import ForestRow, ForestTable
+
+        f = self.fit
+        tr = np.exp if self.is_ratio else (lambda x: x)
+        prefix = "Omitting " if self.kind == "leave-one-out" else "+ "
+        rows = tuple(
+            ForestRow(kind="study", label=prefix + lab, weight=1.0, estimate=float(b),
+                      ci_lb=float(lo), ci_ub=float(hi), study=lab,
+                      effect=fmt_ci(float(tr(b)), float(tr(lo)), float(tr(hi)), digits))
+            for lab, b, lo, hi in zip(self.labels, f.beta[:, 0], f.ci_lb[:, 0], f.ci_ub[:, 0]))
+        level = round(100 * f.settings.level)
+        model = "Random" if f.settings.random else "Common"
+        title = ("Leave-one-out" if self.kind == "leave-one-out" else "Cumulative")
+        return ForestTable(rows=rows, arm_labels=(), arm_columns=(), extra_columns=(),
+                           weight_columns=(), effect_title=f"{self.measure or 'Estimate'}",
+                           effect_method=f"{title}, {model}, {level}% CI",
+                           is_ratio=self.is_ratio)
+
+    def forest(self, path=None, **options):
+        """Forest plot of the refits; see :func:`metakit.plots.forest.forest`."""
+        from metakit.plots.forest import forest
+        return forest(self, path, **options)
+
 
 def _table(frame: pd.DataFrame, cols) -> str:
     width = max(8, max(len(s) for s in frame["study"]) + 2)
@@ -134,7 +166,8 @@ def _table(frame: pd.DataFrame, cols) -> str:
     return "\n".join(lines)
 
 
-def leave_one_out(yi, vi, settings: Settings, study=None) -> SeriesResult:
+def leave_one_out(yi, vi, settings: Settings, study=None, measure: str = "",
+                  is_ratio: bool = False) -> SeriesResult:
     """Refit the intercept-only model with each study left out, in one kernel call.
 
     Parameters
@@ -162,10 +195,11 @@ def leave_one_out(yi, vi, settings: Settings, study=None) -> SeriesResult:
     k = yi.size
     labels = _labels(study, k)
     f = _repeat_fit(yi, vi, ~np.eye(k, dtype=bool), None, settings)
-    return SeriesResult("leave-one-out", labels, np.arange(k), f)
+    return SeriesResult("leave-one-out", labels, np.arange(k), f, measure, is_ratio)
 
 
-def cumulative(yi, vi, settings: Settings, order=None, study=None) -> SeriesResult:
+def cumulative(yi, vi, settings: Settings, order=None, study=None, measure: str = "",
+               is_ratio: bool = False) -> SeriesResult:
     """Cumulative meta-analysis: the model of the first 1, 2, ..., k studies, in one call.
 
     Parameters
@@ -173,6 +207,8 @@ def cumulative(yi, vi, settings: Settings, order=None, study=None) -> SeriesResu
     order
         A sort key per study (e.g. year; ties keep the input order, as R's ``order()``
         and metafor's ``cumul(order = key)``), or None for the input order.
+    study, measure, is_ratio
+        Study labels; the measure's name and whether it is a log ratio (for plots).
 
     Examples
     --------
@@ -193,7 +229,7 @@ def cumulative(yi, vi, settings: Settings, order=None, study=None) -> SeriesResu
         idx = np.argsort(key, kind="stable")
     mask = np.tri(k, dtype=bool)
     f = _repeat_fit(yi[idx], vi[idx], mask, None, settings)
-    return SeriesResult("cumulative", tuple(labels[i] for i in idx), idx, f)
+    return SeriesResult("cumulative", tuple(labels[i] for i in idx), idx, f, measure, is_ratio)
 
 
 def _labels(study, k: int) -> tuple[str, ...]:

@@ -27,6 +27,13 @@ def _inputs(result) -> dict:
             "btt": None, "pairwise": True}
 
 
+def _scale(result) -> dict:
+    """The measure's name and whether it is a log ratio, for the refits' forest plots."""
+    from metakit.stats.measures import NAMES
+    measure = getattr(result, "measure", "")
+    return {"measure": NAMES.get(measure, measure), "is_ratio": bool(result.is_ratio)}
+
+
 def _pairwise_only(d: dict, what: str) -> None:
     if not d["pairwise"]:
         raise ValueError(f"{what} is defined for models without moderators (as metafor's); "
@@ -45,7 +52,8 @@ class SensitivityMethods:
         from metakit.stats import sensitivity
         d = _inputs(self)
         _pairwise_only(d, "leave_one_out()")
-        return sensitivity.leave_one_out(d["yi"], d["vi"], d["settings"], study=d["study"])
+        return sensitivity.leave_one_out(d["yi"], d["vi"], d["settings"], study=d["study"],
+                                         **_scale(self))
 
     def cumulative(self, order=None):
         """Cumulative meta-analysis, studies added in the order of ``order``.
@@ -64,7 +72,7 @@ class SensitivityMethods:
                 raise KeyError(f"cumulative(order={order!r}): no such column in the data")
             key = data[order].to_numpy()
         return sensitivity.cumulative(d["yi"], d["vi"], d["settings"], order=key,
-                                      study=d["study"])
+                                      study=d["study"], **_scale(self))
 
     def influence(self):
         """Case-deletion diagnostics as metafor's ``influence()``; see
