@@ -10,7 +10,8 @@ Blocks of ``block`` subsets go through :func:`metakit.stats.kernel.fit` one at a
 so memory stays bounded whatever k.
 Beyond ``max_all`` studies (default 20, about a million fits) a seeded random sample of
 ``subsets`` subsets is fitted instead, each study kept with probability 1/2 (empty
-draws redrawn), as metafor does when ``subsets`` is smaller than 2^k - 1.
+draws redrawn), as metafor does when ``subsets`` is smaller than 2^k - 1; the sample is
+returned ordered by subset size.
 """
 
 from __future__ import annotations
@@ -101,18 +102,24 @@ def _masks(codes: np.ndarray, k: int) -> np.ndarray:
     return ((codes[:, None] >> np.arange(k, dtype=np.int64)) & 1).astype(bool)
 
 
-def _blocks(codes, n: int, block: int, k: int):
-    """Row ranges of at most ``block`` subsets; in the exhaustive order each range holds
-    subsets of one size (so each block is a dense array of that many studies)."""
-    if codes is None:
-        for start in range(0, n, block):
-            yield start, min(n, start + block)
-        return
-    # the first row of each size: sizes ascend, so they are the cumulative binomials
-    edges = np.cumsum([0] + [math.comb(k, s) for s in range(1, k + 1)])
-    for lo, hi in zip(edges[:-1], edges[1:]):
+def _blocks(sizes: np.ndarray, block: int):
+    """Row ranges of at most ``block`` subsets, each of one subset size (rows are sorted
+    by size), so that each block is a dense array of that many studies."""
+    edges = np.flatnonzero(np.diff(sizes)) + 1
+    bounds = np.concatenate([[0], edges, [sizes.size]])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
         for start in range(int(lo), int(hi), block):
             yield start, min(int(hi), start + block)
+
+
+def _random_masks(rng, n: int, k: int) -> np.ndarray:
+    """``n`` random non-empty subsets (each study in with probability 1/2), by size."""
+    mask = rng.random((n, k)) < 0.5
+    empty = ~mask.any(axis=1)
+    while empty.any():
+        mask[empty] = rng.random((int(empty.sum()), k)) < 0.5
+        empty = ~mask.any(axis=1)
+    return mask[np.argsort(mask.sum(axis=1), kind="stable")]
 
 
 def _compiled_tau2():
@@ -195,24 +202,25 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
         exhaustive, subsets = True, None
     n = total if exhaustive else int(subsets)
     out = {name: np.empty(n) for name in ("k", "estimate", "QE", "I2", "H2", "tau2")}
-    incl = np.empty((n, k), dtype=bool)
-    rng = None if exhaustive else np.random.default_rng(seed)
-    codes = _subset_codes(k) if exhaustive else None
+    if exhaustive:
+        codes = _subset_codes(k)
+        sizes = np.repeat(np.arange(1, k + 1), [math.comb(k, s) for s in range(1, k + 1)])
+        incl = None
+    else:
+        incl = _random_masks(np.random.default_rng(seed), n, k)
+        sizes = incl.sum(axis=1)
+    all_incl = np.empty((n, k), dtype=bool) if exhaustive else incl
     solver = None
     if settings.random and settings.tau2_method in ("ML", "REML") and compiled is not False:
         solver = _compiled_tau2()
         if solver is None and compiled:
             raise ImportError("gosh(compiled=True) needs numba (pip install numba)")
-    for start, stop in _blocks(codes, n, block, k):
+    for start, stop in _blocks(sizes, block):
         if exhaustive:
             mask = _masks(codes[start:stop], k)
+            all_incl[start:stop] = mask
         else:
-            mask = rng.random((stop - start, k)) < 0.5
-            empty = ~mask.any(axis=1)
-            while empty.any():
-                mask[empty] = rng.random((int(empty.sum()), k)) < 0.5
-                empty = ~mask.any(axis=1)
-        incl[start:stop] = mask
+            mask = incl[start:stop]
         f = _fit_block(yi, vi, mask, settings, solver)
         out["k"][start:stop] = f.k
         out["estimate"][start:stop] = f.beta[:, 0]
@@ -220,4 +228,4 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
         out["I2"][start:stop] = f.I2
         out["H2"][start:stop] = f.H2
         out["tau2"][start:stop] = f.tau2
-    return Gosh(study=labels, incl=incl, exhaustive=exhaustive, settings=settings, **out)
+    return Gosh(study=labels, incl=all_incl, exhaustive=exhaustive, settings=settings, **out)
