@@ -183,3 +183,14 @@ def test_leave_one_out_forest_plot():
     fig = loo.forest()
     graph = next(a for a in fig.axes if a.get_gid() == "forest-graph")
     assert graph.get_xscale() == "log"
+
+
+BAUJAT_METAREG = {c["name"]: c for c in load("metafor_metareg_baujat")["cases"]}
+
+
+@pytest.mark.parametrize("case", METAREG, ids=lambda c: c["name"])
+def test_metareg_baujat(case):
+    """metafor's baujat() of rma(mods = ~ ablat) (tests/reference/metafor_metareg_baujat.json)."""
+    ref = BAUJAT_METAREG[case["name"]]
+    b = _metareg(case).baujat()
+    assert close(b.x, arr(ref["x"])) and close(b.y, arr(ref["y"]))
