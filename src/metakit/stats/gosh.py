@@ -124,11 +124,8 @@ def _random_masks(rng, n: int, k: int) -> np.ndarray:
 
 def _compiled_tau2():
     """numba's (RE)ML solver, or None where numba is not installed."""
-    try:
-        from metakit.stats.tau2_numba import fisher_scoring_dense
-    except ImportError:
-        return None
-    return fisher_scoring_dense
+    from metakit.stats import tau2_numba
+    return tau2_numba.fisher_scoring_dense if tau2_numba.AVAILABLE else None
 
 
 def _fit_block(yi, vi, mask: np.ndarray, settings: Settings, solver=None):

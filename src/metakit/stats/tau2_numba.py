@@ -11,7 +11,8 @@ own in compiled code, which spares the numpy version's passes over every row of 
 batch per iteration: GOSH (:mod:`metakit.stats.gosh`) fits a million such rows.
 
 numba is optional: :mod:`metakit.stats.gosh` imports this module inside a function and
-uses the numpy kernel when numba is not installed. The constants are the numpy
+uses the numpy kernel when numba is not installed (:data:`AVAILABLE` is False; the
+functions then run as plain Python, which is correct but far too slow for GOSH). The constants are the numpy
 estimator's, imported from :mod:`metakit.stats.tau2`.
 """
 
@@ -19,12 +20,22 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from metakit.stats.tau2 import NEWTON_FINAL, SCAN_POINTS, SCORING_ITERATIONS
 
-__all__ = ["fisher_scoring_dense"]
+__all__ = ["fisher_scoring_dense", "AVAILABLE"]
+
+try:
+    import numba
+    AVAILABLE = True
+except ImportError:  # the same functions run as plain Python (slow; GOSH then uses numpy)
+    AVAILABLE = False
+
+    class numba:  # noqa: N801 - stands in for the module
+        @staticmethod
+        def njit(*_args, **_kwargs):
+            return lambda f: f
 
 
 @numba.njit(cache=True)
