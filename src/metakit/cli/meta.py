@@ -46,6 +46,9 @@ def meta_command(
     favours: str | None = typer.Option(None, "--favours", help="Forest plot labels under the left and right of the axis, 'LEFT,RIGHT' (default: Favours [experimental],Favours [control])."),
     higher_is_better: bool = typer.Option(False, "--higher-is-better", help="Higher values favour a group (e.g. response rates, scores of function): the experimental group's label goes to the right of the null line."),
     subgroup_order: str | None = typer.Option(None, "--subgroup-order", help="With --by: subgroups in this order, comma-separated (default: order of first appearance)."),
+    sensitivity: bool = typer.Option(False, "--sensitivity", help="Also print leave-one-out and influence tables and the funnel asymmetry tests (Egger, Begg, trim-and-fill)."),
+    baujat: Path | None = typer.Option(None, help="Write a Baujat plot (SVG, PDF or PNG by extension)."),
+    gosh: Path | None = typer.Option(None, help="Write a GOSH plot (every subset up to 20 studies; SVG, PDF or PNG)."),
 ) -> None:
     """Meta-analyse DATA and print a RevMan-style summary (or JSON with --json)."""
     from metakit.stats.effects import effect_sizes
@@ -71,14 +74,29 @@ def meta_command(
             from metakit.plots import write_figures
             write_figures(result, forest_path=forest, funnel_path=funnel,
                           favours=labels, higher_is_better=higher_is_better)
+        extra, extra_data = "", None
+        if sensitivity or baujat is not None or gosh is not None:
+            from metakit.cli import _sensitivity
+            _sensitivity.check(result)
+            with warnings.catch_warnings(record=True) as more:
+                warnings.simplefilter("always", MetakitWarning)
+                if sensitivity:
+                    extra, extra_data = _sensitivity.report(result)
+                _sensitivity.figures(result, baujat, gosh)
+            caught += more
     except (MetakitError, ValueError, KeyError, OSError) as err:
         _data.fail(err, data)
     _data.report_warnings(caught)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=_data.jsonable))
+        out = result.to_dict()
+        if extra_data is not None:
+            out["sensitivity"] = extra_data
+        typer.echo(json.dumps(out, indent=2, default=_data.jsonable))
     else:
         typer.echo(result.summary())
-    for path in (forest, funnel):
+        if extra:
+            typer.echo("\n" + extra)
+    for path in (forest, funnel, baujat, gosh):
         if path is not None:
             typer.echo(f"wrote {path}", err=True)
 

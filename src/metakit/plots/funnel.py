@@ -61,7 +61,9 @@ _GROUP_COLOURS = ("#3b6aa0", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61
 def _filled_arrays(filled) -> tuple[np.ndarray, np.ndarray] | None:
     if filled is None:
         return None
-    if isinstance(filled, Mapping):
+    if hasattr(filled, "imputed"):  # a trim-and-fill result: only its imputed studies
+        yi, vi = filled.imputed["yi"], filled.imputed["vi"]
+    elif isinstance(filled, Mapping):
         yi, vi = filled["yi"], filled["vi"]
     elif hasattr(filled, "yi") and hasattr(filled, "vi"):
         yi, vi = filled.yi, filled.vi
@@ -102,8 +104,10 @@ def funnel(result, path: str | Path | None = None, *, contours: bool = False,
     contours
         Shade the regions of significance at ``levels`` against the null (Peters 2008).
     filled
-        Studies imputed by trim-and-fill, drawn hollow: ``(yi, vi)`` arrays on the
-        analysis scale, a mapping with ``yi`` and ``vi``, or an object with those attributes.
+        Studies imputed by trim-and-fill, drawn hollow: a
+        :class:`~metakit.stats.bias.TrimFill` (its imputed studies), ``(yi, vi)`` arrays
+        on the analysis scale, a mapping with ``yi`` and ``vi``, or an object with those
+        attributes.
     centre
         Summary the pseudo confidence limits are centred on: ``"primary"`` (the fit's
         model), ``"common"`` or ``"random"``.

@@ -54,6 +54,7 @@ from metakit.stats.mantel_haenszel import MHTests, mantel_haenszel, mh_or_tests,
 from metakit.stats.measures import NAMES as MEASURE_NAMES
 from metakit.stats.measures import is_ratio
 from metakit.stats.moments import make_batch
+from metakit.stats.sensitivity_methods import SensitivityMethods
 from metakit.stats.tau2 import METHOD_NAMES
 
 METHODS = {"inverse": "Inverse variance", "MH": "Mantel-Haenszel", "Peto": "Peto"}
@@ -273,7 +274,7 @@ def result_from_row(es, s: Settings, out: dict, i: int, mask: np.ndarray, yi, vi
 
 
 @dataclass(frozen=True)
-class MetaResult(FigureMethods):
+class MetaResult(FigureMethods, SensitivityMethods):
     """A pairwise meta-analysis: both summary models, heterogeneity, prediction interval.
 
     The model named in ``settings.model`` is the primary one: :attr:`estimate`,

@@ -34,6 +34,7 @@ from metakit.formatting import fmt_p
 from metakit.stats.inference import Test
 from metakit.stats.kernel import Fit, Settings, fit, omnibus
 from metakit.stats.moments import make_batch
+from metakit.stats.sensitivity_methods import SensitivityMethods
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class PermutationTest:
 
 
 @dataclass(frozen=True)
-class MetaRegResult:
+class MetaRegResult(SensitivityMethods):
     """A meta-regression: a view of one :class:`~metakit.stats.kernel.Fit`.
 
     Attributes
