@@ -38,6 +38,10 @@ from metakit.stats.tau2 import METHODS as TAU2_METHODS
 from metakit.stats.tau2 import resolve, se_tau2
 
 MODELS = ("random", "common")
+# the omnibus test of a model with nothing to test (an intercept-only fit), shared read-only
+_NAN = np.full(1, np.nan)
+_NAN.setflags(write=False)
+_NO_TEST = Test(_NAN, _NAN, _NAN, "chi2")
 _EPS = float(np.finfo(float).eps)
 _SQRT2 = math.sqrt(2.0)
 CI_METHODS = ("z", "hk", "hk-adhoc")
@@ -204,7 +208,7 @@ def _as_array(x, n: int, dtype=float) -> np.ndarray:
     return np.full(n, x, dtype=dtype) if np.ndim(x) == 0 else np.asarray(x, dtype=dtype)
 
 
-def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
+def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None, st0=None) -> Fit:
     """Fit the model of a :class:`~metakit.stats.moments.Batch` (see module docstring).
 
     Parameters
@@ -220,6 +224,9 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
         metafor).
     tau2_fixed
         A given tau² (per meta-analysis) instead of estimating it.
+    st0
+        :func:`~metakit.stats.moments.stats` at tau² = 0, when the caller has them (a
+        common- and a random-effects fit of the same data share them).
 
     Returns
     -------
@@ -236,10 +243,10 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
     ((1, 2), 'chi2')
     """
     if b.scalar and btt is None:
-        return _fit_single(b, settings, tau2_fixed)
+        return _fit_single(b, settings, tau2_fixed, st0)
     n = b.n
     zero = 0.0 if b.scalar else np.zeros(n)
-    st0 = stats(b, zero)
+    st0 = stats(b, zero) if st0 is None else st0
     if not settings.random:
         t2, conv = zero, True
     elif tau2_fixed is not None:
@@ -293,14 +300,14 @@ def fit(b: Batch, settings: Settings, btt=None, tau2_fixed=None) -> Fit:
                s2=s2, s2_hk=q, settings=settings, btt=btt, se_wald=se_wald)
 
 
-def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
+def _fit_single(b: Batch, settings: Settings, tau2_fixed=None, st0=None) -> Fit:
     """:func:`fit` for one intercept-only meta-analysis, in Python floats.
 
     The same formulas as the batched path (the moments are floats for a scalar batch);
     numpy's per-call overhead dominates tiny arrays, so the numbers are computed as
     floats and put in the arrays of a :class:`Fit` at the end.
     """
-    st0 = stats(b, 0.0)
+    st0 = stats(b, 0.0) if st0 is None else st0
     conv = True
     if not settings.random:
         t2 = 0.0
@@ -339,16 +346,15 @@ def _fit_single(b: Batch, settings: Settings, tau2_fixed=None) -> Fit:
     i2, h2 = i2_h2(Q0, dfr, s2, t2, settings.random)
     se_t2 = (_se_tau2_single(b, settings.tau2_method, t2, st, st0)
              if settings.random and tau2_fixed is None and dfr > 0 else math.nan)
-    nan = np.array([math.nan])
-    return Fit(beta=np.array([[beta]]), vb=np.array([[[vb]]]), se=np.array([[se]]),
-               stat=np.array([[stat]]), pval=np.array([[pval]]),
-               ci_lb=np.array([[beta - crit * se]]), ci_ub=np.array([[beta + crit * se]]),
-               df=np.array([df]), tau2=np.array([t2]), se_tau2=np.array([se_t2]),
-               converged=np.array([conv]), k=np.array([k]), p=np.array([p]),
-               QE=Test(np.array([Q0]), np.array([max(dfr, 0.0)]), np.array([pQ]), "chi2"),
-               QM=Test(nan, nan, nan, "chi2"), I2=np.array([i2]), H2=np.array([h2]),
-               s2=np.array([s2]), s2_hk=np.array([q]), settings=settings, btt=(),
-               se_wald=np.array([[se_wald]]))
+    # every number in one array, handed out as views: one allocation instead of twenty
+    v = np.array([beta, se, stat, pval, beta - crit * se, beta + crit * se, se_wald, vb,
+                  df, t2, se_t2, k, p, Q0, max(dfr, 0.0), pQ, i2, h2, s2, q])
+    m = v[:, None]
+    return Fit(beta=m[0:1], se=m[1:2], stat=m[2:3], pval=m[3:4], ci_lb=m[4:5], ci_ub=m[5:6],
+               se_wald=m[6:7], vb=v[7:8].reshape(1, 1, 1), df=v[8:9], tau2=v[9:10],
+               se_tau2=v[10:11], converged=np.array([conv]), k=v[11:12], p=v[12:13],
+               QE=Test(v[13:14], v[14:15], v[15:16], "chi2"), QM=_NO_TEST, I2=v[16:17],
+               H2=v[17:18], s2=v[18:19], s2_hk=v[19:20], settings=settings, btt=())
 
 
 def _se_tau2_single(b: Batch, method: str, t2: float, st, st0) -> float:

@@ -53,7 +53,7 @@ from metakit.stats.kernel import Settings as FitSettings
 from metakit.stats.mantel_haenszel import MHTests, mantel_haenszel, mh_or_tests, peto
 from metakit.stats.measures import NAMES as MEASURE_NAMES
 from metakit.stats.measures import is_ratio
-from metakit.stats.moments import make_batch
+from metakit.stats.moments import make_batch, stats
 from metakit.stats.sensitivity_methods import SensitivityMethods
 from metakit.stats.tau2 import METHOD_NAMES
 
@@ -182,7 +182,8 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
         b = make_batch(y, v, present & np.asarray(arms["informative"], dtype=bool))
     else:
         b = make_batch(y, v, mask)
-    f_common = fit(b, s.kernel("common"))
+    st0 = stats(b, 0.0 if b.scalar else np.zeros(b.n))
+    f_common = fit(b, s.kernel("common"), st0=st0)
     Q, df, pQ = f_common.QE.statistic, f_common.QE.df, f_common.QE.pval
     s2 = f_common.s2
     w_fe = 1.0 / b.v
@@ -212,7 +213,7 @@ def fit_rows(y, v, mask, arms, s: Settings, tau2_fixed=None) -> dict:
     if tau2_fixed is None and s.method != "inverse" and s.tau2_method == "DL":
         with np.errstate(invalid="ignore", divide="ignore"):
             tau2_fixed = np.where(df > 0, np.maximum(0.0, (Q - df) / (df / s2)), 0.0)
-    f_random = fit(b, s.kernel("random"), tau2_fixed=tau2_fixed)
+    f_random = fit(b, s.kernel("random"), tau2_fixed=tau2_fixed, st0=st0)
     t2 = f_random.tau2
     pi_lb, pi_ub = prediction_interval(f_random)
     use_q = s.model == "common" or s.convention == "revman"

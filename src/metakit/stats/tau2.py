@@ -265,6 +265,12 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
     its = where(active, 0, 0)
     prev = 0.0 * x
     newton_mode = conv & False
+    # the same steps on floats or arrays; a single fit binds the float forms (no type checks)
+    if scalar:
+        where_, lnot_ = (lambda c, a, b: a if c else b), (lambda a: not a)
+        maximum_ = max
+    else:
+        where_, lnot_, maximum_ = np.where, np.logical_not, np.maximum
     for it in range(maxiter):
         if not (active if scalar else active.any()):
             break
@@ -275,21 +281,21 @@ def _bracketed(fun, x, lo, hi, active, tol: float, maxiter: int):
         up = f > 0
         newton_mode = newton_mode | (f * prev < 0) | (it >= SCORING_ITERATIONS)
         prev = f
-        lo = where(active & up, x, lo)
-        hi = where(active & lnot(up), x, hi)
-        new = x + where(newton_mode, newton, step)
+        lo = where_(active & up, x, lo)
+        hi = where_(active & lnot_(up), x, hi)
+        new = x + where_(newton_mode, newton, step)
         inside = (new > lo) & (new < hi)
-        new = where(inside, new, 0.5 * (lo + hi))
-        new = where(active, new, x)
-        scale = maximum(1.0, new)
+        new = where_(inside, new, 0.5 * (lo + hi))
+        new = where_(active, new, x)
+        scale = maximum_(1.0, new)
         change = abs(new - x)
         # a Newton step of relative size d leaves a relative error of order d²: final below 1e-5
-        done = ((change < tol * scale) | (hi - lo < tol * maximum(1.0, hi))
+        done = ((change < tol * scale) | (hi - lo < tol * maximum_(1.0, hi))
                 | (newton_mode & inside & (change < NEWTON_FINAL * new)))
         x = new
         its = its + active
         conv = conv | (active & done)
-        active = active & lnot(done)
+        active = active & lnot_(done)
     return x, conv, its
 
 
