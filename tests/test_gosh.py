@@ -1,6 +1,7 @@
-"""GOSH against metafor 3.8.1's gosh() (all 2^k - 1 subsets of dat.bcg trials 1-8 and of
-dat.normand1999, k = 8 and 9; FE, DL, REML) in tests/reference/metafor_sensitivity.json,
-subset by subset (membership matrix included)."""
+"""GOSH against metafor 3.8.1's gosh() (all 2^k - 1 subsets of five data sets: dat.bcg
+trials 1-8, dat.normand1999, and the first nine studies of dat.hackshaw1998, dat.pritz1997
+and dat.li2007; FE, DL, REML) in tests/reference/metafor_sensitivity.json, subset by subset
+(membership matrix included)."""
 
 from __future__ import annotations
 

@@ -284,6 +284,16 @@ for (m in c("FE", "DL", "REML")) {
   push(gosh_case(paste("gosh bcg trials 1-8", m, sep = "/"), bcg8, m))
   push(gosh_case(paste("gosh normand1999", m, sep = "/"), datasets$normand1999$db[c("source", "measure", "study", "yi", "vi")], m))
 }
+# three more data sets, their first 9 studies (2^9 - 1 = 511 subsets each)
+first9 <- function(db) {
+  sel <- seq_len(min(9L, length(db$yi)))
+  list(source = paste0(db$source, "; studies 1-", length(sel)), measure = db$measure,
+       study = I(as.character(db$study)[sel]), yi = arr(as.numeric(db$yi)[sel]),
+       vi = arr(as.numeric(db$vi)[sel]))
+}
+for (dn in c("hackshaw1998", "pritz1997", "li2007")) for (m in c("FE", "DL", "REML")) {
+  push(gosh_case(paste(paste("gosh", dn, "first 9"), m, sep = "/"), first9(datasets[[dn]]$db), m))
+}
 
 # ----------------------------------------------------------------------------
 # fail-safe N
