@@ -169,8 +169,8 @@ def _predictor(predictor: str, vi: np.ndarray, ni) -> np.ndarray:
 
 
 def _regression(yi, vi, x, settings: Settings, tested: int, method: str, model: str,
-                predictor: str, names, limit: bool) -> BiasTest:
-    X = np.column_stack([np.ones(yi.size), x])
+                predictor: str, names, limit: bool, design=None) -> BiasTest:
+    X = np.column_stack([np.ones(yi.size) if design is None else design, x])
     f = _fit_design(yi, vi, X, settings, (tested,))
     t = "z" if settings.ci == "z" else "t"
     df = float(f.df[0]) if t == "t" else math.nan
@@ -199,7 +199,7 @@ def _lm_settings(level: float) -> Settings:
 
 
 def regtest(yi, vi, settings: Settings | None = None, *, model: str = "rma",
-            predictor: str = "sei", ni=None) -> BiasTest:
+            predictor: str = "sei", ni=None, X=None, names=None) -> BiasTest:
     """Regression test for funnel plot asymmetry (metafor's ``regtest()``).
 
     Parameters
@@ -215,6 +215,10 @@ def regtest(yi, vi, settings: Settings | None = None, *, model: str = "rma",
         ``"sei"`` (default), ``"vi"``, ``"ni"``, ``"ninv"``, ``"sqrtni"``, ``"sqrtninv"``.
     ni
         Sample sizes, for the sample-size predictors.
+    X, names
+        A meta-regression's design matrix (intercept included) and its coefficient
+        names: the predictor is added to these moderators and its coefficient tested, as
+        metafor's ``regtest()`` on a model with moderators (no limit estimate then).
 
     Examples
     --------
@@ -231,8 +235,13 @@ def regtest(yi, vi, settings: Settings | None = None, *, model: str = "rma",
     x = _predictor(predictor, vi, ni)
     _warn_few(yi.size, "Regression test for funnel plot asymmetry")
     s = settings if model == "rma" else _lm_settings(settings.level)
-    return _regression(yi, vi, x, s, 1, "regtest", model, predictor, ("intrcpt", predictor),
-                       predictor in _LIMIT)
+    if X is None:
+        return _regression(yi, vi, x, s, 1, "regtest", model, predictor, ("intrcpt", predictor),
+                           predictor in _LIMIT)
+    X = np.asarray(X, dtype=float)
+    names = tuple(names) if names is not None else tuple(f"X{i}" for i in range(X.shape[1]))
+    return _regression(yi, vi, x, s, X.shape[1], "regtest", model, predictor,
+                       (*names, predictor), False, design=X)
 
 
 def peters(yi, e1, n1, e2, n2, level: float = 0.95) -> BiasTest:

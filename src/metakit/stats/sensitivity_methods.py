@@ -121,11 +121,12 @@ class SensitivityMethods:
         :func:`metakit.stats.bias.regtest`. ``ni`` defaults to the arms' total sizes."""
         from metakit.stats import bias
         d = _inputs(self)
-        _pairwise_only(d, "regtest()")
         if ni is None and predictor not in ("sei", "vi"):
             ni = _total_sizes(self)
+        # on a meta-regression the predictor joins the moderators (as metafor's regtest)
+        X = None if d["pairwise"] else d["X"]
         return bias.regtest(d["yi"], d["vi"], d["settings"], model=model, predictor=predictor,
-                            ni=ni)
+                            ni=ni, X=X, names=None if X is None else d["names"])
 
     def ranktest(self, exact: bool = True):
         """Begg & Mazumdar's rank correlation test; see :func:`metakit.stats.bias.ranktest`."""
