@@ -39,9 +39,13 @@ class Gosh:
     incl
         ``(n, k)`` booleans: the studies of each subset.
     k, estimate, QE, I2, H2, tau2
-        Per subset (``(n,)``), as metafor's ``gosh()``.
+        Per subset (``(n,)``), as metafor's ``gosh()``; for a meta-regression ``estimate``
+        is the first coefficient and ``beta`` holds them all.
     exhaustive
         True when every non-empty subset was fitted.
+    beta, names
+        A meta-regression's coefficients per subset ``(n, p)`` and their names (None
+        without moderators).
     """
 
     study: tuple[str, ...]
@@ -54,6 +58,8 @@ class Gosh:
     tau2: np.ndarray = field(repr=False)
     exhaustive: bool
     settings: Settings
+    beta: np.ndarray | None = field(default=None, repr=False)
+    names: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
@@ -149,9 +155,32 @@ def _fit_block(yi, vi, mask: np.ndarray, settings: Settings, solver=None):
                settings)
 
 
+def _fit_design_block(yi, vi, mask: np.ndarray, X: np.ndarray, settings: Settings):
+    """A meta-regression on each subset of ``mask``: ``(beta, k, QE, I2, H2, tau2)``, NaN
+    where the design is singular, or where a random-effects model has no residual df to
+    estimate tau² from (a common-effect model fits a saturated subset), as metafor's
+    ``gosh()`` reports them."""
+    m, k = mask.shape
+    p = X.shape[1]
+    Xm = np.where(mask[..., None], X[None], 0.0)
+    need = p + 1 if settings.random else p
+    ok = (mask.sum(axis=1) >= need) & (np.linalg.matrix_rank(Xm) == p)
+    beta = np.full((m, p), np.nan)
+    stats = np.full((5, m), np.nan)
+    if ok.any():
+        rows = np.flatnonzero(ok)
+        b = make_batch(np.broadcast_to(yi, (rows.size, k)), np.broadcast_to(vi, (rows.size, k)),
+                       mask=mask[rows], X=X)
+        f = fit(b, settings)
+        beta[rows] = f.beta
+        stats[:, rows] = (f.k, f.QE.statistic, f.I2, f.H2, f.tau2)
+    stats[0] = mask.sum(axis=1)
+    return beta, stats
+
+
 def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
          seed: int | None = None, max_all: int = 20, block: int = 1 << 16,
-         compiled: bool = True) -> Gosh:
+         compiled: bool = True, X=None, names=None) -> Gosh:
     """Fit the model to every non-empty subset of the studies (or a random sample).
 
     Parameters
@@ -173,6 +202,10 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
         Estimate ML/REML tau² with the numba-compiled solver
         (:mod:`metakit.stats.tau2_numba`, the same algorithm; default), or with the numpy
         kernel (False).
+    X, names
+        A meta-regression's design matrix and coefficient names: each subset is fitted with
+        its rows, subsets with fewer studies than coefficients are left out and those with
+        as many (random effects) or a singular design are NaN, as metafor's ``gosh()``.
 
     Returns
     -------
@@ -208,8 +241,11 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
         sizes = incl.sum(axis=1)
     all_incl = np.empty((n, k), dtype=bool) if exhaustive else incl
     solver = None
-    if settings.random and settings.tau2_method in ("ML", "REML") and compiled:
+    if settings.random and settings.tau2_method in ("ML", "REML") and compiled and X is None:
         solver = _compiled_tau2()
+    if X is not None:
+        return _gosh_design(yi, vi, settings, labels, exhaustive, codes if exhaustive else None,
+                            sizes, incl, np.asarray(X, dtype=float), names, block)
     for start, stop in _blocks(sizes, block):
         if exhaustive:
             mask = _masks(codes[start:stop], k)
@@ -224,3 +260,25 @@ def gosh(yi, vi, settings: Settings, study=None, subsets: int | None = None,
         out["H2"][start:stop] = f.H2
         out["tau2"][start:stop] = f.tau2
     return Gosh(study=labels, incl=all_incl, exhaustive=exhaustive, settings=settings, **out)
+
+
+def _gosh_design(yi, vi, settings, labels, exhaustive, codes, sizes, incl, X, names, block) -> Gosh:
+    """:func:`gosh` of a meta-regression (see its ``X``)."""
+    k, p = yi.size, X.shape[1]
+    keep = sizes >= p
+    parts_incl, parts_beta, parts_stats = [], [], []
+    for start, stop in _blocks(sizes, block):
+        sel = keep[start:stop]
+        if not sel.any():
+            continue
+        mask = (_masks(codes[start:stop], k) if exhaustive else incl[start:stop])[sel]
+        beta, st = _fit_design_block(yi, vi, mask, X, settings)
+        parts_incl.append(mask)
+        parts_beta.append(beta)
+        parts_stats.append(st)
+    st = np.concatenate(parts_stats, axis=1)
+    beta = np.concatenate(parts_beta)
+    names = tuple(names) if names is not None else tuple(f"X{i}" for i in range(p))
+    return Gosh(study=labels, incl=np.concatenate(parts_incl), k=st[0], estimate=beta[:, 0],
+                QE=st[1], I2=st[2], H2=st[3], tau2=st[4], exhaustive=exhaustive,
+                settings=settings, beta=beta, names=names)

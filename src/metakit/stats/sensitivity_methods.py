@@ -112,9 +112,10 @@ class SensitivityMethods:
         :func:`metakit.stats.gosh.gosh`. Draw it with ``.plot(path)``."""
         from metakit.stats.gosh import gosh
         d = _inputs(self)
-        _pairwise_only(d, "gosh()")
+        # a meta-regression refits its moderators on every subset (as metafor's gosh())
+        X = None if d["pairwise"] else d["X"]
         return gosh(d["yi"], d["vi"], d["settings"], study=d["study"], subsets=subsets,
-                    seed=seed, max_all=max_all)
+                    seed=seed, max_all=max_all, X=X, names=None if X is None else d["names"])
 
     def regtest(self, model: str = "rma", predictor: str = "sei", ni=None):
         """Egger's regression test in metafor's variants; see
