@@ -44,7 +44,7 @@ def _frame_matches(frame, ref, pairs):
 
 
 COLUMNS = [("estimate", "estimate"), ("se", "se"), ("stat", "zval"), ("pval", "pval"),
-           ("ci_lb", "ci_lb"), ("ci_ub", "ci_ub"), ("Q", "Q"), ("Qpval", "Qp"),
+           ("ci_lb", "ci_lb"), ("ci_ub", "ci_ub"), ("Q", "Q"), ("Q_pval", "Qp"),
            ("tau2", "tau2"), ("I2", "I2"), ("H2", "H2")]
 
 

@@ -90,6 +90,26 @@ def test_numbers_equal_the_library_results(built):
     assert studies.set_index("Study").loc["Hernigou 2018", "OR"] == pytest.approx(1225 / 8100, rel=1e-12)
 
 
+def test_leave_one_out_table_equals_refits_without_each_study(built):
+    """The collapse outcome's leave-one-out row without Kang 2018 is the inverse-variance DL
+    fit of the three other trials (the outcome pools by MH, so the section refits by IV)."""
+    _, out = built
+    rows = pd.read_csv(EXAMPLE / "binary.csv")
+    rows = rows[rows.outcome == "collapse"].assign(label=lambda d: d.study + " " + d.year.astype(str))
+    rest = rows[rows.label != "Kang 2018"]
+    fit = mk.meta(mk.effect_sizes(rest, "OR", study="label"), method="inverse", tau2_method="DL",
+                  convention="revman")
+    loo = pd.read_csv(out / "tables" / "collapse_leave_one_out.csv").set_index("study")
+    assert loo.loc["Kang 2018", "estimate"] == pytest.approx(fit.estimate, rel=1e-9)
+    assert loo.loc["Kang 2018", "k"] == 3
+    assert (out / "figures" / "collapse_baujat.svg").exists()
+    # the sentence names the studies the influence table flags
+    infl = pd.read_csv(out / "tables" / "collapse_influence.csv")
+    flagged = ", ".join(infl.study[infl.influential])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"Influential studies by metafor&#39;s rules: {flagged or 'none'}." in html
+
+
 def test_continuous_outcomes_and_metaregression_equal_the_library(built):
     result, _ = built
     rows = pd.read_csv(EXAMPLE / "continuous.csv")
@@ -136,7 +156,9 @@ def test_html_structure(built):
                 "collapse-funnel", "tha-metareg-hips", "collapse-subgroups-allocation"):
         assert sid in page.ids, sid
     html = result.html.read_text(encoding="utf-8")
-    assert html.count("Not yet available in this version.") == 2
+    assert html.count("Not yet available in this version.") == 1   # the network section
+    for oid in ("collapse", "tha", "vas", "vas-smd"):
+        assert f"{oid}-sensitivity" in page.ids, oid
     assert "ILLUSTRATIVE" in html and "Illustrative data (not from a published trial)" in html
     figures = sorted(p.stem for p in (out / "figures").glob("*.svg"))
     assert len(page.imgs) == len(figures) >= 17

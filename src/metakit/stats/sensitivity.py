@@ -90,7 +90,7 @@ class SeriesResult:
     is_ratio: bool = False
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per refit: study, estimate, se, stat, pval, ci_lb, ci_ub, Q, Qpval, tau2, I2, H2.
+        """One row per refit: study, estimate, se, stat, pval, ci_lb, ci_ub, Q, Q_pval, tau2, I2, H2.
 
         ``stat`` is z (t under Knapp-Hartung); columns follow metafor's ``leave1out()``
         and ``cumul()`` (``Q``/``Qp`` there).
@@ -100,7 +100,7 @@ class SeriesResult:
             "study": list(self.labels), "k": f.k.astype(int), "estimate": f.beta[:, 0],
             "se": f.se[:, 0], "stat": f.stat[:, 0], "pval": f.pval[:, 0],
             "ci_lb": f.ci_lb[:, 0], "ci_ub": f.ci_ub[:, 0], "Q": f.QE.statistic,
-            "Qpval": f.QE.pval, "tau2": f.tau2, "I2": f.I2, "H2": f.H2})
+            "Q_pval": f.QE.pval, "tau2": f.tau2, "I2": f.I2, "H2": f.H2})
 
     def to_dict(self) -> dict:
         """Plain values: ``kind``, ``order`` and one list per column."""
@@ -115,7 +115,7 @@ class SeriesResult:
                  else "Cumulative meta-analysis (row: study added") + \
             "; estimates on the analysis scale)"
         return title + "\n" + _table(self.to_frame(), ("estimate", "se", "ci_lb", "ci_ub",
-                                                       "pval", "tau2", "I2", "Q", "Qpval"))
+                                                       "pval", "tau2", "I2", "Q", "Q_pval"))
 
     def __str__(self) -> str:
         return self.summary()

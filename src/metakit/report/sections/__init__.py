@@ -32,9 +32,7 @@ REGISTRY: tuple[SectionEntry, ...] = (
                  "metakit.report.sections.characteristics"),
     SectionEntry("rob", "Risk of bias", "metakit.report.sections.rob"),
     SectionEntry("outcomes", "Results by outcome", "metakit.report.sections.outcomes"),
-    SectionEntry("sensitivity", "Sensitivity analyses", None,
-                 "Leave-one-out analyses, Baujat plots, influence diagnostics and small-study "
-                 "tests are not yet available in this version of metakit; none were run."),
+    SectionEntry("sensitivity", "Sensitivity analyses", "metakit.report.sections.sensitivity"),
     SectionEntry("network", "Network meta-analysis", None,
                  "Network meta-analysis (network graph, league table, rankings with SUCRA "
                  "curves, inconsistency checks) is not yet available in this version of "

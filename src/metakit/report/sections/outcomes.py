@@ -222,8 +222,8 @@ def build(ctx: Context, o: Outcome) -> Section:
         funnel.blocks.append(save_figure(fig, ctx.figures, f"{o.id}_funnel",
                                          f"Contour-enhanced funnel plot of {o.name.lower()}: {res.k} studies, "
                                          "effect against standard error.", f"{o.name}: funnel plot"))
-        funnel.blocks.append(Paragraph("Small-study (funnel asymmetry) tests are not yet available "
-                                       "in this version of metakit; none was run."))
+        funnel.blocks.append(Paragraph("The tests for funnel plot asymmetry and trim-and-fill are in "
+                                       "the sensitivity analyses."))
         section.children.append(funnel)
     return section
 
