@@ -75,6 +75,18 @@ OUTCOME: dict[str, F] = {
     }, doc="arm labels on the forest plot"),
 }
 
+NETWORK: dict[str, F] = {
+    "id": F(str, True, doc="short name, used for file names"),
+    "name": F(str, True, doc="heading, e.g. 'Conversion to THA by cell dose'"),
+    "file": F(str, True, doc="arm-level CSV/XLSX: study, treatment, events, n (or mean, sd, n)"),
+    "measure": F(str, True, ("OR", "RR", "RD", "MD", "SMD"), doc="effect measure"),
+    "reference": F(str, True, doc="the reference treatment"),
+    "small_values": F(str, False, ("good", "bad"), "good", "whether small effects are good (ranking)"),
+    "model": F(str, False, ("random", "common"), "random", "model for the league table and ranks"),
+    "tau2": F(str, False, ("DL", "REML", "ML"), "DL", "tau² estimator (netmeta's default DL)"),
+    "note": F(str, doc="shown with the network (e.g. that the data are illustrative)"),
+}
+
 SCHEMA: dict[str, F] = {
     "title": F(str, True, doc="title of the review"),
     "question": F(str, doc="the review question, one sentence"),
@@ -88,6 +100,7 @@ SCHEMA: dict[str, F] = {
         "totals": F("list[str]", doc="columns whose sum is a study's total (checked against outcomes)"),
     }, doc="study characteristics table"),
     "outcomes": F([OUTCOME], True, doc="the pairwise analyses"),
+    "networks": F([NETWORK], doc="network meta-analyses"),
     "rob": F({
         "file": F(str, True, doc="assessments (CSV/XLSX/YAML)"),
         "tool": F(str, False, ("rob2", "robins-i", "quadas2"), "rob2", doc="the tool"),
@@ -138,6 +151,7 @@ class ReviewSpec:
     study: tuple[str, ...] = ("study", "year")
     characteristics: dict | None = None
     rob: dict | None = None
+    networks: tuple = ()
     prisma: dict | None = None
     source: Path | None = None
 
@@ -287,6 +301,10 @@ def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None
                       note=raw["note"] or "", study=tuple(raw["study"]),
                       characteristics=files("characteristics", ("file",)),
                       rob=files("rob", ("file",)), prisma=prisma,
+                      networks=tuple({**{k: v for k, v in _defaults(n, NETWORK).items()
+                                         if k != "__line__"},
+                                      "file": (base / n["file"]).resolve()}
+                                     for n in (raw["networks"] or ())),
                       source=None if path is None else Path(path).resolve())
 
 

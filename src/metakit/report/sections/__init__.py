@@ -33,8 +33,5 @@ REGISTRY: tuple[SectionEntry, ...] = (
     SectionEntry("rob", "Risk of bias", "metakit.report.sections.rob"),
     SectionEntry("outcomes", "Results by outcome", "metakit.report.sections.outcomes"),
     SectionEntry("sensitivity", "Sensitivity analyses", "metakit.report.sections.sensitivity"),
-    SectionEntry("network", "Network meta-analysis", None,
-                 "Network meta-analysis (network graph, league table, rankings with SUCRA "
-                 "curves, inconsistency checks) is not yet available in this version of "
-                 "metakit; none was run."),
+    SectionEntry("network", "Network meta-analysis", "metakit.report.sections.network"),
 )
