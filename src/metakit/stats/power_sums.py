@@ -15,32 +15,41 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
+def row_sums(y: np.ndarray, v: np.ndarray, t2: float):
+    """The nine sums of one meta-analysis: (s10, s11, s12, s20, s21, s22, s30, s31, s32).
+
+    Also the inner loop of GOSH's compiled (RE)ML solver (:mod:`metakit.stats.tau2_numba`).
+    """
+    s10 = s11 = s12 = s20 = s21 = s22 = s30 = s31 = s32 = 0.0
+    for j in range(y.size):
+        w = 1.0 / (v[j] + t2)
+        yj = y[j]
+        yy = yj * yj
+        w2 = w * w
+        w3 = w2 * w
+        s10 += w
+        s11 += w * yj
+        s12 += w * yy
+        s20 += w2
+        s21 += w2 * yj
+        s22 += w2 * yy
+        s30 += w3
+        s31 += w3 * yj
+        s32 += w3 * yy
+    return s10, s11, s12, s20, s21, s22, s30, s31, s32
+
+
+@numba.njit(cache=True, nogil=True)
 def power_sums(v: np.ndarray, Zt: np.ndarray, t2: np.ndarray) -> np.ndarray:
     """Rows s10, s11, s12, s1v (0), s20, s21, s22, s30, s31, s32 of a ``(10, n)`` array.
 
     ``v`` is ``(n, k)``, ``Zt`` the moment basis stored ``(n, 4, k)`` (rows 1, y, y², v)
     and ``t2`` the tau² of each meta-analysis.
     """
-    n, k = v.shape
+    n = v.shape[0]
     out = np.zeros((10, n))
     for i in range(n):
-        s10 = s11 = s12 = s20 = s21 = s22 = s30 = s31 = s32 = 0.0
-        t = t2[i]
-        for j in range(k):
-            w = 1.0 / (v[i, j] + t)
-            y = Zt[i, 1, j]
-            yy = Zt[i, 2, j]
-            w2 = w * w
-            w3 = w2 * w
-            s10 += w
-            s11 += w * y
-            s12 += w * yy
-            s20 += w2
-            s21 += w2 * y
-            s22 += w2 * yy
-            s30 += w3
-            s31 += w3 * y
-            s32 += w3 * yy
+        s10, s11, s12, s20, s21, s22, s30, s31, s32 = row_sums(Zt[i, 1], v[i], t2[i])
         out[0, i] = s10
         out[1, i] = s11
         out[2, i] = s12

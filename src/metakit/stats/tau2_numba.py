@@ -22,6 +22,7 @@ import math
 import numba
 import numpy as np
 
+from metakit.stats.power_sums import row_sums
 from metakit.stats.tau2 import NEWTON_FINAL, SCAN_POINTS, SCORING_ITERATIONS
 
 __all__ = ["fisher_scoring_dense"]
@@ -29,22 +30,7 @@ __all__ = ["fisher_scoring_dense"]
 
 @numba.njit(cache=True)
 def _moments(y, v, t2):
-    s10 = s11 = s12 = s20 = s21 = s22 = s30 = s31 = s32 = 0.0
-    for i in range(y.size):
-        w = 1.0 / (v[i] + t2)
-        w2 = w * w
-        w3 = w2 * w
-        yi = y[i]
-        yy = yi * yi
-        s10 += w
-        s11 += w * yi
-        s12 += w * yy
-        s20 += w2
-        s21 += w2 * yi
-        s22 += w2 * yy
-        s30 += w3
-        s31 += w3 * yi
-        s32 += w3 * yy
+    s10, s11, s12, s20, s21, s22, s30, s31, s32 = row_sums(y, v, t2)
     mu = s11 / s10
     r = s20 / s10
     w2e = s21 - mu * s20
