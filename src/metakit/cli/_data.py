@@ -201,6 +201,11 @@ def effect_size_kwargs(measure: str, *, study: str, events: str, totals: str, me
     return kwargs
 
 
+def ci_method(hk: bool, hk_adhoc: bool) -> str:
+    """The CI method the --hk / --hk-adhoc flags ask for."""
+    return "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
+
+
 def jsonable(x):
     """``default`` of :func:`json.dumps`: arrays as lists, anything else as text."""
     if hasattr(x, "tolist"):

@@ -66,7 +66,7 @@ def meta_command(
         with warnings.catch_warnings(record=True) as caught, _data.quiet_numpy():
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
-            ci_method = "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
+            ci_method = _data.ci_method(hk, hk_adhoc)
             result = meta(es, model=model, method=method, tau2_method=tau2, ci=ci_method, pi=pi, by=by,
                           common_tau2=common_tau2, level=level, convention=convention,
                           subgroup_order=subgroup_order.split(",") if subgroup_order else None)

@@ -59,7 +59,7 @@ def metareg_command(
         with warnings.catch_warnings(record=True) as caught, _data.quiet_numpy():
             warnings.simplefilter("always", MetakitWarning)
             es = effect_sizes(df, measure, **kwargs)
-            ci_method = "hk-adhoc" if hk_adhoc else ("hk" if hk else "z")
+            ci_method = _data.ci_method(hk, hk_adhoc)
             result = metareg(es, mods, model=model, tau2_method=tau2, ci=ci_method, level=level)
             perm = (result.permutation_test(iterations=permutations, seed=seed)
                     if permutations else None)
