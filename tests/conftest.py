@@ -1,0 +1,54 @@
+"""Fixtures shared by every test folder.
+
+``database_url`` gives each test a fresh review database, once as a SQLite file and once
+as a PostgreSQL schema, for the tests of the data layer and everything built on it.
+PostgreSQL comes from ``METAKIT_TEST_POSTGRES`` (a URL to a database the tests may create
+schemas in; ``.ci/run`` starts Debian's server and sets it). Without it the PostgreSQL
+cases are skipped, unless ``METAKIT_REQUIRE_POSTGRES=1`` (set by CI), where they fail:
+CI must never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+
+def postgres_base_url() -> str | None:
+    url = os.environ.get("METAKIT_TEST_POSTGRES")
+    if not url and os.environ.get("METAKIT_REQUIRE_POSTGRES") == "1":
+        pytest.fail("METAKIT_REQUIRE_POSTGRES=1 but METAKIT_TEST_POSTGRES is not set")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    base = postgres_base_url()
+    if not base:
+        pytest.skip("PostgreSQL not available (set METAKIT_TEST_POSTGRES)")
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A fresh review database: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "review.db")
+    return request.getfixturevalue("postgres_url")
