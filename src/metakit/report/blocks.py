@@ -22,8 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from metakit.errors import MetakitError
+
 #: the time written into XLSX and DOCX files (and their zip entries) when SOURCE_DATE_EPOCH is unset
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class SettingError(MetakitError, ValueError):
+    """An environment variable that a run reads has a value it cannot use."""
 
 
 def fixed_time() -> datetime:
@@ -37,7 +43,7 @@ def fixed_time() -> datetime:
         try:
             stamp = datetime.fromtimestamp(int(epoch), UTC)
         except (ValueError, OverflowError, OSError) as exc:
-            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from exc
+            raise SettingError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from exc
         # a zip entry cannot hold a time before 1980
         return max(stamp, datetime(*FIXED_TIME, tzinfo=UTC))
     return datetime(*FIXED_TIME, tzinfo=UTC)

@@ -166,8 +166,10 @@ def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from metakit.report.blocks import fixed_time
     from metakit.report.spec import FORMATS
 
+    fixed_time()  # a SOURCE_DATE_EPOCH it cannot read stops the run before any work
     if not isinstance(spec, ReviewSpec):
         spec = read_spec(spec)
     wanted = tuple(dict.fromkeys([*spec.formats, *formats]))
