@@ -238,3 +238,23 @@ def test_require_raises_an_import_error_naming_the_extra(monkeypatch):
 def test_an_unknown_format_argument_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown report format 'rtf'"):
         run_review(_small_review(tmp_path), tmp_path / "out", formats=("rtf",))
+
+
+def test_print_parts_cover_every_column_once_and_fit_the_page():
+    from metakit.report.html import SPLIT, _column_widths
+
+    narrow = pd.DataFrame({"study": ["Ma 2014"], "yi": [0.5]})
+    assert print_parts(narrow) == [[0, 1]]
+    # 3 text columns of 12 characters (+2 padding) lead; 40 numeric columns of 9 (+2) follow
+    wide = pd.DataFrame({**{f"label{i}": ["x" * 12] for i in range(3)},
+                         **{f"v{i}": [-0.1234567] for i in range(40)}})
+    parts = print_parts(wide)
+    widths = _column_widths(wide)
+    assert widths[:4] == [14, 14, 14, 9]  # cell() keeps 4 significant digits: "-0.1235"
+    assert all(p[:3] == [0, 1, 2] for p in parts)
+    assert sorted(i for p in parts for i in p[3:]) == list(range(3, 43))
+    assert all(sum(widths[i] for i in p) <= SPLIT for p in parts)
+    # 42 + 40 x 9 = 402 characters: the 360 of numbers in parts of at most 158, so 3 parts
+    assert len(parts) == 3
+    # a single column wider than the page cannot be split
+    assert print_parts(pd.DataFrame({"url": ["x" * 300]})) == [[0]]

@@ -93,9 +93,12 @@ def print_parts(frame) -> list[list[int]]:
         keys.append(i)
     keys = keys or [0]
     rest = range(len(keys), len(widths))
+    if not rest:  # one column wider than the page: nothing to split
+        return [list(range(len(widths)))]
     total = sum(widths[i] for i in rest)
+    room = max(SPLIT - sum(widths[k] for k in keys), SPLIT // 2)
     # parts of about equal width: a part ends where the next column's middle passes its share
-    share = total / -(-total // (SPLIT - sum(widths[k] for k in keys)))
+    share = total / -(-total // room)
     parts: list[list[int]] = []
     done = 0
     for i in rest:
