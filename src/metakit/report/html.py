@@ -49,7 +49,8 @@ def _text_width(text: str) -> int:
     return len(text) if len(text) <= 16 else max(16, *(len(w) for w in text.split()))
 
 
-def _column_widths(frame) -> list[int]:
+def column_widths(frame) -> list[int]:
+    """Each column's printed width in characters (see :func:`print_width`)."""
     return [max([max(len(p) for p in str(c).split("_")), *(_text_width(cell(v)) for v in frame[c])]) + 2
             for c in frame.columns]
 
@@ -63,7 +64,7 @@ def print_width(frame) -> int:
     >>> print_width(pd.DataFrame({"study": ["Ma 2014"], "nma_pval": [0.0123456]}))
     16
     """
-    return sum(_column_widths(frame))
+    return sum(column_widths(frame))
 
 
 def is_wide(frame) -> bool:
@@ -83,7 +84,7 @@ def print_parts(frame) -> list[list[int]]:
     """
     import pandas as pd
 
-    widths = _column_widths(frame)
+    widths = column_widths(frame)
     if sum(widths) <= SPLIT:
         return [list(range(len(widths)))]
     keys = []

@@ -5,11 +5,13 @@ summary of findings, the warnings, the methods paragraph, and every section of t
 under its own heading (Heading 1 for a section, 2 for an outcome, ...) with its text and
 each of its tables as a real Word table under a numbered caption ("Table 3. ..."). Cells
 hold the same text as the HTML's (:func:`metakit.report.html.cell`: four significant
-digits, whole numbers as such, NaN blank); header rows repeat on every page; a table wider
-than a portrait page holds (:func:`metakit.report.html.is_wide`) is on a landscape page.
-With ``figures=True`` the figures go in too (PNG, with their alt text as the picture's
-description). Dates in the file are :func:`metakit.report.blocks.fixed_time`, so a re-run
-writes the same bytes.
+digits, whole numbers as such, NaN blank); columns are as wide as their contents; header
+rows repeat on every page. A table wider than a portrait page holds
+(:func:`metakit.report.html.is_wide`) is on a landscape page, and one too wide even for
+that is in parts, as in the PDF (:func:`metakit.report.html.print_parts`), each part
+repeating the row labels. With ``figures=True`` the figures go in too (PNG, with their alt
+text as the picture's description). Dates in the file are
+:func:`metakit.report.blocks.fixed_time`, so a re-run writes the same bytes.
 
 >>> write_docx(spec, sections, methods, "out/report.docx")  # doctest: +SKIP
 PosixPath('out/report.docx')
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from metakit.report.blocks import Failure, FigureBlock, Guardrail, Paragraph, Section, TableBlock, fixed_time, fixed_zip
 from metakit.report.guardrails import RULES
-from metakit.report.html import cell, grouped, is_wide
+from metakit.report.html import cell, column_widths, grouped, is_wide, print_parts
 from metakit.report.optional import require
 
 
@@ -44,6 +46,20 @@ def _header_row(row) -> None:
     flag = OxmlElement("w:tblHeader")
     flag.set(qn("w:val"), "true")
     tr_pr.append(flag)
+
+
+def _narrow_margins(table) -> None:
+    """Cell margins of 0.1 cm left and right (Word's default is 0.19 cm): more room for digits."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        m = OxmlElement(f"w:{side}")
+        m.set(qn("w:w"), "57")  # twentieths of a point
+        m.set(qn("w:type"), "dxa")
+        margins.append(m)
+    table._tbl.tblPr.append(margins)
 
 
 def _orient(doc, landscape: bool) -> None:
@@ -69,17 +85,20 @@ class _Writer:
     def table(self, b: TableBlock) -> None:
         from docx.enum.table import WD_TABLE_ALIGNMENT
         from docx.enum.text import WD_ALIGN_PARAGRAPH
-        from docx.shared import Pt
+        from docx.shared import Cm, Pt
 
         frame = b.frame
         wide = is_wide(frame)
         _orient(self.doc, wide)
         self.tables += 1
-        caption = self.doc.add_paragraph(f"Table {self.tables}. {b.caption}", style="Caption")
-        caption.paragraph_format.keep_with_next = True
-        table = self.doc.add_table(rows=1, cols=len(frame.columns), style="Table Grid")
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        size = Pt(7 if wide else 8)
+        points = 7 if wide else 8
+        size = Pt(points)
+        page = 25.7 if wide else 17.0
+        # a character of 8-point Calibri or Arial is at most about 0.17 cm wide, plus 0.2 cm of
+        # cell margins; a table wider than the page shrinks to fit it
+        widths = [(w - 2) * 0.17 * points / 8 + 0.2 for w in column_widths(frame)]
+        parts = print_parts(frame)
+        rows = [list(r) for r in frame.itertuples(index=False)]
 
         def put(c, text: str, *, bold: bool = False, right: bool = False) -> None:
             p = c.paragraphs[0]
@@ -88,13 +107,27 @@ class _Writer:
             if right:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
-        for c, name in zip(table.rows[0].cells, frame.columns):
-            put(c, str(name), bold=True)
-        _header_row(table.rows[0])
-        for record in frame.itertuples(index=False):
-            for c, v in zip(table.add_row().cells, record):
-                put(c, cell(v), right=isinstance(v, numbers.Real) and not isinstance(v, bool))
-        self.doc.add_paragraph()
+        for n, cols in enumerate(parts, start=1):
+            part = f" (part {n} of {len(parts)})" if len(parts) > 1 else ""
+            caption = self.doc.add_paragraph(f"Table {self.tables}. {b.caption}{part}", style="Caption")
+            caption.paragraph_format.keep_with_next = True
+            table = self.doc.add_table(rows=1, cols=len(cols), style="Table Grid")
+            table.alignment = WD_TABLE_ALIGNMENT.CENTER
+            table.autofit = False
+            _narrow_margins(table)
+            scale = min(1.0, page / sum(widths[i] for i in cols))
+            for c, i in zip(table.rows[0].cells, cols):
+                put(c, str(frame.columns[i]), bold=True)
+            _header_row(table.rows[0])
+            for record in rows:
+                for c, i in zip(table.add_row().cells, cols):
+                    v = record[i]
+                    put(c, cell(v), right=isinstance(v, numbers.Real) and not isinstance(v, bool))
+            for column, i in zip(table.columns, cols):
+                column.width = Cm(widths[i] * scale)
+                for c in column.cells:  # Word reads the cells' widths, LibreOffice the grid's
+                    c.width = column.width
+            self.doc.add_paragraph()
         if wide:
             _orient(self.doc, False)
 
@@ -123,6 +156,8 @@ class _Writer:
         p.add_run(f.message)
 
     def section(self, s: Section, level: int) -> None:
+        if s.available and s.blocks and isinstance(s.blocks[0], TableBlock) and is_wide(s.blocks[0].frame):
+            _orient(self.doc, True)  # the heading goes on the wide table's landscape page
         self.doc.add_heading(s.title, min(level, 9))
         if not s.available:
             self.doc.add_paragraph(f"Not yet available in this version. {s.blocks[0].text}")
@@ -160,6 +195,8 @@ def build_docx(spec, sections: list[Section], methods: tuple[str, ...], *, figur
     for s in doc.sections:
         s.page_width, s.page_height = Cm(21.0), Cm(29.7)
         s.left_margin = s.right_margin = s.top_margin = s.bottom_margin = Cm(2.0)
+    # python-docx's template sets Cambria; Calibri is Word's own default and narrower
+    doc.styles["Normal"].font.name = "Calibri"
     doc.styles["Normal"].font.size = Pt(10)
     props = doc.core_properties
     props.title, props.author, props.last_modified_by = spec.title, f"metakit {__version__}", ""
