@@ -61,8 +61,8 @@ def print_width(frame) -> int:
     underscore-separated part of its name, plus 2 for the cell padding.
 
     >>> import pandas as pd
-    >>> print_width(pd.DataFrame({"study": ["Ma 2014"], "nma_pval": [0.0123456]}))
-    16
+    >>> print_width(pd.DataFrame({"study": ["Ma 2014"], "nma_pval": [0.0123456]}))  # (7 + 2) + (7 + 2)
+    18
     """
     return sum(column_widths(frame))
 
