@@ -274,3 +274,25 @@ def test_print_parts_cover_every_column_once_and_fit_the_page():
     assert len(parts) == 3
     # a single column wider than the page cannot be split
     assert print_parts(pd.DataFrame({"url": ["x" * 300]})) == [[0]]
+
+
+def test_a_long_table_breaks_across_pages_with_its_header_row_repeated(tmp_path):
+    """120 rows do not fit one A4 page: the table breaks (it is not kept whole) and every page
+    it spans starts with its header row (thead repeats in print)."""
+    from metakit.report.blocks import Section, save_table
+    from metakit.report.html import render_html
+    from metakit.report.pdf import render_pdf
+    from metakit.report.spec import parse_spec
+
+    frame = pd.DataFrame({"study": [f"Trial {i:03d}" for i in range(120)], "yi_value": [0.5] * 120})
+    table = save_table(frame, tmp_path / "tables", "long", "A long table")
+    spec = parse_spec("title: Long\nsheets: {s: s.csv}\noutcomes:\n  - {id: a, name: A, sheet: s, measure: OR}\n")
+    html = render_html(spec, [Section("long", "Long", blocks=[table])], ("Methods.",), tmp_path / "report.html")
+    assert 'class="table-wrap long"' in html
+    pages = [" ".join(b.text for b in p._page_box.descendants() if hasattr(b, "text") and isinstance(b.text, str))
+             for p in render_pdf(html, tmp_path).pages]
+    spanned = [t for t in pages if "Trial " in t]
+    assert len(spanned) >= 2
+    # the header cells ("yi_value" may wrap after its underscore) on every page the table spans
+    assert all("study" in t and "yi_" in t for t in spanned)
+    assert "Trial 000" in spanned[0] and "Trial 119" in spanned[-1]
