@@ -5,12 +5,14 @@ as a PostgreSQL schema, for the tests of the data layer and everything built on 
 PostgreSQL comes from ``METAKIT_TEST_POSTGRES`` (a URL to a database the tests may create
 schemas in; ``.ci/run`` starts Debian's server and sets it). Without it the PostgreSQL
 cases are skipped, unless ``METAKIT_REQUIRE_POSTGRES=1`` (set by CI), where they fail:
-CI must never pass by skipping them.
+CI must never pass by skipping them. ``chromium`` does the same for Debian's Chromium
+(``METAKIT_REQUIRE_CHROMIUM=1``), driven through playwright.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -52,3 +54,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "review.db")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def chromium() -> str:
+    """The path of Debian's Chromium for browser tests (playwright drives it)."""
+    required = os.environ.get("METAKIT_REQUIRE_CHROMIUM") == "1"
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        path = None
+    if path is None:
+        if required:
+            pytest.fail("METAKIT_REQUIRE_CHROMIUM=1 but chromium or playwright is missing")
+        pytest.skip("no chromium (or no playwright) on this machine")
+    return path

@@ -96,3 +96,19 @@ def test_the_starter_file_of_metakit_init_is_valid():
         "#   counts:", "  counts:")
     spec = parse_spec(uncommented)
     assert spec.rob["tool"] == "rob2" and spec.prisma["counts"].name == "prisma.yaml"
+
+
+def test_output_formats_default_to_html_and_add_the_ones_listed():
+    assert parse_spec(GOOD).formats == ("html",) and parse_spec(GOOD).docx_figures is False
+    spec = parse_spec(GOOD + "output:\n  formats: [docx, pdf, docx]\n  docx_figures: true\n")
+    assert spec.formats == ("html", "docx", "pdf") and spec.docx_figures is True
+    assert parse_spec(GOOD + "output: {formats: pdf}\n").formats == ("html", "pdf")
+
+
+def test_an_unknown_output_format_names_its_own_line():
+    err = _error(GOOD + "output:\n  formats:\n    - pdf\n    - rtf\n")
+    assert err.line == 12 and "output.formats[2] must be one of html, pdf, docx; got 'rtf'" in str(err)
+    err = _error(GOOD + "output:\n  formats: [pdf]\n  docx_figure: true\n")
+    assert err.line == 11 and "unknown key 'docx_figure' in output" in str(err)
+    err = _error(GOOD + "output:\n  docx_figures: maybe\n")
+    assert err.line == 10 and "output.docx_figures must be true or false" in str(err)

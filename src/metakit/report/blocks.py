@@ -2,9 +2,10 @@
 
 A section of the report is a list of blocks: paragraphs, figures (SVG + PNG), tables
 (CSV + XLSX), guardrail warnings and failures. Figures are saved with matplotlib's SVG
-hash salt fixed and without the date, PNGs without the software stamp, and XLSX files
-with fixed document dates and zip entry times, so that unchanged inputs give unchanged
-files.
+hash salt fixed and without the date, PNGs without the software stamp, and XLSX (and the
+report's DOCX) files with fixed document dates and zip entry times, so that unchanged
+inputs give unchanged files. The fixed time is ``SOURCE_DATE_EPOCH`` when that variable is
+set (the reproducible-builds convention), else 1980-01-01, the earliest a zip entry holds.
 
 >>> Paragraph("Ten trials were included.").text
 'Ten trials were included.'
@@ -13,14 +14,39 @@ files.
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-#: fixed time stamp written into XLSX files (and their zip entries) instead of "now"
+from metakit.errors import MetakitError
+
+#: the time written into XLSX and DOCX files (and their zip entries) when SOURCE_DATE_EPOCH is unset
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class SettingError(MetakitError, ValueError):
+    """An environment variable that a run reads has a value it cannot use."""
+
+
+def fixed_time() -> datetime:
+    """The time stamped into the files a run writes: ``SOURCE_DATE_EPOCH`` if set, else :data:`FIXED_TIME`.
+
+    >>> fixed_time().isoformat()  # doctest: +SKIP
+    '1980-01-01T00:00:00+00:00'
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            stamp = datetime.fromtimestamp(int(epoch), UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise SettingError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from exc
+        # a zip entry cannot hold a time before 1980
+        return max(stamp, datetime(*FIXED_TIME, tzinfo=UTC))
+    return datetime(*FIXED_TIME, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -111,9 +137,11 @@ def save_figure(fig, out: Path, stem: str, alt: str, caption: str, dpi: float = 
     return FigureBlock(stem, alt, caption, svg, png)
 
 
-def _fixed_xlsx(data: bytes) -> bytes:
-    """The XLSX ``data`` with document dates and zip entry times set to :data:`FIXED_TIME`."""
-    stamp = "1980-01-01T00:00:00Z"
+def fixed_zip(data: bytes) -> bytes:
+    """The Office file (XLSX, DOCX) ``data`` with its document dates and zip entry times set to
+    :func:`fixed_time` and its entries in name order."""
+    when = fixed_time()
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     src = zipfile.ZipFile(io.BytesIO(data))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -121,8 +149,8 @@ def _fixed_xlsx(data: bytes) -> bytes:
             body = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                              lambda m: m.group(1) + stamp.encode() + m.group(3), body)
-            dst.writestr(zipfile.ZipInfo(info.filename, FIXED_TIME), body,
+                              lambda m: m.group(1) + stamp + m.group(3), body)
+            dst.writestr(zipfile.ZipInfo(info.filename, when.timetuple()[:6]), body,
                          compress_type=zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
@@ -137,5 +165,5 @@ def save_table(frame, out: Path, stem: str, caption: str) -> TableBlock:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name=stem[:31])
-    xlsx.write_bytes(_fixed_xlsx(buf.getvalue()))
+    xlsx.write_bytes(fixed_zip(buf.getvalue()))
     return TableBlock(stem, caption, frame, csv, xlsx)

@@ -3,14 +3,19 @@
 :func:`run_review` walks the section registry (:mod:`metakit.report.sections`), one
 progress step per analysis; a step that raises becomes a failure shown in its place and
 the rest of the report still builds. Figures go to ``out/figures`` (SVG + PNG), tables to
-``out/tables`` (CSV + XLSX), the report to ``out/report.html``.
+``out/tables`` (CSV + XLSX), the report to ``out/report.html`` and, when asked for (the review
+file's ``output.formats`` or ``formats=``), ``out/report.pdf`` and ``out/report.docx``. The
+HTML is written first; a format that fails (its extra not installed, an image weasyprint
+cannot load) is a failure shown in the HTML and the result, and the other files are still
+written.
 """
 
 from __future__ import annotations
 
 import platform
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 
@@ -22,12 +27,18 @@ from metakit.report.spec import ReviewSpec, read_spec
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run built: the sections, the HTML path, the guardrails and failures."""
+    """What a run built: the sections, the files of the report, the guardrails and failures.
+
+    ``files`` maps each report format written (``html``, ``pdf``, ``docx``) to its path;
+    ``output_failures`` are the formats that could not be written.
+    """
 
     spec: ReviewSpec
     sections: tuple[Section, ...]
     methods: tuple[str, ...]
     html: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    output_failures: tuple[Failure, ...] = ()
 
     @property
     def guardrails(self) -> list[Guardrail]:
@@ -35,7 +46,8 @@ class RunResult:
 
     @property
     def failures(self) -> list[Failure]:
-        return [b for s in self.sections for x in s.walk() for b in x.blocks if isinstance(b, Failure)]
+        return [*(b for s in self.sections for x in s.walk() for b in x.blocks if isinstance(b, Failure)),
+                *self.output_failures]
 
     def section(self, sid: str) -> Section:
         """The (sub-)section with id ``sid``."""
@@ -88,7 +100,44 @@ def _plan(ctx: Context):
             yield entry, import_module(entry.module).steps(ctx)
 
 
-def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool = False) -> RunResult:
+def _write_formats(spec: ReviewSpec, sections: list[Section], methods: tuple[str, ...], out: Path,
+                   wanted: tuple[str, ...], step) -> tuple[dict[str, Path], list[Failure]]:
+    """Write the HTML, then each other format of ``wanted``; a format that raises is a failure."""
+    from metakit.report.html import render_html, write_html
+
+    html_path = out / "report.html"
+    failed: list[Failure] = []
+
+    def docx(path: Path) -> Path:
+        from metakit.report.word import write_docx
+
+        return write_docx(spec, sections, methods, path, figures=spec.docx_figures, failures=failed)
+
+    def pdf(path: Path) -> Path:
+        from metakit.report.pdf import write_pdf
+
+        return write_pdf(render_html(spec, sections, methods, html_path, failures=failed), path, out)
+
+    step("Writing the HTML report")
+    files = {"html": write_html(spec, sections, methods, html_path)}
+    writers = {"docx": ("Writing the DOCX tables", "DOCX report", docx),
+               "pdf": ("Writing the PDF report", "PDF report", pdf)}
+    for fmt in (f for f in ("docx", "pdf") if f in wanted):
+        label, what, write = writers[fmt]
+        step(label)
+        path = out / f"report.{fmt}"
+        try:
+            files[fmt] = write(path)
+        except Exception as exc:  # the HTML and the other formats are still written
+            path.unlink(missing_ok=True)  # a file left from an earlier run would not be this report
+            failed.append(Failure(what, f"{type(exc).__name__}: {exc}"))
+    if failed:
+        write_html(spec, sections, methods, html_path, failures=failed)
+    return files, failed
+
+
+def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool = False,
+               formats: Iterable[str] = ()) -> RunResult:
     """Run the review file ``spec`` and write everything under ``out``.
 
     Parameters
@@ -99,11 +148,15 @@ def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool
         Output folder (created).
     progress
         Show a rich progress bar, one step per analysis.
+    formats
+        Report formats to write besides those the review file's ``output.formats`` names
+        (``"pdf"``, ``"docx"``; the HTML is always written).
 
     Returns
     -------
     RunResult
-        The sections built, the methods sentences, and the path of ``report.html``.
+        The sections built, the methods sentences, and the paths of ``report.html`` (and
+        ``report.pdf``, ``report.docx`` when asked for).
 
     Examples
     --------
@@ -113,15 +166,21 @@ def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from metakit.report.html import write_html
+    from metakit.report.blocks import fixed_time
+    from metakit.report.spec import FORMATS
 
+    fixed_time()  # a SOURCE_DATE_EPOCH it cannot read stops the run before any work
     if not isinstance(spec, ReviewSpec):
         spec = read_spec(spec)
+    wanted = tuple(dict.fromkeys([*spec.formats, *formats]))
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown report format {unknown[0]!r}; known: {', '.join(FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(spec, out)
     plan = list(_plan(ctx))
-    total = sum(len(steps) for _, steps in plan) + 1
+    total = sum(len(steps) for _, steps in plan) + len(wanted)
     sections: list[Section] = []
     with Progress(TextColumn("{task.description:<48}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), disable=not progress, transient=False) as bar:
@@ -147,8 +206,15 @@ def run_review(spec: ReviewSpec | str | Path, out: str | Path, *, progress: bool
                 sections.append(built[0])
             else:
                 sections.append(Section(entry.id, entry.title, children=built))
-        bar.update(task, description="Writing the HTML report")
         methods = methods_paragraph(sections)
-        html = write_html(spec, sections, methods, out / "report.html")
+        started = []
+
+        def step(label: str) -> None:
+            if started:
+                bar.advance(task)
+            started.append(label)
+            bar.update(task, description=label)
+
+        files, failed = _write_formats(spec, sections, methods, out, wanted, step)
         bar.advance(task)
-    return RunResult(spec, tuple(sections), methods, html)
+    return RunResult(spec, tuple(sections), methods, files["html"], files, tuple(failed))

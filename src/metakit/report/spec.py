@@ -42,6 +42,8 @@ class F:
     doc: str = ""
 
 
+#: the report formats a run can write (HTML always)
+FORMATS = ("html", "pdf", "docx")
 _MEASURES = ("OR", "RR", "RD", "PETO", "MD", "SMD", "ROM")
 _TAU2 = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM")
 
@@ -110,6 +112,12 @@ SCHEMA: dict[str, F] = {
         "counts": F(str, doc="YAML of hand-given PRISMA 2020 counts"),
         "store": F(str, doc="review project file (review.db)"),
     }, doc="PRISMA flow: give counts or store"),
+    "output": F({
+        "formats": F("list[str]", False, FORMATS, ["html"],
+                     "report formats besides the HTML, which is always written: pdf (extra metakit[pdf]), "
+                     "docx (extra metakit[docx])"),
+        "docx_figures": F(bool, False, (), False, "put the figures (PNG) in the DOCX too, not only the tables"),
+    }, doc="which report files to write"),
 }
 
 
@@ -153,6 +161,8 @@ class ReviewSpec:
     rob: dict | None = None
     networks: tuple = ()
     prisma: dict | None = None
+    formats: tuple[str, ...] = ("html",)
+    docx_figures: bool = False
     source: Path | None = None
 
     def to_dict(self) -> dict:
@@ -160,7 +170,8 @@ class ReviewSpec:
         return {"title": self.title, "sheets": {k: str(v) for k, v in self.sheets.items()},
                 "outcomes": [o.__dict__ for o in self.outcomes], "question": self.question,
                 "intervention": self.intervention, "note": self.note, "study": list(self.study),
-                "characteristics": self.characteristics, "rob": self.rob, "prisma": self.prisma}
+                "characteristics": self.characteristics, "rob": self.rob, "prisma": self.prisma,
+                "output": {"formats": list(self.formats), "docx_figures": self.docx_figures}}
 
 
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
@@ -211,10 +222,15 @@ def _validate(node: yaml.Node, kind: Any, where: str, path, choices: tuple = ())
         return [_validate(n, kind[0], f"{where}[{i + 1}]", path) for i, n in enumerate(node.value)]
     if kind == "list[str]":
         if isinstance(node, yaml.ScalarNode):
-            return [_scalar(node, str, where, path)]
+            node = yaml.SequenceNode("tag:yaml.org,2002:seq", [node], node.start_mark, node.end_mark)
         if not isinstance(node, yaml.SequenceNode):
-            raise SpecError(f"{where} must be a list of column names", path, line)
-        return [_scalar(n, str, f"{where}[{i + 1}]", path) for i, n in enumerate(node.value)]
+            raise SpecError(f"{where} must be a list{'' if choices else ' of column names'}", path, line)
+        items = [_scalar(n, str, f"{where}[{i + 1}]", path) for i, n in enumerate(node.value)]
+        for i, (n, value) in enumerate(zip(node.value, items)):
+            if choices and value not in choices:
+                raise SpecError(f"{where}[{i + 1}] must be one of {', '.join(choices)}; got {value!r}",
+                                path, n.start_mark.line + 1)
+        return items
     if kind == "map[str]":
         if not isinstance(node, yaml.MappingNode):
             raise SpecError(f"{where} must be a mapping of names to text", path, line)
@@ -296,6 +312,8 @@ def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None
     if prisma is not None and (prisma.get("counts") is None) == (prisma.get("store") is None):
         raise SpecError("prisma needs exactly one of 'counts' (a YAML file) or 'store' (review.db)",
                         path, raw["prisma"]["__line__"])
+    output = raw["output"] or {}
+    formats = tuple(dict.fromkeys(["html", *(output.get("formats") or ())]))
     return ReviewSpec(title=raw["title"], sheets=sheets, outcomes=outcomes,
                       question=raw["question"] or "", intervention=raw["intervention"] or "The intervention",
                       note=raw["note"] or "", study=tuple(raw["study"]),
@@ -305,6 +323,7 @@ def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None
                                          if k != "__line__"},
                                       "file": (base / n["file"]).resolve()}
                                      for n in (raw["networks"] or ())),
+                      formats=formats, docx_figures=bool(output.get("docx_figures", False)),
                       source=None if path is None else Path(path).resolve())
 
 

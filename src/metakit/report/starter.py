@@ -9,7 +9,7 @@ The starter file parses under the schema of :mod:`metakit.report.spec` (a test c
 from __future__ import annotations
 
 STARTER_YAML = """\
-# metakit review file. Run:  metakit run review.yaml -o out/
+# metakit review file. Run:  metakit run review.yaml -o out/   (add --pdf, --docx for those files)
 # Paths are relative to this file. Unknown keys are errors (with their line number).
 title: My systematic review            # required
 question: >-                           # optional: the review question, one sentence
@@ -54,6 +54,10 @@ outcomes:                              # one entry per pairwise analysis
     columns: {means: [m_t, m_c], sds: [sd_t, sd_c], ns: [n_t, n_c]}
     tau2: REML
     better: higher
+
+output:                                # report files; report.html is always written
+  formats: [html]                      # add pdf (pip install 'metakit[pdf]'), docx (pip install 'metakit[docx]')
+  docx_figures: false                  # true: the DOCX holds the figures (PNG) too, not only the tables
 
 # Uncomment when you have them:
 # rob:                                 # risk-of-bias answers (CSV/XLSX/YAML); see examples/rob/
