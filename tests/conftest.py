@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -52,3 +52,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "review.db")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def new_store_url(database_url: str, tmp_path) -> Iterator[Callable[[], str]]:
+    """A function returning a fresh, empty store's URL on ``database_url``'s server."""
+    import sqlalchemy as sa
+
+    schemas: list[str] = []
+    if "://" not in database_url:
+        names = iter(range(1, 1000))
+        yield lambda: str(tmp_path / f"store{next(names)}.db")
+        return
+    base = database_url.split("?")[0]
+    admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        return f"{base}?options={quote(f'-csearch_path={schema}')}"
+
+    try:
+        yield make
+    finally:
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
