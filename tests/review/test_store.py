@@ -203,8 +203,8 @@ _CHILD = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3])
-def test_kill_9_mid_import_leaves_before_state(tmp_path, delay):
-    path = tmp_path / "review.db"
+def test_kill_9_mid_import_leaves_before_state(database_url, tmp_path, delay):
+    path = database_url
     with Project.open(path) as p:
         p.add_import(_recs(5), file="a.ris", source_db="Embase", format="ris")
     marker = tmp_path / "marker"
@@ -219,9 +219,11 @@ def test_kill_9_mid_import_leaves_before_state(tmp_path, delay):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert marker.read_text() == "writing"
-    # the killed transaction's pages in the WAL were never committed; opening ignores them
+    # SQLite: the killed transaction's pages in the WAL were never committed, opening
+    # ignores them; PostgreSQL: the server rolls back a transaction whose client is gone
     with Project.open(path) as p:
-        assert _integrity(p) == "ok"
+        if p.db.dialect == "sqlite":
+            assert _integrity(p) == "ok"
         assert p.counts()["identified"] == 5
         assert p.counts()["imports"] == 1
 
