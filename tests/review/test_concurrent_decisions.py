@@ -13,6 +13,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from metakit.errors import DataError
 from metakit.review import screening as scr
 from metakit.review.audit import audit as audit_table
 from metakit.review.tables import screening_decisions as sd
@@ -102,3 +103,14 @@ def test_reused_request_id_with_other_content_is_refused(store):
         scr.resolve(store, 1, "title-abstract", "exclude", "Not an RCT", reviewer="ann",
                     request_id="q1")
     assert _count(store) == 1
+
+
+def test_retry_after_the_record_was_removed_returns_the_decision(store):
+    store.add_import([{"title": "A"}], file="x.ris", source_db="MEDLINE", format="ris")
+    first = scr.record_decision(store, 1, "title-abstract", "ann", "maybe", "ignored",
+                                request_id="late")
+    scr.flag_records(store, [(1, "animal_only", None)])
+    assert scr.record_decision(store, 1, "title-abstract", "ann", "maybe",
+                               request_id="late") == first
+    with pytest.raises(DataError, match="removed before screening"):
+        scr.record_decision(store, 1, "title-abstract", "ann", "maybe", request_id="new")

@@ -280,12 +280,12 @@ def test_precision_recall_on_small_labelled_set():
     assert (precision, recall) == (1.0, 1.0), (found - truth, truth - found)
 
 
-def test_cli_dedup_and_undo(tmp_path):
+def test_cli_dedup_and_undo(database_url):
     from typer.testing import CliRunner
 
     from metakit.cli import app
 
-    db = str(tmp_path / "review.db")
+    db = database_url
     run = CliRunner().invoke
     for f in ("pubmed.nbib", "scopus.ris"):
         assert run(app, ["records", "import", str(DATA / f), "-p", db]).exit_code == 0

@@ -300,8 +300,8 @@ def test_import_into_project_is_reported_and_stored(database_url, tmp_path):
         assert proj.counts()["import_errors"] == 1
 
 
-def test_cli_import_prints_count(tmp_path):
-    db = tmp_path / "review.db"
+def test_cli_import_prints_count(database_url):
+    db = database_url
     res = CliRunner().invoke(app, ["records", "import", str(DATA / "embase_bom_crlf.ris"),
                                    "--source", "Embase", "--project", str(db)])
     assert res.exit_code == 0, res.output

@@ -23,7 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from metakit.errors import DataError
+from metakit.errors import DataError, MetakitError
 
 __all__ = ["run_screener", "screen_command", "prisma_command", "read_key"]
 
@@ -340,7 +340,7 @@ def screen_command(
                              prioritise=not no_prioritise, random=random)
     except IndexError:
         raise typer.BadParameter(f"'{action}' needs more arguments; see --help") from None
-    except DataError as err:
+    except MetakitError as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -393,7 +393,7 @@ def prisma_command(
         else:
             with _open(project or "review.db") as p:
                 counts = scr.prisma_counts_from_store(p)
-    except DataError as err:
+    except MetakitError as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     prisma_flow(counts, output)

@@ -205,7 +205,14 @@ def _replayed(c: sa.Connection, request_id: str, values: dict[str, Any]) -> int:
 def _write_decision(project: Project, values: dict[str, Any], actor: str | None,
                     action: str) -> int:
     """Insert a checked decision with its audit row; a seen request id returns its decision."""
+    request_id = values.get("request_id")
     with project.transaction() as c:
+        if request_id is not None and c.execute(
+                sa.select(sd.c.id).where(sd.c.request_id == request_id)).first() is not None:
+            # a retry: answered from the store even if the record has since been removed
+            reason = (values["reason"] or "").strip() or None
+            return _replayed(c, request_id, {
+                **values, "reason": reason if values["decision"] == "exclude" else None})
         decision, reason = _check_decision(c, values["record_id"], values["stage"],
                                            values["reviewer"], values["decision"],
                                            values["reason"])
@@ -214,11 +221,6 @@ def _write_decision(project: Project, values: dict[str, Any], actor: str | None,
             raise DataError("an adjudication at full text must include or exclude",
                             study=values["record_id"], column="decision")
         values = {**values, "decision": decision, "reason": reason}
-        request_id = values.get("request_id")
-        if request_id is not None:
-            seen = c.execute(sa.select(sd.c.id).where(sd.c.request_id == request_id)).first()
-            if seen is not None:
-                return _replayed(c, request_id, values)
         new_id = _insert_decision(c, values)
         if new_id is None:
             return _replayed(c, request_id, values)
