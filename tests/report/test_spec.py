@@ -96,3 +96,10 @@ def test_the_starter_file_of_metakit_init_is_valid():
         "#   counts:", "  counts:")
     spec = parse_spec(uncommented)
     assert spec.rob["tool"] == "rob2" and spec.prisma["counts"].name == "prisma.yaml"
+
+
+def test_prisma_store_is_a_file_beside_the_review_or_a_database_url():
+    spec = parse_spec(GOOD + "prisma:\n  store: review.db\n")
+    assert spec.prisma["store"].name == "review.db" and spec.prisma["store"].is_absolute()
+    url = "postgresql://team@db.example.org/onfh"
+    assert parse_spec(GOOD + f"prisma:\n  store: {url}\n").prisma["store"] == url
