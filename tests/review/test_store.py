@@ -189,8 +189,8 @@ _CHILD = textwrap.dedent("""
     from metakit.review import store
     marker = Path(sys.argv[2])
     original = store._insert_chunk
-    def slow(c, rows):
-        original(c, rows)
+    def slow(c, sql, rows):
+        original(c, sql, rows)
         marker.write_text("writing")   # at least one chunk is inside the open transaction
         time.sleep(0.05)
     store._insert_chunk = slow
