@@ -117,7 +117,7 @@ def define_reasons(project: Project, stage: str, reasons_: Sequence[str], *,
 def _reasons(c: sa.Connection, stage: str) -> list[str]:
     e = exclusion_reasons
     return list(c.execute(sa.select(e.c.reason).where(e.c.stage == stage)
-                          .order_by(e.c.position)).scalars())
+                          .order_by(e.c.position)).scalars().all())
 
 
 def reasons(project: Project, stage: str) -> list[str]:
@@ -475,19 +475,19 @@ def _screening_pool(project: Project) -> list[int]:
     query = (sa.select(r.c.id).where(_source_kind(r.c.source_db) != "other", ~_flagged(r.c.id))
              .order_by(r.c.id))
     with project.db.read() as c:
-        return list(c.execute(query).scalars())
+        return list(c.execute(query).scalars().all())
 
 
 def _other_methods(c: sa.Connection) -> list[int]:
     """Active records from other methods (citation searching...): straight to full text."""
     r = active_records
     return list(c.execute(sa.select(r.c.id).where(_source_kind(r.c.source_db) == "other")
-                          .order_by(r.c.id)).scalars())
+                          .order_by(r.c.id)).scalars().all())
 
 
 def _not_retrieved(c: sa.Connection) -> set[int]:
     return set(c.execute(sa.select(reports.c.record_id).where(reports.c.retrieved == 0)
-                         ).scalars())
+                         ).scalars().all())
 
 
 def _full_text_pool(project: Project) -> list[int]:
@@ -507,7 +507,7 @@ def _done(project: Project, stage: str, reviewer: str | None) -> set[int]:
     if reviewer is not None:
         query = query.where(sd.c.reviewer == reviewer)
     with project.db.read() as c:
-        return set(c.execute(query).scalars())
+        return set(c.execute(query).scalars().all())
 
 
 def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = True,
@@ -598,9 +598,9 @@ def flag_records(project: Project, flags: Iterable[tuple[int, str, str | None]],
         for start in range(0, len(ids), 5000):
             chunk = ids[start:start + 5000]
             known |= set(c.execute(sa.select(records.c.id).where(records.c.id.in_(chunk))
-                                   ).scalars())
+                                   ).scalars().all())
             flagged |= set(c.execute(sa.select(f.c.record_id).where(
-                f.c.record_id.in_(chunk), f.c.undone == 0)).scalars())
+                f.c.record_id.in_(chunk), f.c.undone == 0)).scalars().all())
         rows = []
         for rid, rule, evidence in wanted:
             if rid not in known:
