@@ -64,15 +64,16 @@ def new_store_url(database_url: str, tmp_path) -> Iterator[Callable[[], str]]:
         names = iter(range(1, 1000))
         yield lambda: str(tmp_path / f"store{next(names)}.db")
         return
-    base = database_url.split("?")[0]
+    base = postgres_base_url()
     admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
+    sep = "&" if "?" in base else "?"
 
     def make() -> str:
         schema = f"t_{uuid.uuid4().hex[:12]}"
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         schemas.append(schema)
-        return f"{base}?options={quote(f'-csearch_path={schema}')}"
+        return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
 
     try:
         yield make
