@@ -618,7 +618,7 @@ def flag_records(project: Project, flags: Iterable[tuple[int, str, str | None]],
     return len(rows)
 
 
-def apply_design_filter(project: Project) -> Any:
+def apply_design_filter(project: Project, *, actor: str | None = None) -> Any:
     """Run :func:`metakit.review.automation.design_filter` on the records that would go to
     screening and flag those it removes (kind 'automation', the rule recorded).
 
@@ -639,7 +639,7 @@ def apply_design_filter(project: Project) -> Any:
     result = design_filter(frame)
     flag_records(project, [(r, rule, ev) for r, rule, ev in
                            zip(result.record_ids, result.rules, result.evidence)
-                           if rule is not None])
+                           if rule is not None], actor=actor)
     return result
 
 
