@@ -100,11 +100,10 @@ def main() -> None:
 
         truth = pd.read_csv(folder / "truth.csv")
         with Project.open(folder / "review.db") as p:
-            recs = p.conn.execute("SELECT r.id, r.source_file, r.source_line, d.duplicate_of "
-                                  "FROM records r LEFT JOIN dedup_decisions d ON "
-                                  "d.record_id = r.id AND d.kind='duplicate' AND d.undone=0"
-                                  ).fetchall()
-        frame = pd.DataFrame(recs, columns=["id", "file", "line", "dup"])
+            recs = p.records(decode=False)
+        frame = pd.DataFrame({"id": recs.index, "file": recs["source_file"].to_numpy(),
+                              "line": recs["source_line"].to_numpy(),
+                              "dup": recs["duplicate_of"].astype("float").to_numpy()})
         frame["file"] = [Path(f).name for f in frame["file"]]
         frame = frame.merge(truth, on=["file", "line"], how="left")
         frame["group"] = frame["dup"].fillna(frame["id"]).astype(int)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -70,3 +70,33 @@ def chromium() -> str:
             pytest.fail("METAKIT_REQUIRE_CHROMIUM=1 but chromium or playwright is missing")
         pytest.skip("no chromium (or no playwright) on this machine")
     return path
+
+
+@pytest.fixture
+def new_store_url(database_url: str, tmp_path) -> Iterator[Callable[[], str]]:
+    """A function returning a fresh, empty store's URL on ``database_url``'s server."""
+    import sqlalchemy as sa
+
+    schemas: list[str] = []
+    if "://" not in database_url:
+        names = iter(range(1, 1000))
+        yield lambda: str(tmp_path / f"store{next(names)}.db")
+        return
+    base = postgres_base_url()
+    admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
+    sep = "&" if "?" in base else "?"
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+    try:
+        yield make
+    finally:
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

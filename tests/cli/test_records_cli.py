@@ -50,3 +50,13 @@ def test_undo_of_a_decision_that_does_not_exist(tmp_path):
     res = _run(["records", "undo", "99", "-p", db])
     assert res.exit_code == 1
     assert "no deduplication decision 99" in res.output
+
+
+@pytest.mark.parametrize("command", [["records", "counts"], ["screen", "status"], ["audit"]])
+def test_a_postgresql_store_that_cannot_be_reached_is_one_line(command):
+    # port 1 on the local machine: connection refused at once, no server needed
+    url = "postgresql://nobody:secret@127.0.0.1:1/review"
+    res = _run([*command, "-p", url])
+    assert res.exit_code == 1
+    assert "cannot be opened as a review database" in res.output
+    assert "secret" not in res.output

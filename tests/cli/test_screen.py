@@ -6,19 +6,15 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 from rich.console import Console
 from typer.testing import CliRunner
 
 from metakit.cli import app
 from metakit.cli.screen import run_screener
 from metakit.review import screening as scr
-from metakit.review import store
-from metakit.review.store import MIGRATIONS, Project
-
-
-@pytest.fixture(autouse=True)
-def _isolated_migrations(monkeypatch):
-    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
+from metakit.review.store import Project
+from metakit.review.tables import reports
 
 
 def _make(path, n=5):
@@ -35,8 +31,8 @@ def _keys(*keys):
     return lambda: next(it)
 
 
-def test_scripted_session_then_resume(tmp_path):
-    path = tmp_path / "review.db"
+def test_scripted_session_then_resume(database_url):
+    path = database_url
     out = io.StringIO()
     console = Console(file=out, width=100)
     with _make(path) as p:
@@ -63,8 +59,8 @@ def test_scripted_session_then_resume(tmp_path):
         assert str(scr.progress(p, "title-abstract", "ann")) == "5/5"
 
 
-def test_full_text_exclusion_needs_a_reason(tmp_path):
-    with _make(tmp_path / "r.db", n=1) as p:
+def test_full_text_exclusion_needs_a_reason(database_url):
+    with _make(database_url, n=1) as p:
         scr.define_reasons(p, "full-text", ["Not randomised"])
         scr.record_decision(p, 1, "title-abstract", "ann", "include")
         out = io.StringIO()
@@ -75,9 +71,9 @@ def test_full_text_exclusion_needs_a_reason(tmp_path):
         assert "stays unscreened" in out.getvalue()
 
 
-def test_export_import_and_prisma_commands(tmp_path):
+def test_export_import_and_prisma_commands(database_url, new_store_url, tmp_path):
     runner = CliRunner()
-    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    a, b = database_url, new_store_url()
     with _make(a) as p:
         for i in range(1, 6):
             scr.record_decision(p, i, "title-abstract", "ann", "exclude" if i > 1 else
@@ -117,9 +113,9 @@ def test_export_import_and_prisma_commands(tmp_path):
             c.reports_included, c.studies_included) == (1, 1, 0, 0, 0)
     r = runner.invoke(app, ["screen", "study", "Roe 2001", "1", "-p", str(b)])
     assert r.exit_code == 0 and "linked to study Roe 2001" in r.output
-    with Project.open(b) as p:
+    with Project.open(b) as p, p.db.read() as conn:
         c = scr.prisma_counts_from_store(p)
-        row = p.conn.execute("SELECT retrieved, study_id FROM reports").fetchone()
+        row = conn.execute(sa.select(reports.c.retrieved, reports.c.study_id)).one()
     assert tuple(row) == (1, "Roe 2001")
     assert (c.reports_assessed, c.reports_included, c.studies_included) == (1, 1, 1)
     r = runner.invoke(app, ["screen", "import", str(tmp_path / "missing.csv"), "-p", str(b)])
@@ -135,10 +131,10 @@ def test_old_positional_store_still_read_with_a_warning(tmp_path):
     assert "--project" in r.output and "5 records awaiting" in r.output
 
 
-def test_export_lists_the_records_awaiting_a_decision(tmp_path):
+def test_export_lists_the_records_awaiting_a_decision(database_url, tmp_path):
     # before: `screen export` on a fresh store wrote only a header line
     runner = CliRunner()
-    a = tmp_path / "a.db"
+    a = database_url
     with _make(a) as p:   # records 1..5: "Trial 0".."Trial 4", years 2001..2005
         scr.record_decision(p, 2, "title-abstract", "ann", "exclude")
     out = tmp_path / "todo.csv"
@@ -168,10 +164,10 @@ def test_export_lists_the_records_awaiting_a_decision(tmp_path):
         assert scr.pending(p, "title-abstract", "bob") == [2, 4, 5]
 
 
-def test_resolve_command_settles_a_conflict(tmp_path):
+def test_resolve_command_settles_a_conflict(database_url, tmp_path):
     # before: conflicts could be resolved only from Python
     runner = CliRunner()
-    a = tmp_path / "a.db"
+    a = database_url
     with _make(a, n=2) as p:
         for rid in (1, 2):
             scr.record_decision(p, rid, "title-abstract", "ann", "include")
@@ -190,10 +186,10 @@ def test_resolve_command_settles_a_conflict(tmp_path):
     assert r.exit_code == 1 and "decision must be one of" in r.output
 
 
-def test_prisma_names_the_undecided_records(tmp_path):
+def test_prisma_names_the_undecided_records(database_url, tmp_path):
     # before: "2 records have no title/abstract decision yet" without naming them
     runner = CliRunner()
-    a = tmp_path / "a.db"
+    a = database_url
     with _make(a) as p:
         for rid in (1, 2, 4):
             scr.record_decision(p, rid, "title-abstract", "ann", "exclude")
@@ -205,9 +201,9 @@ def test_prisma_names_the_undecided_records(tmp_path):
     assert "Trial 2" in r.output and "Trial 4" in r.output and "Trial 0" not in r.output
 
 
-def test_agreement_command_shows_percentage_and_fleiss(tmp_path):
+def test_agreement_command_shows_percentage_and_fleiss(database_url, tmp_path):
     runner = CliRunner()
-    a = tmp_path / "a.db"
+    a = database_url
     # records 1-3 by ann, bob, cat: (i, i, i), (e, e, e), (i, e, e)
     # ann vs bob: agree 2 of 3 = 66.7%; Fleiss' kappa 0.55 (hand calculation in
     # tests/review/test_screening.py::test_fleiss_kappa_small_hand_calculation)

@@ -112,3 +112,10 @@ def test_an_unknown_output_format_names_its_own_line():
     assert err.line == 11 and "unknown key 'docx_figure' in output" in str(err)
     err = _error(GOOD + "output:\n  docx_figures: maybe\n")
     assert err.line == 10 and "output.docx_figures must be true or false" in str(err)
+
+
+def test_prisma_store_is_a_file_beside_the_review_or_a_database_url():
+    spec = parse_spec(GOOD + "prisma:\n  store: review.db\n")
+    assert spec.prisma["store"].name == "review.db" and spec.prisma["store"].is_absolute()
+    url = "postgresql://team@db.example.org/onfh"
+    assert parse_spec(GOOD + f"prisma:\n  store: {url}\n").prisma["store"] == url

@@ -189,8 +189,8 @@ REALISTIC_FILES = ("cnki.ris", "embase_bom_crlf.ris", "endnote.xml", "pubmed.nbi
                    "scopus.ris", "scopus_latin1.csv", "wos.ris")
 
 
-def _imported_project(tmp_path) -> Project:
-    p = Project.open(tmp_path / "review.db")
+def _imported_project(database_url) -> Project:
+    p = Project.open(database_url)
     for f in REALISTIC_FILES:
         p.import_records(DATA / f)
     return p
@@ -203,8 +203,8 @@ def _groups(p: Project) -> list[set]:
     return [set(g["key"]) for _, g in fr.groupby(keeper)]
 
 
-def test_project_dedup_on_realistic_files(tmp_path):
-    with _imported_project(tmp_path) as p:
+def test_project_dedup_on_realistic_files(database_url, tmp_path):
+    with _imported_project(database_url) as p:
         rep = p.dedup()
         assert rep.n_records == 28
         got = sorted(_groups(p), key=lambda g: sorted(g))
@@ -220,8 +220,8 @@ def test_project_dedup_on_realistic_files(tmp_path):
         assert p.dedup().n_duplicates == 0
 
 
-def test_undo_is_respected_by_later_runs(tmp_path):
-    with _imported_project(tmp_path) as p:
+def test_undo_is_respected_by_later_runs(database_url, tmp_path):
+    with _imported_project(database_url) as p:
         p.dedup()
         dec = p.decisions()
         first = int(dec.index[0])
@@ -280,12 +280,12 @@ def test_precision_recall_on_small_labelled_set():
     assert (precision, recall) == (1.0, 1.0), (found - truth, truth - found)
 
 
-def test_cli_dedup_and_undo(tmp_path):
+def test_cli_dedup_and_undo(database_url):
     from typer.testing import CliRunner
 
     from metakit.cli import app
 
-    db = str(tmp_path / "review.db")
+    db = database_url
     run = CliRunner().invoke
     for f in ("pubmed.nbib", "scopus.ris"):
         assert run(app, ["records", "import", str(DATA / f), "-p", db]).exit_code == 0
@@ -307,10 +307,10 @@ def test_chain_through_a_record_without_pages_cannot_join_two_pages():
     assert len(pairs) == 1 and (1, 3) not in pairs
 
 
-def test_more_complete_record_imported_later_becomes_keeper(tmp_path):
+def test_more_complete_record_imported_later_becomes_keeper(database_url, tmp_path):
     base = dict(title=ART["title"], authors=["Smith, J."], year=2019,
                 journal="Lancet Neurol", pages="345-52")
-    with Project.open(tmp_path / "review.db") as p:
+    with Project.open(database_url) as p:
         p.add_import([dict(base, volume="18"), dict(base)], file="a.ris", source_db="A",
                      format="ris")
         p.dedup()

@@ -285,8 +285,8 @@ def test_endnote_unclosed_record_costs_only_itself(tmp_path):
 
 
 # ---------------------------------------------------------------- project + CLI
-def test_import_into_project_is_reported_and_stored(tmp_path):
-    with Project.open(tmp_path / "review.db") as proj:
+def test_import_into_project_is_reported_and_stored(database_url, tmp_path):
+    with Project.open(database_url) as proj:
         rep = proj.import_records(DATA / "pubmed.nbib")
         assert (rep.n_imported, len(rep.errors), rep.import_id) == (5, 0, 1)
         assert rep.to_frame()["level"].tolist() == ["warning"]  # the junk line 79
@@ -300,8 +300,8 @@ def test_import_into_project_is_reported_and_stored(tmp_path):
         assert proj.counts()["import_errors"] == 1
 
 
-def test_cli_import_prints_count(tmp_path):
-    db = tmp_path / "review.db"
+def test_cli_import_prints_count(database_url):
+    db = database_url
     res = CliRunner().invoke(app, ["records", "import", str(DATA / "embase_bom_crlf.ris"),
                                    "--source", "Embase", "--project", str(db)])
     assert res.exit_code == 0, res.output
@@ -349,10 +349,10 @@ def test_import_report_summary_and_dict():
         f"  {DATA / 'scopus.ris'}:63: entry has no ER line; read up to the end of the file"]
 
 
-def test_same_file_is_not_imported_twice(tmp_path):
+def test_same_file_is_not_imported_twice(database_url, tmp_path):
     copy = tmp_path / "again.ris"
     copy.write_bytes((DATA / "wos.ris").read_bytes())
-    with Project.open(tmp_path / "review.db") as proj:
+    with Project.open(database_url) as proj:
         proj.import_records(DATA / "wos.ris")
         with pytest.raises(DataError, match="same content as import 1"):
             proj.import_records(copy)  # another name, same bytes

@@ -6,20 +6,14 @@ import math
 import xml.etree.ElementTree as ET
 
 import pytest
+import sqlalchemy as sa
 
 from metakit.errors import DataError, MetakitWarning
 from metakit.review import screening as scr
-from metakit.review import store
 from metakit.review.agreement import cohen_kappa, fleiss_kappa
 from metakit.review.prisma_counts import PrismaCounts
-from metakit.review.store import MIGRATIONS, Project
-
-
-@pytest.fixture(autouse=True)
-def _isolated_migrations(monkeypatch):
-    # screening registers its migration on first use; keep the global list as it was
-    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
-
+from metakit.review.store import Project
+from metakit.review.tables import automation_flags
 
 # --- Cohen's kappa against hand calculations -----------------------------------------
 
@@ -139,8 +133,8 @@ HAND = PrismaCounts(
 )
 
 
-def test_kappa_and_conflicts_from_the_store(tmp_path):
-    with build_review(tmp_path / "review.db") as p:
+def test_kappa_and_conflicts_from_the_store(database_url, tmp_path):
+    with build_review(database_url) as p:
         # A: i e e m e e i i ; B: i e i i e e e i over records 1 2 4 5 6 10 11 12
         # p_o = 5/8; A marginals i 3, e 4, m 1; B marginals i 4, e 4, m 0
         # p_e = (3*4 + 4*4 + 1*0) / 64 = 28/64; kappa = (40/64 - 28/64) / (36/64) = 1/3
@@ -158,16 +152,16 @@ def test_kappa_and_conflicts_from_the_store(tmp_path):
         assert err.value.column == "reports_assessed"
 
 
-def test_prisma_counts_from_store_equal_hand_counts(tmp_path):
-    with build_review(tmp_path / "review.db") as p:
+def test_prisma_counts_from_store_equal_hand_counts(database_url, tmp_path):
+    with build_review(database_url) as p:
         finish_review(p)
         assert scr.prisma_counts_from_store(p) == HAND
 
 
-def test_diagram_boxes_equal_store_counts(tmp_path):
+def test_diagram_boxes_equal_store_counts(database_url, tmp_path):
     from metakit.plots.prisma import prisma_flow
 
-    with build_review(tmp_path / "review.db") as p:
+    with build_review(database_url) as p:
         finish_review(p)
         counts = scr.prisma_counts_from_store(p)
     path = tmp_path / "flow.svg"
@@ -198,8 +192,8 @@ def test_diagram_boxes_equal_store_counts(tmp_path):
             assert part in texts[box], (box, part, texts[box])
 
 
-def test_counts_refused_while_screening_is_incomplete(tmp_path):
-    with build_review(tmp_path / "review.db") as p:
+def test_counts_refused_while_screening_is_incomplete(database_url, tmp_path):
+    with build_review(database_url) as p:
         scr.undo_last(p, "title-abstract", "B")      # B's decision on record 12
         scr.undo_last(p, "title-abstract", "A")      # A's decision on record 12
         with pytest.raises(DataError) as err:
@@ -207,16 +201,16 @@ def test_counts_refused_while_screening_is_incomplete(tmp_path):
         assert err.value.column == "records_screened"
 
 
-def test_undo_flag_returns_record_to_screening(tmp_path):
-    with build_review(tmp_path / "review.db") as p:
+def test_undo_flag_returns_record_to_screening(database_url, tmp_path):
+    with build_review(database_url) as p:
         assert 3 not in scr.queue(p, "title-abstract", "C", prioritise=False)
         assert scr.undo_flag(p, 3)
         assert 3 in scr.queue(p, "title-abstract", "C", prioritise=False)
         assert not scr.undo_flag(p, 3)
 
 
-def test_queue_progress_and_undo_are_resumable(tmp_path):
-    path = tmp_path / "review.db"
+def test_queue_progress_and_undo_are_resumable(database_url, tmp_path):
+    path = database_url
     with build_review(path) as p:
         assert str(scr.progress(p, "title-abstract", "C")) == "0/8"
         scr.record_decision(p, 1, "title-abstract", "C", "include")
@@ -231,8 +225,8 @@ def test_queue_progress_and_undo_are_resumable(tmp_path):
         assert sorted(scr.queue(p, "title-abstract", "C")) == [2, 4, 5, 6, 10, 11, 12]
 
 
-def test_reasons_are_checked(tmp_path):
-    with build_review(tmp_path / "review.db") as p:
+def test_reasons_are_checked(database_url, tmp_path):
+    with build_review(database_url) as p:
         with pytest.raises(DataError) as err:
             scr.record_decision(p, 1, "full-text", "A", "exclude")
         assert err.value.column == "reason"
@@ -245,13 +239,13 @@ def test_reasons_are_checked(tmp_path):
         assert scr.reasons(p, "full-text") == ["Not randomised", "Wrong comparator"]
 
 
-def test_csv_round_trip_and_atomic_import(tmp_path):
-    with build_review(tmp_path / "a.db") as p:
+def test_csv_round_trip_and_atomic_import(database_url, new_store_url, tmp_path):
+    with build_review(database_url) as p:
         finish_review(p)
         n = scr.export_csv(p, tmp_path / "dec.csv")
         before = scr.decisions(p)
     assert n == 16 + 5          # 8 records x 2 reviewers, 5 full-text decisions
-    fresh = Project.open(tmp_path / "c.db")
+    fresh = Project.open(new_store_url())
     fresh.add_import(_recs("M", 6), file="m.ris", source_db="MEDLINE", format="ris")
     fresh.add_import(_recs("E", 4), file="e.ris", source_db="Embase", format="ris")
     fresh.add_import(_recs("R", 2), file="r.csv", source_db="CT.gov", format="csv")
@@ -274,8 +268,8 @@ def test_csv_round_trip_and_atomic_import(tmp_path):
     fresh.close()
 
 
-def test_design_filter_on_store_records(tmp_path):
-    with Project.open(tmp_path / "r.db") as p:
+def test_design_filter_on_store_records(database_url, tmp_path):
+    with Project.open(database_url) as p:
         p.add_import([
             {"title": "Bone marrow cells for the hip: a randomised trial",
              "abstract": "Patients were randomly allocated.",
@@ -287,7 +281,9 @@ def test_design_filter_on_store_records(tmp_path):
         res = scr.apply_design_filter(p)
         assert res.rules == (None, "pt_non_trial", "animal_only")
         assert scr.queue(p, "title-abstract", "A", prioritise=False) == [1]
-        flags = p.conn.execute("SELECT record_id, rule FROM automation_flags").fetchall()
+        with p.db.read() as c:
+            flags = c.execute(sa.select(automation_flags.c.record_id, automation_flags.c.rule)
+                              .order_by(automation_flags.c.id)).all()
         assert [tuple(f) for f in flags] == [(2, "pt_non_trial"), (3, "animal_only")]
 
 
@@ -329,11 +325,11 @@ DP  - 2021
 """
 
 
-def test_end_to_end_from_a_medline_file(tmp_path):
+def test_end_to_end_from_a_medline_file(database_url, tmp_path):
     """Import a MEDLINE file, run the design filter, screen, count, as a user would."""
     src = tmp_path / "pubmed.nbib"
     src.write_text(MEDLINE, encoding="utf-8")
-    with Project.open(tmp_path / "review.db") as p:
+    with Project.open(database_url) as p:
         p.import_records(src, source="MEDLINE")
         res = scr.apply_design_filter(p)
         # 1002: MeSH Animals without Humans (from the raw MH field, though OT is set);
@@ -399,8 +395,8 @@ def test_fleiss_kappa_small_hand_calculation():
         fleiss_kappa([["i", "i", None]])
 
 
-def test_fleiss_agreement_from_the_store(tmp_path):
-    with build_review(tmp_path / "r.db") as p:
+def test_fleiss_agreement_from_the_store(database_url, tmp_path):
+    with build_review(database_url) as p:
         assert scr.fleiss_agreement(p, "title-abstract") is None     # two reviewers
         # C agrees with A on 1, 2, 4 (i, e, e): with A and B (i/i, e/e, e/i)
         for rid, d in ((1, "include"), (2, "exclude"), (4, "exclude")):
@@ -418,9 +414,9 @@ def _sheet(path, rows):
     return path
 
 
-def test_import_refuses_decisions_on_removed_records(tmp_path):
+def test_import_refuses_decisions_on_removed_records(database_url, tmp_path):
     # before: decisions on duplicates (7 of 1) and flagged records (3) were imported
-    with build_review(tmp_path / "r.db") as p:
+    with build_review(database_url) as p:
         n0 = len(scr.decisions(p))
         dup = _sheet(tmp_path / "dup.csv", [("1", "title-abstract", "Z", "include", ""),
                                             ("7", "title-abstract", "Z", "include", "")])
@@ -437,9 +433,9 @@ def test_import_refuses_decisions_on_removed_records(tmp_path):
             scr.record_decision(p, 8, "title-abstract", "A", "include")
 
 
-def test_reimport_is_idempotent_and_conflicts_are_reported(tmp_path):
+def test_reimport_is_idempotent_and_conflicts_are_reported(database_url, tmp_path):
     # before: importing the same file twice added every row twice
-    with build_review(tmp_path / "r.db") as p:
+    with build_review(database_url) as p:
         sheet = _sheet(tmp_path / "z.csv", [("1", "title-abstract", "Z", "include", ""),
                                             ("2", "title-abstract", "Z", "exclude", ""),
                                             ("2", "title-abstract", "Z", "exclude", "")])

@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from metakit.review import screening as scr
-from metakit.review import store
 from metakit.review.session import ScreeningSession
-from metakit.review.store import MIGRATIONS, Project
-
-
-@pytest.fixture(autouse=True)
-def _isolated_migrations(monkeypatch):
-    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
+from metakit.review.store import Project
 
 
 def _store(path, n=6):
@@ -24,8 +18,8 @@ def _store(path, n=6):
     return p
 
 
-def test_session_order_undo_skip_and_resume(tmp_path):
-    with _store(tmp_path / "r.db") as p:
+def test_session_order_undo_skip_and_resume(database_url, tmp_path):
+    with _store(database_url) as p:
         s = ScreeningSession(p, "title-abstract", "ann", prioritise=False)
         assert s.next() == 1
         s.decide(1, "include")
@@ -40,9 +34,9 @@ def test_session_order_undo_skip_and_resume(tmp_path):
         assert scr.decisions(p).decision.tolist() == ["exclude"]
 
 
-def test_prioritised_session_puts_similar_records_first(tmp_path):
+def test_prioritised_session_puts_similar_records_first(database_url, tmp_path):
     pytest.importorskip("sklearn")
-    with _store(tmp_path / "r.db", n=12) as p:
+    with _store(database_url, n=12) as p:
         s = ScreeningSession(p, "title-abstract", "ann", retrain_every=1)
         s.decide(1, "include")      # stem cells hip necrosis
         s.decide(2, "exclude")      # knee tendon repair
@@ -51,8 +45,8 @@ def test_prioritised_session_puts_similar_records_first(tmp_path):
         assert nxt in (3, 5, 7, 9, 11)
 
 
-def test_random_mode_marks_the_sample(tmp_path):
-    with _store(tmp_path / "r.db") as p:
+def test_random_mode_marks_the_sample(database_url, tmp_path):
+    with _store(database_url) as p:
         s = ScreeningSession(p, "title-abstract", "ann", random=True, seed=3)
         seen = []
         while (rid := s.next()) is not None:

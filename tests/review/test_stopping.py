@@ -9,7 +9,6 @@ import pytest
 
 from metakit.errors import DataError
 from metakit.review import screening as scr
-from metakit.review import store
 from metakit.review.stopping import (
     consecutive_rule,
     knee_rule,
@@ -17,12 +16,7 @@ from metakit.review.stopping import (
     screening_status,
     simulate_stopping,
 )
-from metakit.review.store import MIGRATIONS, Project
-
-
-@pytest.fixture(autouse=True)
-def _isolated_migrations(monkeypatch):
-    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
+from metakit.review.store import Project
 
 
 def test_consecutive_rule_counts_the_run_since_the_last_inclusion():
@@ -81,8 +75,8 @@ def test_simulated_stopping_reports_recall_and_work_saved():
     assert res.recall >= 8 / 9
 
 
-def test_status_of_a_store_with_a_random_sample(tmp_path):
-    with Project.open(tmp_path / "r.db") as p:
+def test_status_of_a_store_with_a_random_sample(database_url, tmp_path):
+    with Project.open(database_url) as p:
         p.add_import([{"title": f"T{i}"} for i in range(300)], file="x.ris",
                      source_db="MEDLINE", format="ris")
         for rid in range(1, 11):

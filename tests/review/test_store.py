@@ -1,4 +1,8 @@
-"""The project store: schema, migrations, transactions, decisions, counts, kill -9."""
+"""The project store: schema, migrations, transactions, decisions, counts, kill -9.
+
+Store tests run on SQLite and PostgreSQL (``database_url``); the file-level ones (a file
+that is not a database, kill -9 and SQLite's integrity check) on SQLite.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,16 @@ import textwrap
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from metakit.errors import DataError
-from metakit.review import store
-from metakit.review.store import MIGRATIONS, Project, ProjectFileError, register_migration
+from metakit.review import database, store
+from metakit.review.database import DatabaseError, register_migration
+from metakit.review.store import Project, ProjectFileError
+
+STORE_TABLES = {"meta", "migrations", "imports", "records", "dedup_decisions", "dedup_runs",
+                "screening_decisions", "exclusion_reasons", "automation_flags", "reports",
+                "source_kinds", "audit"}
 
 
 def _recs(n: int, prefix: str = "Trial") -> list[dict]:
@@ -23,13 +33,22 @@ def _recs(n: int, prefix: str = "Trial") -> list[dict]:
             for i in range(n)]
 
 
-def test_new_file_has_schema_and_version(tmp_path):
-    with Project.open(tmp_path / "review.db") as p:
-        tables = {r[0] for r in p.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-        assert {"meta", "migrations", "imports", "records", "dedup_decisions", "dedup_runs",
-                "active_records"} <= tables
-        assert p.schema_version == 2
+def _integrity(p: Project) -> str:
+    with p.db.read() as c:
+        return c.execute(sa.text("PRAGMA integrity_check")).scalar_one()
+
+
+def test_new_store_has_schema_and_version(database_url):
+    with Project.open(database_url) as p:
+        with p.db.read() as c:
+            inspector = sa.inspect(c)
+            tables = set(inspector.get_table_names())
+            views = set(inspector.get_view_names())
+        assert STORE_TABLES <= tables
+        assert "active_records" in views
+        assert {1, 2, 100, 101, 200} <= set(p.db.applied())
+        assert p.schema_version == max(p.db.applied())
+        assert p.migrate() == []
         assert p.counts() == {"identified": 0, "identified_by_source": {},
                               "duplicates_removed": 0, "after_duplicates": 0, "imports": 0,
                               "import_errors": 0}
@@ -48,36 +67,46 @@ def test_a_file_that_is_not_sqlite_is_named_and_left_alone(tmp_path):
     assert path.read_text().startswith("TY  - JOUR")
 
 
-def test_registered_migration_applies_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
-    path = tmp_path / "review.db"
-    Project.open(path).close()
-    register_migration(150, "CREATE TABLE screening_test (id INTEGER PRIMARY KEY, x TEXT);")
-    register_migration(150, "CREATE TABLE screening_test (id INTEGER PRIMARY KEY, x TEXT);")
+def _screening_test(conn):
+    conn.execute(sa.text("CREATE TABLE screening_test (id INTEGER PRIMARY KEY, x TEXT)"))
+
+
+def test_registered_migration_applies_once(database_url, monkeypatch):
+    monkeypatch.setattr(database, "MIGRATIONS", list(database.MIGRATIONS))
+    Project.open(database_url).close()
+    register_migration(150, _screening_test)
+    register_migration(150, _screening_test)
     with pytest.raises(DataError):
-        register_migration(150, "CREATE TABLE other (id INTEGER);")
-    with Project.open(path) as p:
-        assert p.schema_version == 150
+        register_migration(150, lambda conn: None)
+    with Project.open(database_url) as p:
+        assert 150 in p.db.applied()
         assert p.migrate() == []  # nothing pending the second time
-        p.conn.execute("INSERT INTO screening_test (x) VALUES ('a')")
-        versions = [r[0] for r in p.conn.execute("SELECT version FROM migrations ORDER BY 1")]
-        assert versions == [1, 2, 150]
+        with p.transaction() as c:
+            c.execute(sa.text("INSERT INTO screening_test (id, x) VALUES (1, 'a')"))
+        assert [v for v in p.db.applied() if v < 200] == [1, 2, 100, 101, 150]
 
 
-def test_failing_migration_leaves_file_unchanged(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "MIGRATIONS", list(MIGRATIONS))
-    path = tmp_path / "review.db"
-    Project.open(path).close()
-    register_migration(151, "CREATE TABLE half (id INTEGER);\nSELECT * FROM no_such_table;")
-    with pytest.raises(sqlite3.OperationalError):
-        Project.open(path)
-    con = sqlite3.connect(path)
-    assert con.execute("SELECT name FROM sqlite_master WHERE name='half'").fetchone() is None
-    assert con.execute("SELECT MAX(version) FROM migrations").fetchone()[0] == 2
+def _half(conn):
+    conn.execute(sa.text("CREATE TABLE half (id INTEGER)"))
+    conn.execute(sa.text("SELECT * FROM no_such_table"))
 
 
-def test_add_import_stores_records_and_provenance(tmp_path):
-    with Project.open(tmp_path / "review.db") as p:
+def test_failing_migration_leaves_store_unchanged(database_url, monkeypatch):
+    monkeypatch.setattr(database, "MIGRATIONS", list(database.MIGRATIONS))
+    with Project.open(database_url) as p:
+        before = p.db.applied()
+    register_migration(9_151, _half)
+    with pytest.raises(DatabaseError, match="migration 9151 failed"):
+        Project.open(database_url)
+    monkeypatch.undo()
+    with Project.open(database_url) as p:
+        with p.db.read() as c:
+            assert not sa.inspect(c).has_table("half")
+        assert p.db.applied() == before
+
+
+def test_add_import_stores_records_and_provenance(database_url):
+    with Project.open(database_url) as p:
         iid = p.add_import(_recs(3), file="embase.ris", source_db="Embase", format="ris",
                            errors=[{"file": "embase.ris", "line": 40, "message": "no TY"}])
         frame = p.records()
@@ -94,8 +123,8 @@ def test_add_import_stores_records_and_provenance(tmp_path):
         assert p.counts()["import_errors"] == 1
 
 
-def test_error_inside_transaction_rolls_back(tmp_path):
-    with Project.open(tmp_path / "review.db") as p:
+def test_error_inside_transaction_rolls_back(database_url):
+    with Project.open(database_url) as p:
         p.add_import(_recs(2), file="a.ris", source_db="A", format="ris")
         bad = _recs(3) + [{"title": "x", "year": "not a year"}]
         with pytest.raises(ValueError):
@@ -109,8 +138,8 @@ def _two_groups(p: Project) -> None:
     p.add_import(_recs(2, "Other"), file="b.nbib", source_db="PubMed", format="medline")
 
 
-def test_counts_override_and_undo(tmp_path):
-    with Project.open(tmp_path / "review.db") as p:
+def test_counts_override_and_undo(database_url):
+    with Project.open(database_url) as p:
         _two_groups(p)
         # record 5 duplicates 1, record 6 duplicates 2 (by hand)
         p.override(5, 1, note="same trial")
@@ -174,8 +203,8 @@ _CHILD = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3])
-def test_kill_9_mid_import_leaves_before_state(tmp_path, delay):
-    path = tmp_path / "review.db"
+def test_kill_9_mid_import_leaves_before_state(database_url, tmp_path, delay):
+    path = database_url
     with Project.open(path) as p:
         p.add_import(_recs(5), file="a.ris", source_db="Embase", format="ris")
     marker = tmp_path / "marker"
@@ -190,9 +219,11 @@ def test_kill_9_mid_import_leaves_before_state(tmp_path, delay):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert marker.read_text() == "writing"
-    # a hot journal is left behind; opening rolls it back
+    # SQLite: the killed transaction's pages in the WAL were never committed, opening
+    # ignores them; PostgreSQL: the server rolls back a transaction whose client is gone
     with Project.open(path) as p:
-        assert p.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if p.db.dialect == "sqlite":
+            assert _integrity(p) == "ok"
         assert p.counts()["identified"] == 5
         assert p.counts()["imports"] == 1
 
@@ -220,7 +251,7 @@ def test_kill_9_at_random_points_gives_before_or_after(tmp_path):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
         with Project.open(path) as p:
-            assert p.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert _integrity(p) == "ok"
             got = p.counts()["identified"]
             assert p.counts()["imports"] == (1 if got else 0)
         assert got in {0, n}
@@ -228,19 +259,46 @@ def test_kill_9_at_random_points_gives_before_or_after(tmp_path):
     assert n in seen  # the 60 s run completes
 
 
-def test_version_1_file_is_migrated_to_version_2(tmp_path, monkeypatch):
+# The schema of version 1 as the first release wrote it (store.py at commit 353438e).
+_V1 = """
+CREATE TABLE imports (id INTEGER PRIMARY KEY, file TEXT NOT NULL, source_db TEXT NOT NULL,
+    format TEXT NOT NULL, encoding TEXT, imported_at TEXT NOT NULL, n_records INTEGER NOT NULL,
+    n_errors INTEGER NOT NULL, errors TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE records (id INTEGER PRIMARY KEY, import_id INTEGER NOT NULL REFERENCES imports(id),
+    source_db TEXT NOT NULL, source_file TEXT NOT NULL, source_line INTEGER, source_key TEXT,
+    title TEXT, authors TEXT NOT NULL DEFAULT '[]', year INTEGER, journal TEXT, volume TEXT,
+    issue TEXT, pages TEXT, doi TEXT, pmid TEXT, abstract TEXT,
+    keywords TEXT NOT NULL DEFAULT '[]', pub_types TEXT NOT NULL DEFAULT '[]', language TEXT,
+    raw TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE dedup_runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}', n_candidates INTEGER, n_duplicates INTEGER);
+CREATE TABLE dedup_decisions (id INTEGER PRIMARY KEY,
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    duplicate_of INTEGER NOT NULL REFERENCES records(id),
+    kind TEXT NOT NULL CHECK (kind IN ('duplicate', 'distinct')), reason TEXT NOT NULL,
+    score REAL, method TEXT NOT NULL CHECK (method IN ('auto', 'manual')),
+    run_id INTEGER REFERENCES dedup_runs(id), decided_at TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0, undone_at TEXT, note TEXT);
+CREATE VIEW active_records AS SELECT r.* FROM records r WHERE NOT EXISTS (SELECT 1 FROM
+    dedup_decisions d WHERE d.record_id = r.id AND d.kind = 'duplicate' AND d.undone = 0);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+INSERT INTO migrations VALUES (1, '2026-01-01');
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO imports (file, source_db, format, imported_at, n_records, n_errors)
+    VALUES ('a.ris', 'A', 'ris', '2026-01-01', 2, 0);
+INSERT INTO records (import_id, source_db, source_file, title) VALUES (1, 'A', 'a.ris', 'x');
+INSERT INTO records (import_id, source_db, source_file, title) VALUES (1, 'A', 'a.ris', 'y');
+"""
+
+
+def test_version_1_file_is_migrated(tmp_path):
     path = tmp_path / "review.db"
-    monkeypatch.setattr(store, "MIGRATIONS", [m for m in MIGRATIONS if m[0] == 1])
-    with Project.open(path) as p:  # a file as the first release wrote it
-        assert p.schema_version == 1
-        with p.transaction() as c:
-            c.execute("INSERT INTO imports (file, source_db, format, imported_at, n_records, "
-                      "n_errors) VALUES ('a.ris', 'A', 'ris', '2026-01-01', 2, 0)")
-            c.executemany("INSERT INTO records (import_id, source_db, source_file, title) "
-                          "VALUES (1, 'A', 'a.ris', ?)", [("x",), ("y",)])
-    monkeypatch.undo()
+    con = sqlite3.connect(path)
+    con.executescript(_V1)
+    con.close()
     with Project.open(path) as p:
-        assert p.schema_version == 2
+        assert {1, 2, 100, 101, 200} <= set(p.db.applied())
         assert p.imports().loc[1, "sha256"] is None
         p.add_import(_recs(1), file="b.ris", source_db="B", format="ris", sha256="ab")
         assert p.imports()["sha256"].isna().tolist() == [True, False]

@@ -129,8 +129,8 @@ def test_junk_line_in_a_wos_record_is_a_warning(tmp_path):
     assert p.records[0]["year"] == 2019
 
 
-def test_imported_into_a_project(tmp_path):
-    with Project.open(tmp_path / "review.db") as proj:
+def test_imported_into_a_project(database_url, tmp_path):
+    with Project.open(database_url) as proj:
         for name in ("wos_tagged_bom.txt", "wos_tab_utf16.txt", "ovid_embase.cgi"):
             proj.import_records(DATA / name)
         c = proj.counts()

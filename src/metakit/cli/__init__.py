@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Screen records in the terminal, or import/export/check screening decisions."),
     "prisma": ("metakit.cli.screen", "prisma_command",
                "Draw the PRISMA 2020 flow diagram from a review store or a YAML file of counts."),
+    "audit": ("metakit.cli.audit", "audit_command",
+              "Print or export the audit trail of a review store: who wrote what, when."),
     "rob": ("metakit.cli.rob", "app",
             "Risk of bias (RoB 2, ROBINS-I, QUADAS-2): judgements and figures."),
     "network": ("metakit.cli.network", "network_command",

@@ -15,14 +15,16 @@ if TYPE_CHECKING:  # pragma: no cover
 records_app = typer.Typer(help="Search records: import, deduplicate, count.",
                           no_args_is_help=True)
 
-_NEW_PROJECT = typer.Option(Path("review.db"), "--project", "-p",
-                            help="The review project file (created when missing).")
-_PROJECT = typer.Option(Path("review.db"), "--project", "-p",
-                        help="The review project file (made by `metakit records import`).")
+_NEW_PROJECT = typer.Option("review.db", "--project", "-p",
+                            help="The review store: a file (created when missing) or a "
+                            "postgresql:// URL.")
+_PROJECT = typer.Option("review.db", "--project", "-p",
+                        help="The review store (made by `metakit records import`): a file "
+                        "or a postgresql:// URL.")
 
 
 @contextlib.contextmanager
-def _project(path: Path, *, create: bool) -> Iterator[Project]:
+def _project(path: str, *, create: bool) -> Iterator[Project]:
     """The open project; any metakit error becomes one line on stderr and exit code 1."""
     from metakit.errors import MetakitError
     from metakit.review.store import Project
@@ -45,7 +47,7 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
             encoding: str | None = typer.Option(None, help="Force a text encoding"),
             map_: list[str] = typer.Option([], "--map", help="CSV column: field=Column"),
             allow_repeat: bool = typer.Option(False, help="Import a file imported before"),
-            project: Path = _NEW_PROJECT) -> None:
+            project: str = _NEW_PROJECT) -> None:
     """Import one search export into the project (all or nothing)."""
     mapping = dict(m.split("=", 1) for m in map_) or None
     with _project(project, create=True) as p:
@@ -55,14 +57,14 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
 
 
 @records_app.command("dedup")
-def dedup(project: Path = _PROJECT) -> None:
+def dedup(project: str = _PROJECT) -> None:
     """Find and remove duplicates among the project's records."""
     with _project(project, create=False) as p:
         typer.echo(p.dedup().summary())
 
 
 @records_app.command("undo")
-def undo(decision_id: int, project: Path = _PROJECT) -> None:
+def undo(decision_id: int, project: str = _PROJECT) -> None:
     """Undo one deduplication decision (the record is kept again)."""
     with _project(project, create=False) as p:
         p.undo_dedup(decision_id)
@@ -70,7 +72,7 @@ def undo(decision_id: int, project: Path = _PROJECT) -> None:
 
 
 @records_app.command("counts")
-def counts(project: Path = _PROJECT) -> None:
+def counts(project: str = _PROJECT) -> None:
     """Records identified per source and duplicates removed."""
     with _project(project, create=False) as p:
         c = p.counts()

@@ -23,7 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from metakit.errors import DataError
+from metakit.errors import DataError, MetakitError
 
 __all__ = ["run_screener", "screen_command", "prisma_command", "read_key"]
 
@@ -170,10 +170,10 @@ def run_screener(project: Any, stage: str, reviewer: str, *,
         tally[decision] += 1
 
 
-def _open(db: Path) -> Any:
+def _open(db: str) -> Any:
     from metakit.review.store import Project
 
-    if not db.exists():
+    if "://" not in db and not Path(db).exists():
         raise typer.BadParameter(f"{db} does not exist (name the store with --project)")
     return Project.open(db, create=False)
 
@@ -182,7 +182,7 @@ ACTIONS = ("run", "status", "export", "import", "resolve", "conflicts", "agreeme
            "design-filter", "unflag", "not-retrieved", "retrieved", "study", "reasons")
 
 
-def _where(action: str, args: list[str], project: Path | None) -> tuple[str, list[str], Path]:
+def _where(action: str, args: list[str], project: str | None) -> tuple[str, list[str], str]:
     """The action, its arguments and the store.
 
     The store is named with ``--project`` (default review.db). Earlier releases took it
@@ -196,8 +196,8 @@ def _where(action: str, args: list[str], project: Path | None) -> tuple[str, lis
     if project is None and args and args[0].endswith(".db"):
         typer.echo(f"warning: name the store with --project {args[0]} (the positional "
                    "form is deprecated)", err=True)
-        project = Path(args.pop(0))
-    return action, args, project or Path("review.db")
+        project = args.pop(0)
+    return action, args, project or "review.db"
 
 
 def screen_command(
@@ -207,8 +207,9 @@ def screen_command(
                                  "reasons"),
     args: list[str] | None = typer.Argument(None, help="the action's arguments: a CSV "
                                             "file, record ids, reasons"),
-    project: Path | None = typer.Option(None, "--project", "-p",
-                                        help="the review store (default review.db)"),
+    project: str | None = typer.Option(None, "--project", "-p",
+                                       help="the review store: a file (default review.db) "
+                                       "or a postgresql:// URL"),
     stage: str | None = typer.Option(None, "--stage", help="title-abstract (default) or "
                                      "full-text"),
     reviewer: str | None = typer.Option(None, "--reviewer", help="who screens (import: "
@@ -244,6 +245,7 @@ def screen_command(
     metakit screen reasons "Not randomised" "Wrong comparator" --stage full-text
     """
     from metakit.review import screening as scr
+    from metakit.review.audit import local_actor
 
     console = Console()
     action, args, db = _where(action, list(args or []), project)
@@ -270,7 +272,8 @@ def screen_command(
             rid, decision = int(args[0]), args[1].lower()
             with _open(db) as p:
                 scr.resolve(p, rid, stage, decision, reason,
-                            reviewer=reviewer or "adjudicator")
+                            reviewer=reviewer or "adjudicator",
+                            actor=reviewer or local_actor())
             console.print(f"record {rid}: {stage} decision resolved as {decision}"
                           + (f" ({reason})" if reason else ""), markup=False)
         elif action == "status":
@@ -314,10 +317,8 @@ def screen_command(
         elif action in ("not-retrieved", "retrieved"):
             with _open(db) as p:
                 for rid in args:
-                    study = p.conn.execute("SELECT study_id FROM reports WHERE record_id = ?",
-                                           (int(rid),)).fetchone()
                     scr.set_report(p, int(rid), retrieved=action == "retrieved",
-                                   study_id=study[0] if study else None)
+                                   study_id=scr.study_of(p, int(rid)))
             console.print(f"{len(args)} report(s) marked {action}")
         elif action == "study":
             with _open(db) as p:
@@ -339,7 +340,7 @@ def screen_command(
                              prioritise=not no_prioritise, random=random)
     except IndexError:
         raise typer.BadParameter(f"'{action}' needs more arguments; see --help") from None
-    except DataError as err:
+    except MetakitError as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -347,8 +348,9 @@ def screen_command(
 def prisma_command(
     counts_yaml: Path | None = typer.Argument(None, help="a YAML file of counts, for a "
                                               "review screened elsewhere"),
-    project: Path | None = typer.Option(None, "--project", "-p",
-                                        help="the review store (default review.db)"),
+    project: str | None = typer.Option(None, "--project", "-p",
+                                       help="the review store: a file (default review.db) "
+                                       "or a postgresql:// URL"),
     output: Path = typer.Option(Path("prisma.svg"), "-o", "--output",
                                 help="figure file: .svg, .pdf or .png"),
     counts_out: Path | None = typer.Option(None, "--counts-yaml",
@@ -371,10 +373,10 @@ def prisma_command(
     if counts_yaml is not None and counts_yaml.suffix.lower() == ".db" and project is None:
         typer.echo(f"warning: name the store with --project {counts_yaml} (the positional "
                    "form is deprecated)", err=True)
-        counts_yaml, project = None, counts_yaml
+        counts_yaml, project = None, str(counts_yaml)
     try:
         if list_:
-            with _open(project or Path("review.db")) as p:
+            with _open(project or "review.db") as p:
                 todo = scr.unfinished(p)
             if todo.empty:
                 console.print("Every record has a resolved decision.")
@@ -389,9 +391,9 @@ def prisma_command(
         if counts_yaml is not None:
             counts = PrismaCounts.from_yaml(counts_yaml)
         else:
-            with _open(project or Path("review.db")) as p:
+            with _open(project or "review.db") as p:
                 counts = scr.prisma_counts_from_store(p)
-    except DataError as err:
+    except MetakitError as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     prisma_flow(counts, output)

@@ -110,7 +110,7 @@ SCHEMA: dict[str, F] = {
     }, doc="risk of bias"),
     "prisma": F({
         "counts": F(str, doc="YAML of hand-given PRISMA 2020 counts"),
-        "store": F(str, doc="review project file (review.db)"),
+        "store": F(str, doc="review store: a file (review.db) or a postgresql:// URL"),
     }, doc="PRISMA flow: give counts or store"),
     "output": F({
         "formats": F("list[str]", False, FORMATS, ["html"],
@@ -304,7 +304,8 @@ def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None
             return None
         out = {k: v for k, v in value.items() if k != "__line__"}
         for k in keys:
-            if out.get(k) is not None:
+            # a review store may be a database URL (postgresql://...), kept as written
+            if out.get(k) is not None and not (k == "store" and "://" in str(out[k])):
                 out[k] = (base / out[k]).resolve()
         return out
 

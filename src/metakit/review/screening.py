@@ -18,10 +18,11 @@ For each record and stage, take each reviewer's latest active decision.
   excluded for that reason; anything else (maybe, mixed decisions, different reasons)
   -> conflict, which must be resolved before the flow diagram can be drawn.
 
-Tables (migration 100 of :mod:`metakit.review.store`, applied on first use)
-----------------------------------------------------------------------------
+Tables (migrations 100 and 101 of :mod:`metakit.review.tables`)
+---------------------------------------------------------------
 ``screening_decisions(id, record_id, stage, reviewer, decision, reason, decided_at,
-undone, undone_at, adjudication, origin)``
+undone, undone_at, adjudication, origin, request_id)``: ``request_id`` (nullable,
+unique) makes a retried write return the decision it wrote the first time.
 ``exclusion_reasons(stage, reason, position)``: the review's list of reasons.
 ``automation_flags(id, record_id, kind, rule, evidence, flagged_at, undone, undone_at)``:
 records removed before screening, ``kind`` 'automation' or 'other'.
@@ -30,6 +31,10 @@ retrieval; ``study_id`` groups several reports of one study.
 ``source_kinds(source_db, kind)``: 'database' (default), 'register' or 'other'
 (other methods: citation searching, websites...; these skip title/abstract screening,
 as in the PRISMA 2020 template).
+
+Every write also adds a row to the audit trail (:mod:`metakit.review.audit`) in the same
+transaction; ``actor`` names who acted (the reviewer when None and a reviewer is known,
+else ``cli:<login>``).
 """
 
 from __future__ import annotations
@@ -42,11 +47,25 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from metakit.errors import DataError
+from metakit.review import audit
 from metakit.review.agreement import FleissResult, KappaResult, cohen_kappa, fleiss_kappa
+from metakit.review.database import now
 from metakit.review.prisma_counts import PrismaCounts
-from metakit.review.store import Project, _now, register_migration
+from metakit.review.store import Project
+from metakit.review.tables import (
+    active_records,
+    automation_flags,
+    dedup_decisions,
+    exclusion_reasons,
+    records,
+    reports,
+    screening_decisions,
+    source_kinds,
+    upsert,
+)
 
 __all__ = [
     "STAGES", "DECISIONS", "SCHEMA_VERSION",
@@ -55,70 +74,18 @@ __all__ = [
     "flag_records", "apply_design_filter", "undo_flag", "set_report", "set_source_kind",
     "export_csv", "import_csv", "ImportResult", "pending", "export_pending",
     "prisma_counts_from_store", "unfinished", "CSV_COLUMNS", "PENDING_COLUMNS",
+    "RequestConflict", "study_of",
 ]
 
 STAGES = ("title-abstract", "full-text")
 DECISIONS = ("include", "exclude", "maybe")
 SCHEMA_VERSION = 100
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS screening_decisions (
-    id           INTEGER PRIMARY KEY,
-    record_id    INTEGER NOT NULL REFERENCES records(id),
-    stage        TEXT NOT NULL CHECK (stage IN ('title-abstract', 'full-text')),
-    reviewer     TEXT NOT NULL,
-    decision     TEXT NOT NULL CHECK (decision IN ('include', 'exclude', 'maybe')),
-    reason       TEXT,
-    decided_at   TEXT NOT NULL,
-    undone       INTEGER NOT NULL DEFAULT 0,
-    undone_at    TEXT,
-    adjudication INTEGER NOT NULL DEFAULT 0,
-    origin       TEXT NOT NULL DEFAULT 'metakit'
-);
-CREATE INDEX IF NOT EXISTS screening_record ON screening_decisions(stage, record_id, undone);
-CREATE INDEX IF NOT EXISTS screening_reviewer ON screening_decisions(stage, reviewer, undone);
-CREATE TABLE IF NOT EXISTS exclusion_reasons (
-    stage    TEXT NOT NULL CHECK (stage IN ('title-abstract', 'full-text')),
-    reason   TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    PRIMARY KEY (stage, reason)
-);
-CREATE TABLE IF NOT EXISTS automation_flags (
-    id         INTEGER PRIMARY KEY,
-    record_id  INTEGER NOT NULL REFERENCES records(id),
-    kind       TEXT NOT NULL CHECK (kind IN ('automation', 'other')),
-    rule       TEXT NOT NULL,
-    evidence   TEXT,
-    flagged_at TEXT NOT NULL,
-    undone     INTEGER NOT NULL DEFAULT 0,
-    undone_at  TEXT
-);
-CREATE INDEX IF NOT EXISTS automation_record ON automation_flags(record_id, undone);
-CREATE TABLE IF NOT EXISTS reports (
-    record_id  INTEGER PRIMARY KEY REFERENCES records(id),
-    retrieved  INTEGER NOT NULL CHECK (retrieved IN (0, 1)),
-    study_id   TEXT,
-    location   TEXT,
-    note       TEXT,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS source_kinds (
-    source_db TEXT PRIMARY KEY,
-    kind      TEXT NOT NULL CHECK (kind IN ('database', 'register', 'other'))
-);
-"""
+sd = screening_decisions
 
 
-def _ready(project: Project) -> None:
-    """Register this module's migration (first use) and apply it if the file lacks it.
-
-    Registration is lazy, so that importing the module does not change the schema of
-    stores that never screen.
-    """
-    register_migration(SCHEMA_VERSION, _SCHEMA)
-    if project.conn.execute("SELECT 1 FROM migrations WHERE version = ?",
-                            (SCHEMA_VERSION,)).fetchone() is None:
-        project.migrate()
+class RequestConflict(DataError):
+    """A request id already recorded a different decision (a client reused an id)."""
 
 
 def _stage(stage: str) -> str:
@@ -132,37 +99,44 @@ def _stage(stage: str) -> str:
 
 
 # ------------------------------------------------------------------------ reasons
-def define_reasons(project: Project, stage: str, reasons_: Sequence[str]) -> None:
+def define_reasons(project: Project, stage: str, reasons_: Sequence[str], *,
+                   actor: str | None = None) -> None:
     """Set the review's list of exclusion reasons for a stage (replaces the old list)."""
     stage = _stage(stage)
     clean = [r.strip() for r in reasons_]
     if any(not r for r in clean) or len(set(clean)) != len(clean):
         raise DataError("reasons must be non-empty and distinct", column="reason")
-    _ready(project)
     with project.transaction() as c:
-        c.execute("DELETE FROM exclusion_reasons WHERE stage = ?", (stage,))
-        c.executemany("INSERT INTO exclusion_reasons VALUES (?, ?, ?)",
-                      [(stage, r, i) for i, r in enumerate(clean)])
+        c.execute(sa.delete(exclusion_reasons).where(exclusion_reasons.c.stage == stage))
+        if clean:
+            c.execute(sa.insert(exclusion_reasons),
+                      [{"stage": stage, "reason": r, "position": i} for i, r in enumerate(clean)])
+        audit.record(c, actor, "screening.reasons", f"stage:{stage}", {"reasons": clean})
+
+
+def _reasons(c: sa.Connection, stage: str) -> list[str]:
+    e = exclusion_reasons
+    return list(c.execute(sa.select(e.c.reason).where(e.c.stage == stage)
+                          .order_by(e.c.position)).scalars().all())
 
 
 def reasons(project: Project, stage: str) -> list[str]:
     """The exclusion reasons defined for a stage, in their order."""
-    _ready(project)
-    return [r[0] for r in project.conn.execute(
-        "SELECT reason FROM exclusion_reasons WHERE stage = ? ORDER BY position",
-        (_stage(stage),))]
+    with project.db.read() as c:
+        return _reasons(c, _stage(stage))
 
 
 # ---------------------------------------------------------------------- decisions
-def _removal(c: Any, record_id: int) -> str | None:
+def _removal(c: sa.Connection, record_id: int) -> str | None:
     """Why a record is out of screening (a duplicate, or flagged), or None."""
-    dup = c.execute("SELECT duplicate_of FROM dedup_decisions WHERE record_id = ? AND "
-                    "kind = 'duplicate' AND undone = 0", (record_id,)).fetchone()
+    d, f = dedup_decisions, automation_flags
+    dup = c.execute(sa.select(d.c.duplicate_of).where(
+        d.c.record_id == record_id, d.c.kind == "duplicate", d.c.undone == 0)).first()
     if dup is not None:
         return (f"removed as a duplicate of record {dup[0]} (metakit records undo "
                 "brings it back)")
-    flag = c.execute("SELECT kind, rule FROM automation_flags WHERE record_id = ? AND "
-                     "undone = 0", (record_id,)).fetchone()
+    flag = c.execute(sa.select(f.c.kind, f.c.rule).where(
+        f.c.record_id == record_id, f.c.undone == 0)).first()
     if flag is not None:
         by = "by automation" if flag[0] == "automation" else "for another reason"
         return (f"removed before screening {by} (rule {flag[1]}; metakit screen unflag "
@@ -170,15 +144,15 @@ def _removal(c: Any, record_id: int) -> str | None:
     return None
 
 
-def _check_decision(c: Any, record_id: int, stage: str, reviewer: str, decision: str,
-                    reason: str | None, where: str = "") -> tuple[str, str | None]:
+def _check_decision(c: sa.Connection, record_id: int, stage: str, reviewer: str,
+                    decision: str, reason: str | None, where: str = "") -> tuple[str, str | None]:
     at = f"{where}record {record_id}: " if where or record_id is not None else ""
     if decision not in DECISIONS:
         raise DataError(f"{at}decision must be one of {DECISIONS}, got {decision!r}",
                         study=record_id, column="decision")
     if not reviewer or not str(reviewer).strip():
         raise DataError(f"{at}reviewer must be named", study=record_id, column="reviewer")
-    if c.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone() is None:
+    if c.execute(sa.select(records.c.id).where(records.c.id == record_id)).first() is None:
         raise DataError(f"{at}no such record", study=record_id, column="record_id")
     removed = _removal(c, record_id)
     if removed is not None:
@@ -187,8 +161,7 @@ def _check_decision(c: Any, record_id: int, stage: str, reviewer: str, decision:
     reason = (reason or "").strip() or None
     if decision != "exclude":
         return decision, None
-    allowed = [r[0] for r in c.execute(
-        "SELECT reason FROM exclusion_reasons WHERE stage = ? ORDER BY position", (stage,))]
+    allowed = _reasons(c, stage)
     if stage == "full-text" and reason is None:
         raise DataError(f"{at}a full-text exclusion needs a reason", study=record_id,
                         column="reason")
@@ -198,9 +171,70 @@ def _check_decision(c: Any, record_id: int, stage: str, reviewer: str, decision:
     return decision, reason
 
 
+def _insert_decision(c: sa.Connection, values: dict[str, Any]) -> int | None:
+    """Insert one decision; None when its ``request_id`` is already in the store.
+
+    ``ON CONFLICT DO NOTHING`` on the request id, so two concurrent writers of one
+    request never both insert (PostgreSQL waits for the first to commit, then skips).
+    """
+    if values.get("request_id") is None:
+        return int(c.execute(sa.insert(sd).values(**values)).inserted_primary_key[0])
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if c.dialect.name == "postgresql" else sqlite.insert
+    row = c.execute(insert(sd).values(**values)
+                    .on_conflict_do_nothing(index_elements=["request_id"])
+                    .returning(sd.c.id)).first()
+    return None if row is None else int(row[0])
+
+
+def _replayed(c: sa.Connection, request_id: str, values: dict[str, Any]) -> int:
+    """The id of the decision request ``request_id`` wrote, if it wrote the same decision."""
+    row = c.execute(sa.select(sd).where(sd.c.request_id == request_id)).one()
+    same = ("record_id", "stage", "reviewer", "decision", "reason", "adjudication")
+    differ = [k for k in same if row._mapping[k] != values[k]]
+    if differ:
+        raise RequestConflict(
+            f"request {request_id!r} already recorded decision {row.id} (record "
+            f"{row.record_id}, {row.stage}, {row.reviewer}: {_shown(row.decision, row.reason)}); "
+            f"this request differs in {', '.join(differ)}", study=values["record_id"],
+            column="request_id")
+    return int(row.id)
+
+
+def _write_decision(project: Project, values: dict[str, Any], actor: str | None,
+                    action: str) -> int:
+    """Insert a checked decision with its audit row; a seen request id returns its decision."""
+    request_id = values.get("request_id")
+    with project.transaction() as c:
+        if request_id is not None and c.execute(
+                sa.select(sd.c.id).where(sd.c.request_id == request_id)).first() is not None:
+            # a retry: answered from the store even if the record has since been removed
+            reason = (values["reason"] or "").strip() or None
+            return _replayed(c, request_id, {
+                **values, "reason": reason if values["decision"] == "exclude" else None})
+        decision, reason = _check_decision(c, values["record_id"], values["stage"],
+                                           values["reviewer"], values["decision"],
+                                           values["reason"])
+        if action == "screening.resolve" and values["stage"] == "full-text" \
+                and decision == "maybe":
+            raise DataError("an adjudication at full text must include or exclude",
+                            study=values["record_id"], column="decision")
+        values = {**values, "decision": decision, "reason": reason}
+        new_id = _insert_decision(c, values)
+        if new_id is None:
+            return _replayed(c, request_id, values)
+        audit.record(c, actor or values["reviewer"], action, f"record:{values['record_id']}",
+                     {"decision_id": new_id, "stage": values["stage"],
+                      "reviewer": values["reviewer"], "decision": decision, "reason": reason,
+                      "request_id": request_id})
+        return new_id
+
+
 def record_decision(project: Project, record_id: int, stage: str, reviewer: str,
                     decision: str, reason: str | None = None, *,
-                    decided_at: str | None = None, origin: str = "metakit") -> int:
+                    decided_at: str | None = None, origin: str = "metakit",
+                    request_id: str | None = None, actor: str | None = None) -> int:
     """Record one reviewer's decision on one record, in its own transaction.
 
     Parameters
@@ -223,75 +257,79 @@ def record_decision(project: Project, record_id: int, stage: str, reviewer: str,
     origin
         "metakit", or "random-sample" for a record drawn at random for the statistical
         stopping rule (:mod:`metakit.review.stopping`).
+    request_id
+        An id the caller gives each request (the web app: one per form it serves). A
+        request id seen before returns the decision it recorded and writes nothing, so a
+        retried request is not counted twice; the same id with another record, stage,
+        reviewer, decision or reason raises :class:`RequestConflict`.
+    actor
+        Who acted, for the audit trail (None: the reviewer).
 
     Returns
     -------
     int
         The decision's id.
+
+    Examples
+    --------
+    >>> p = Project.open("sqlite://")
+    >>> _ = p.add_import([{"title": "Trial"}], file="x.ris", source_db="MEDLINE", format="ris")
+    >>> first = record_decision(p, 1, "title-abstract", "ann", "include", request_id="r1")
+    >>> record_decision(p, 1, "title-abstract", "ann", "include", request_id="r1") == first
+    True
+    >>> len(decisions(p))
+    1
+    >>> p.close()
     """
     stage = _stage(stage)
     if origin not in ("metakit", "random-sample"):
         raise DataError(f"origin must be 'metakit' or 'random-sample', got {origin!r}",
                         study=record_id, column="origin")
-    _ready(project)
-    with project.transaction() as c:
-        decision, reason = _check_decision(c, int(record_id), stage, reviewer, decision,
-                                           reason)
-        cur = c.execute(
-            "INSERT INTO screening_decisions (record_id, stage, reviewer, decision, reason, "
-            "decided_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (int(record_id), stage, reviewer, decision, reason, decided_at or _now(),
-             origin))
-        return int(cur.lastrowid)
+    values = {"record_id": int(record_id), "stage": stage, "reviewer": reviewer,
+              "decision": decision, "reason": reason, "decided_at": decided_at or now(),
+              "origin": origin, "adjudication": 0, "request_id": request_id}
+    return _write_decision(project, values, actor, "screening.decide")
 
 
 def resolve(project: Project, record_id: int, stage: str, decision: str,
-            reason: str | None = None, *, reviewer: str = "adjudicator") -> int:
-    """Record the final decision on a conflict (an adjudication); it overrides reviewers."""
-    stage = _stage(stage)
-    _ready(project)
-    with project.transaction() as c:
-        decision, reason = _check_decision(c, int(record_id), stage, reviewer, decision,
-                                           reason)
-        if stage == "full-text" and decision == "maybe":
-            raise DataError("an adjudication at full text must include or exclude",
-                            study=record_id, column="decision")
-        cur = c.execute(
-            "INSERT INTO screening_decisions (record_id, stage, reviewer, decision, reason, "
-            "decided_at, adjudication) VALUES (?, ?, ?, ?, ?, ?, 1)",
-            (int(record_id), stage, reviewer, decision, reason, _now()))
-        return int(cur.lastrowid)
+            reason: str | None = None, *, reviewer: str = "adjudicator",
+            request_id: str | None = None, actor: str | None = None) -> int:
+    """Record the final decision on a conflict (an adjudication); it overrides reviewers.
+
+    ``request_id`` and ``actor`` as in :func:`record_decision`.
+    """
+    values = {"record_id": int(record_id), "stage": _stage(stage), "reviewer": reviewer,
+              "decision": decision, "reason": reason, "decided_at": now(),
+              "origin": "metakit", "adjudication": 1, "request_id": request_id}
+    return _write_decision(project, values, actor, "screening.resolve")
 
 
-def undo_last(project: Project, stage: str, reviewer: str) -> int | None:
+def undo_last(project: Project, stage: str, reviewer: str, *,
+              actor: str | None = None) -> int | None:
     """Undo the reviewer's latest active decision at a stage; return its record id."""
     stage = _stage(stage)
-    _ready(project)
     with project.transaction() as c:
-        row = c.execute("SELECT id, record_id FROM screening_decisions WHERE stage = ? AND "
-                        "reviewer = ? AND undone = 0 ORDER BY id DESC LIMIT 1",
-                        (stage, reviewer)).fetchone()
+        row = c.execute(sa.select(sd.c.id, sd.c.record_id)
+                        .where(sd.c.stage == stage, sd.c.reviewer == reviewer, sd.c.undone == 0)
+                        .order_by(sd.c.id.desc()).limit(1)).first()
         if row is None:
             return None
-        c.execute("UPDATE screening_decisions SET undone = 1, undone_at = ? WHERE id = ?",
-                  (_now(), row[0]))
-        return int(row[1])
+        c.execute(sa.update(sd).where(sd.c.id == row.id).values(undone=1, undone_at=now()))
+        audit.record(c, actor or reviewer, "screening.undo", f"record:{row.record_id}",
+                     {"decision_id": row.id, "stage": stage, "reviewer": reviewer})
+        return int(row.record_id)
 
 
 def decisions(project: Project, stage: str | None = None, *,
               include_undone: bool = False) -> pd.DataFrame:
     """Screening decisions as a frame (one row per decision, oldest first)."""
-    _ready(project)
-    sql = "SELECT * FROM screening_decisions"
-    where, args = [], []
+    query = sa.select(sd).order_by(sd.c.id)
     if stage is not None:
-        where.append("stage = ?")
-        args.append(_stage(stage))
+        query = query.where(sd.c.stage == _stage(stage))
     if not include_undone:
-        where.append("undone = 0")
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return pd.read_sql_query(sql + " ORDER BY id", project.conn, params=args)
+        query = query.where(sd.c.undone == 0)
+    with project.db.read() as c:
+        return pd.read_sql_query(query, c)
 
 
 def _latest(project: Project, stage: str) -> pd.DataFrame:
@@ -360,9 +398,7 @@ def conflicts(project: Project, stage: str) -> pd.DataFrame:
     unresolved = finals.final.isna() & (finals.n_reviewers > 0)
     ids = sorted(set(wide.index[disagree]) - set(finals.index[finals.adjudicated])
                  | set(finals.index[unresolved]))
-    titles = dict(project.conn.execute(
-        f"SELECT id, title FROM records WHERE id IN ({','.join('?' * len(ids))})", ids)
-    ) if ids else {}
+    titles = _titles(project, ids)
     out = wide.loc[ids].copy()
     out.insert(0, "title", [titles.get(i) for i in ids])
     out.columns.name = None
@@ -409,19 +445,49 @@ def fleiss_agreement(project: Project, stage: str,
 
 
 # ---------------------------------------------------------------------- the queue
-def _source_kind_sql() -> str:
-    return "COALESCE((SELECT kind FROM source_kinds k WHERE k.source_db = r.source_db), " \
-           "'database')"
+def _titles(project: Project, ids: Sequence[int] | None = None) -> dict[int, str | None]:
+    """Record id -> title (of ``ids``, or of every record)."""
+    query = sa.select(records.c.id, records.c.title)
+    if ids is not None:
+        if not len(ids):
+            return {}
+        query = query.where(records.c.id.in_([int(i) for i in ids]))
+    with project.db.read() as c:
+        return dict(c.execute(query).all())
+
+
+def _source_kind(source_db: sa.ColumnElement) -> sa.ColumnElement:
+    """'database', 'register' or 'other': the declared kind of a record's source."""
+    k = source_kinds
+    declared = sa.select(k.c.kind).where(k.c.source_db == source_db).scalar_subquery()
+    return sa.func.coalesce(declared, "database")
+
+
+def _flagged(record_id: sa.ColumnElement) -> sa.ColumnElement:
+    f = automation_flags
+    return sa.select(f.c.id).where(f.c.record_id == record_id, f.c.undone == 0).exists()
 
 
 def _screening_pool(project: Project) -> list[int]:
     """Records that go to title/abstract screening: not duplicates, not flagged, and
     from a database or register."""
-    _ready(project)
-    sql = (f"SELECT r.id FROM active_records r WHERE {_source_kind_sql()} != 'other' "
-           "AND NOT EXISTS (SELECT 1 FROM automation_flags f WHERE f.record_id = r.id "
-           "AND f.undone = 0) ORDER BY r.id")
-    return [row[0] for row in project.conn.execute(sql)]
+    r = active_records
+    query = (sa.select(r.c.id).where(_source_kind(r.c.source_db) != "other", ~_flagged(r.c.id))
+             .order_by(r.c.id))
+    with project.db.read() as c:
+        return list(c.execute(query).scalars().all())
+
+
+def _other_methods(c: sa.Connection) -> list[int]:
+    """Active records from other methods (citation searching...): straight to full text."""
+    r = active_records
+    return list(c.execute(sa.select(r.c.id).where(_source_kind(r.c.source_db) == "other")
+                          .order_by(r.c.id)).scalars().all())
+
+
+def _not_retrieved(c: sa.Connection) -> set[int]:
+    return set(c.execute(sa.select(reports.c.record_id).where(reports.c.retrieved == 0)
+                         ).scalars().all())
 
 
 def _full_text_pool(project: Project) -> list[int]:
@@ -429,11 +495,19 @@ def _full_text_pool(project: Project) -> list[int]:
     methods) and not recorded as not retrieved."""
     forwarded = final_decisions(project, "title-abstract")
     ids = set(forwarded.index[forwarded.final == "forward"]) & set(_screening_pool(project))
-    other = [row[0] for row in project.conn.execute(
-        f"SELECT r.id FROM active_records r WHERE {_source_kind_sql()} = 'other'")]
-    missing = {row[0] for row in project.conn.execute(
-        "SELECT record_id FROM reports WHERE retrieved = 0")}
+    with project.db.read() as c:
+        other = _other_methods(c)
+        missing = _not_retrieved(c)
     return sorted((ids | set(other)) - missing)
+
+
+def _done(project: Project, stage: str, reviewer: str | None) -> set[int]:
+    """Records with an active decision at ``stage`` (by ``reviewer``, or by anyone)."""
+    query = sa.select(sd.c.record_id).where(sd.c.stage == stage, sd.c.undone == 0)
+    if reviewer is not None:
+        query = query.where(sd.c.reviewer == reviewer)
+    with project.db.read() as c:
+        return set(c.execute(query).scalars().all())
 
 
 def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = True,
@@ -448,9 +522,7 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     """
     stage = _stage(stage)
     pool = _screening_pool(project) if stage == "title-abstract" else _full_text_pool(project)
-    done = {row[0] for row in project.conn.execute(
-        "SELECT record_id FROM screening_decisions WHERE stage = ? AND reviewer = ? AND "
-        "undone = 0", (stage, reviewer))}
+    done = _done(project, stage, reviewer)
     todo = [i for i in pool if i not in done]
     if not (prioritise and stage == "title-abstract" and len(todo) > 1):
         return todo
@@ -503,15 +575,13 @@ def progress(project: Project, stage: str, reviewer: str) -> Progress:
     """Records the reviewer has decided out of those to screen at this stage."""
     stage = _stage(stage)
     pool = _screening_pool(project) if stage == "title-abstract" else _full_text_pool(project)
-    done = {row[0] for row in project.conn.execute(
-        "SELECT record_id FROM screening_decisions WHERE stage = ? AND reviewer = ? AND "
-        "undone = 0", (stage, reviewer))}
+    done = _done(project, stage, reviewer)
     return Progress(len(done & set(pool)), len(pool))
 
 
 # -------------------------------------------------------- automation and other removals
 def flag_records(project: Project, flags: Iterable[tuple[int, str, str | None]], *,
-                 kind: str = "automation") -> int:
+                 kind: str = "automation", actor: str | None = None) -> int:
     """Mark records as removed before screening; return how many were flagged.
 
     ``flags`` yields (record_id, rule, evidence). Records with an active flag are
@@ -519,24 +589,36 @@ def flag_records(project: Project, flags: Iterable[tuple[int, str, str | None]],
     """
     if kind not in ("automation", "other"):
         raise DataError("kind must be 'automation' or 'other'", column="kind")
-    _ready(project)
-    n = 0
+    f = automation_flags
+    wanted = [(int(rid), rule, evidence) for rid, rule, evidence in flags]
+    ids = sorted({rid for rid, _, _ in wanted})
     with project.transaction() as c:
-        for record_id, rule, evidence in flags:
-            if c.execute("SELECT 1 FROM records WHERE id = ?", (int(record_id),)
-                         ).fetchone() is None:
-                raise DataError("no such record", study=record_id, column="record_id")
-            if c.execute("SELECT 1 FROM automation_flags WHERE record_id = ? AND undone = 0",
-                         (int(record_id),)).fetchone():
+        known: set[int] = set()
+        flagged: set[int] = set()
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            known |= set(c.execute(sa.select(records.c.id).where(records.c.id.in_(chunk))
+                                   ).scalars().all())
+            flagged |= set(c.execute(sa.select(f.c.record_id).where(
+                f.c.record_id.in_(chunk), f.c.undone == 0)).scalars().all())
+        rows = []
+        for rid, rule, evidence in wanted:
+            if rid not in known:
+                raise DataError("no such record", study=rid, column="record_id")
+            if rid in flagged:
                 continue
-            c.execute("INSERT INTO automation_flags (record_id, kind, rule, evidence, "
-                      "flagged_at) VALUES (?, ?, ?, ?, ?)",
-                      (int(record_id), kind, rule, evidence, _now()))
-            n += 1
-    return n
+            flagged.add(rid)
+            rows.append({"record_id": rid, "kind": kind, "rule": rule, "evidence": evidence,
+                         "flagged_at": now()})
+        if rows:
+            c.execute(sa.insert(f), rows)
+            audit.record_many(c, actor, "screening.flag",
+                              [(f"record:{r['record_id']}", {"kind": kind, "rule": r["rule"]})
+                               for r in rows])
+    return len(rows)
 
 
-def apply_design_filter(project: Project) -> Any:
+def apply_design_filter(project: Project, *, actor: str | None = None) -> Any:
     """Run :func:`metakit.review.automation.design_filter` on the records that would go to
     screening and flag those it removes (kind 'automation', the rule recorded).
 
@@ -557,40 +639,48 @@ def apply_design_filter(project: Project) -> Any:
     result = design_filter(frame)
     flag_records(project, [(r, rule, ev) for r, rule, ev in
                            zip(result.record_ids, result.rules, result.evidence)
-                           if rule is not None])
+                           if rule is not None], actor=actor)
     return result
 
 
-def undo_flag(project: Project, record_id: int) -> bool:
+def undo_flag(project: Project, record_id: int, *, actor: str | None = None) -> bool:
     """Undo the active removal flag of a record (it goes back to screening)."""
-    _ready(project)
+    f = automation_flags
     with project.transaction() as c:
-        cur = c.execute("UPDATE automation_flags SET undone = 1, undone_at = ? WHERE "
-                        "record_id = ? AND undone = 0", (_now(), int(record_id)))
-        return cur.rowcount > 0
+        n = c.execute(sa.update(f).where(f.c.record_id == int(record_id), f.c.undone == 0)
+                      .values(undone=1, undone_at=now())).rowcount
+        if n:
+            audit.record(c, actor, "screening.unflag", f"record:{int(record_id)}")
+        return n > 0
 
 
 def set_report(project: Project, record_id: int, *, retrieved: bool,
                study_id: str | None = None, location: str | None = None,
-               note: str | None = None) -> None:
+               note: str | None = None, actor: str | None = None) -> None:
     """Record whether a record's full text was retrieved, and which study it reports."""
-    _ready(project)
+    values = {"record_id": int(record_id), "retrieved": int(bool(retrieved)),
+              "study_id": study_id, "location": location, "note": note, "updated_at": now()}
     with project.transaction() as c:
-        c.execute("INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(record_id) DO "
-                  "UPDATE SET retrieved = excluded.retrieved, study_id = excluded.study_id, "
-                  "location = excluded.location, note = excluded.note, "
-                  "updated_at = excluded.updated_at",
-                  (int(record_id), int(bool(retrieved)), study_id, location, note, _now()))
+        upsert(c, reports, values, ["record_id"])
+        audit.record(c, actor, "screening.report", f"record:{int(record_id)}",
+                     {k: values[k] for k in ("retrieved", "study_id", "location", "note")})
 
 
-def set_source_kind(project: Project, source_db: str, kind: str) -> None:
+def study_of(project: Project, record_id: int) -> str | None:
+    """The study a record's report belongs to (:func:`set_report`), or None."""
+    with project.db.read() as c:
+        return c.execute(sa.select(reports.c.study_id)
+                         .where(reports.c.record_id == int(record_id))).scalar()
+
+
+def set_source_kind(project: Project, source_db: str, kind: str, *,
+                    actor: str | None = None) -> None:
     """Declare a source a 'database', a 'register' or 'other' (methods)."""
     if kind not in ("database", "register", "other"):
         raise DataError("kind must be 'database', 'register' or 'other'", column="kind")
-    _ready(project)
     with project.transaction() as c:
-        c.execute("INSERT INTO source_kinds VALUES (?, ?) ON CONFLICT(source_db) DO UPDATE "
-                  "SET kind = excluded.kind", (source_db, kind))
+        upsert(c, source_kinds, {"source_db": source_db, "kind": kind}, ["source_db"])
+        audit.record(c, actor, "screening.source_kind", f"source:{source_db}", {"kind": kind})
 
 
 # --------------------------------------------------------------------------- CSV
@@ -605,7 +695,7 @@ def export_csv(project: Project, path: str | Path, stage: str | None = None) -> 
     """Write active decisions to CSV (columns :data:`CSV_COLUMNS` plus title); return n."""
     d = decisions(project, stage)
     d = d[d.adjudication == 0]
-    titles = dict(project.conn.execute("SELECT id, title FROM records"))
+    titles = _titles(project)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow([*CSV_COLUMNS, "title"])
@@ -624,15 +714,8 @@ def pending(project: Project, stage: str = "title-abstract",
     decided.
     """
     stage = _stage(stage)
-    _ready(project)
     pool = _screening_pool(project) if stage == "title-abstract" else _full_text_pool(project)
-    sql = ("SELECT DISTINCT record_id FROM screening_decisions WHERE stage = ? AND "
-           "undone = 0")
-    args: list[Any] = [stage]
-    if reviewer is not None:
-        sql += " AND reviewer = ?"
-        args.append(reviewer)
-    done = {row[0] for row in project.conn.execute(sql, args)}
+    done = _done(project, stage, reviewer)
     return [i for i in pool if i not in done]
 
 
@@ -709,7 +792,7 @@ def _shown(decision: str, reason: Any) -> str:
 
 
 def import_csv(project: Project, path: str | Path, *,
-               reviewer: str | None = None) -> ImportResult:
+               reviewer: str | None = None, actor: str | None = None) -> ImportResult:
     """Import decisions made elsewhere (CSV with :data:`CSV_COLUMNS`, or a worksheet from
     :func:`export_pending`).
 
@@ -720,9 +803,9 @@ def import_csv(project: Project, path: str | Path, *,
     a row equal to the reviewer's current decision at that stage is skipped; a row that
     contradicts it is not imported and is reported in :attr:`ImportResult.conflicts`
     (undo the stored decision first to replace it). Rows with an empty decision are
-    skipped.
+    skipped. ``actor`` (None: ``reviewer``, else ``cli:<login>``) is written to the audit
+    trail, one row per decision imported.
     """
-    _ready(project)
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = {"record_id", "stage", "decision"} - set(reader.fieldnames or ())
@@ -733,11 +816,12 @@ def import_csv(project: Project, path: str | Path, *,
         rows = list(reader)
     imported = unchanged = undecided = 0
     conflicts_: list[tuple[int, int, str, str, str]] = []
+    new_rows: list[dict[str, Any]] = []
     with project.transaction() as c:
         current: dict[tuple[int, str, str], str] = {}
         for rid, st, rev, dec, rea in c.execute(
-                "SELECT record_id, stage, reviewer, decision, reason FROM "
-                "screening_decisions WHERE undone = 0 AND adjudication = 0 ORDER BY id"):
+                sa.select(sd.c.record_id, sd.c.stage, sd.c.reviewer, sd.c.decision, sd.c.reason)
+                .where(sd.c.undone == 0, sd.c.adjudication == 0).order_by(sd.c.id)):
             current[(rid, st, rev)] = _shown(dec, rea)
         for line, row in enumerate(rows, start=2):
             where = f"line {line}: "
@@ -765,12 +849,22 @@ def import_csv(project: Project, path: str | Path, *,
                 else:
                     conflicts_.append((line, record_id, who, current[key], new))
                 continue
-            c.execute("INSERT INTO screening_decisions (record_id, stage, reviewer, decision, "
-                      "reason, decided_at, origin) VALUES (?, ?, ?, ?, ?, ?, 'import')",
-                      (record_id, stage, who, decision, reason,
-                       (row.get("decided_at") or "").strip() or _now()))
+            new_rows.append({"record_id": record_id, "stage": stage, "reviewer": who,
+                             "decision": decision, "reason": reason, "origin": "import",
+                             "decided_at": (row.get("decided_at") or "").strip() or now(),
+                             "line": line})
             current[key] = new
             imported += 1
+        if new_rows:
+            ids = c.execute(sa.insert(sd).returning(sd.c.id, sort_by_parameter_order=True),
+                            [{k: v for k, v in r.items() if k != "line"} for r in new_rows]
+                            ).scalars().all()
+            audit.record_many(c, actor or reviewer, "screening.import_csv", [
+                (f"record:{r['record_id']}", {"decision_id": i, "stage": r["stage"],
+                                              "reviewer": r["reviewer"], "decision": r["decision"],
+                                              "reason": r["reason"], "file": str(path),
+                                              "line": r["line"]})
+                for i, r in zip(ids, new_rows)])
     return ImportResult(imported, unchanged, undecided, tuple(conflicts_))
 
 
@@ -791,7 +885,6 @@ def unfinished(project: Project) -> pd.DataFrame:
         Indexed by record_id, with ``stage``, ``why`` ("no decision", "conflict") and
         ``title``; empty when the flow is complete.
     """
-    _ready(project)
     rows: list[tuple[int, str, str]] = []
     pool = _screening_pool(project)
     ta = final_decisions(project, "title-abstract")
@@ -803,7 +896,7 @@ def unfinished(project: Project) -> pd.DataFrame:
     rows += [(i, "full-text", "no decision") for i in sorted(assess - set(ft.index))]
     rows += [(int(i), "full-text", "conflict") for i in ft.index[ft.final.isna()]
              if i in assess]
-    titles = dict(project.conn.execute("SELECT id, title FROM records"))
+    titles = _titles(project, [r[0] for r in rows])
     frame = pd.DataFrame(rows, columns=["record_id", "stage", "why"])
     frame["title"] = [titles.get(i) for i in frame.record_id]
     return frame.set_index("record_id")
@@ -824,22 +917,27 @@ def prisma_counts_from_store(project: Project) -> PrismaCounts:
         Naming the box that cannot be counted yet: records not screened by anyone,
         unresolved conflicts, reports without a full-text decision.
     """
-    _ready(project)
-    c = project.conn
-    kind_sql = _source_kind_sql()
+    r, d, f, a = records, dedup_decisions, automation_flags, active_records
     by_source: dict[str, dict[str, int]] = {"database": {}, "register": {}, "other": {}}
-    for source, kind, n in c.execute(
-            f"SELECT r.source_db, {kind_sql}, COUNT(*) FROM records r GROUP BY r.source_db "
-            "ORDER BY MIN(r.import_id)"):
-        by_source[kind][source] = n
-    removed = {kind: n for kind, n in c.execute(
-        f"SELECT {kind_sql} = 'other', COUNT(DISTINCT d.record_id) FROM dedup_decisions d "
-        "JOIN records r ON r.id = d.record_id WHERE d.kind = 'duplicate' AND d.undone = 0 "
-        "GROUP BY 1")}
-    flags = {kind: n for kind, n in c.execute(
-        f"SELECT f.kind, COUNT(DISTINCT f.record_id) FROM automation_flags f "
-        f"JOIN active_records r ON r.id = f.record_id WHERE f.undone = 0 "
-        f"AND {kind_sql} != 'other' GROUP BY f.kind")}
+    with project.db.read() as c:
+        kind = _source_kind(r.c.source_db)
+        for source, k, n in c.execute(
+                sa.select(r.c.source_db, kind, sa.func.count()).group_by(r.c.source_db)
+                .order_by(sa.func.min(r.c.import_id))):
+            by_source[k][source] = n
+        # duplicates of records found by other methods are not in the databases' column
+        duplicates_removed = c.execute(
+            sa.select(sa.func.count(sa.distinct(d.c.record_id)))
+            .select_from(d.join(r, r.c.id == d.c.record_id))
+            .where(d.c.kind == "duplicate", d.c.undone == 0, kind != "other")).scalar_one()
+        flags = dict(c.execute(
+            sa.select(f.c.kind, sa.func.count(sa.distinct(f.c.record_id)))
+            .select_from(f.join(a, a.c.id == f.c.record_id))
+            .where(f.c.undone == 0, _source_kind(a.c.source_db) != "other")
+            .group_by(f.c.kind)).all())
+        other_ids = set(_other_methods(c))
+        missing = _not_retrieved(c)
+        study_of = dict(c.execute(sa.select(reports.c.record_id, reports.c.study_id)).all())
 
     pool = _screening_pool(project)
     ta = final_decisions(project, "title-abstract")
@@ -854,9 +952,6 @@ def prisma_counts_from_store(project: Project) -> PrismaCounts:
                         f"{_id_list(open_ta)} (metakit screen resolve)",
                         column="records_excluded")
     forwarded = set(ta.index[ta.final == "forward"])
-    other_ids = {row[0] for row in c.execute(
-        f"SELECT r.id FROM active_records r WHERE {kind_sql} = 'other'")}
-    missing = {row[0] for row in c.execute("SELECT record_id FROM reports WHERE retrieved = 0")}
     ft = final_decisions(project, "full-text")
 
     def column(ids: set[int], box: str) -> tuple[int, int, dict[str, int], set[int]]:
@@ -876,11 +971,10 @@ def prisma_counts_from_store(project: Project) -> PrismaCounts:
     nr, assessed, excl, inc = column(forwarded, "reports_assessed")
     onr, oassessed, oexcl, oinc = column(other_ids, "other_reports_assessed")
     included = inc | oinc
-    study_of = dict(c.execute("SELECT record_id, study_id FROM reports"))
     studies = {study_of.get(i) or f"record {i}" for i in included}
     return PrismaCounts(
         databases=by_source["database"], registers=by_source["register"],
-        duplicates_removed=removed.get(0, 0),
+        duplicates_removed=duplicates_removed,
         removed_by_automation=flags.get("automation", 0),
         removed_other=flags.get("other", 0),
         records_screened=len(pool), records_excluded=int((ta.final == "exclude").sum()),

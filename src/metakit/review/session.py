@@ -48,7 +48,7 @@ class ScreeningSession:
     Examples
     --------
     >>> from metakit.review.store import Project
-    >>> p = Project.open(":memory:")
+    >>> p = Project.open("sqlite://")
     >>> _ = p.add_import([{"title": f"Trial {i}"} for i in range(3)], file="x.ris",
     ...                  source_db="MEDLINE", format="ris")
     >>> s = ScreeningSession(p, "title-abstract", "ann", prioritise=False)
@@ -76,9 +76,8 @@ class ScreeningSession:
         # the pool is in id order: positions of ids by binary search
         self._pool_ids = np.asarray(self.pool, dtype=np.int64)
         self._pool_pos = np.arange(len(self.pool))
-        self.done: set[int] = {row[0] for row in project.conn.execute(
-            "SELECT record_id FROM screening_decisions WHERE stage = ? AND reviewer = ? AND "
-            "undone = 0", (self.stage, reviewer)) if row[0] in self._row}
+        self.done: set[int] = {r for r in scr._done(project, self.stage, reviewer)
+                               if r in self._row}
         self._done_mask = np.zeros(len(self.pool), dtype=bool)
         self._done_mask[[self._row[r] for r in self.done]] = True
         finals = scr.final_decisions(project, self.stage)
@@ -165,11 +164,15 @@ class ScreeningSession:
             return left[0]
         return None
 
-    def decide(self, record_id: int, decision: str, reason: str | None = None) -> int:
-        """Record a decision (own transaction) and update the session; return its id."""
+    def decide(self, record_id: int, decision: str, reason: str | None = None, *,
+               request_id: str | None = None) -> int:
+        """Record a decision (own transaction) and update the session; return its id.
+
+        ``request_id`` as in :func:`metakit.review.screening.record_decision`.
+        """
         origin = "random-sample" if self.random else "metakit"
         did = scr.record_decision(self.project, record_id, self.stage, self.reviewer,
-                                  decision, reason, origin=origin)
+                                  decision, reason, origin=origin, request_id=request_id)
         self.done.add(int(record_id))
         self._done_mask[self._row[int(record_id)]] = True
         self.labels[int(record_id)] = int(decision != "exclude")

@@ -20,13 +20,16 @@ def build(ctx: Context) -> Section:
         from metakit.review import Project
         from metakit.review.screening import prisma_counts_from_store
 
-        if not spec["store"].exists():
+        store = spec["store"]
+        is_file = not isinstance(store, str)
+        if is_file and not store.exists():
             from metakit.errors import DataError
 
-            raise DataError(f"the review project file {str(spec['store'])!r} does not exist")
-        with Project.open(spec["store"], create=False) as project:
+            raise DataError(f"the review project file {str(store)!r} does not exist")
+        with Project.open(store, create=False) as project:
             counts = prisma_counts_from_store(project)
-        source = f"the review project file ({spec['store'].name})"
+            where = store.name if is_file else project.db.url
+        source = f"the review project file ({where})" if is_file else f"the review store ({where})"
     fig = prisma_flow(counts)
     summary = counts.summary().replace("\n", "; ")
     section.blocks.append(save_figure(fig, ctx.figures, "prisma_flow",
