@@ -88,3 +88,14 @@ class Team:
             data={"csrf_token": csrf_of(page), "record_id": rid, "request_id": field(page, "request_id"),
                   "decision": decision, "reason": reason, "note": note})
         return rid, r
+
+
+def post_decision(team: Team, username: str, record_id: int, decision: str, reason: str = "",
+                  stage: str = "title-abstract", request_id: str | None = None):
+    """Post a decision on a chosen record with a token from a freshly rendered page."""
+    page = team.screen(username, stage)
+    return team.clients[username].post(
+        f"/p/{team.slug}/screen/{stage}/decide",
+        data={"csrf_token": csrf_of(page), "record_id": record_id,
+              "request_id": request_id or field(page, "request_id"), "decision": decision, "reason": reason},
+        follow_redirects=False)
