@@ -104,8 +104,11 @@ def test_kill_9_during_writes_leaves_the_store_intact(database_url):
     if "://" not in target:
         import sqlite3
 
-        with sqlite3.connect(target) as raw:
+        raw = sqlite3.connect(target)
+        try:
             assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            raw.close()
     p = Project.open(target)
     d = scr.decisions(p, "title-abstract")
     p.close()

@@ -92,9 +92,15 @@ class StageQueue:
     def record(self, record_id: int) -> dict[str, Any]:
         """The record's fields to show (authors decoded)."""
         rec = self._base.record_frame().loc[record_id].to_dict()
-        authors = rec.get("authors")
-        rec["authors"] = json.loads(authors) if isinstance(authors, str) else []
+        for key in ("authors", "keywords"):
+            value = rec.get(key)
+            rec[key] = json.loads(value) if isinstance(value, str) else []
+        rec = {k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()}
         rec["id"] = int(record_id)
+        year = rec.get("year")
+        parts = ["; ".join(rec["authors"]), "" if year is None else str(int(year)), rec.get("journal") or "",
+                 f"record {record_id}", f"doi {rec['doi']}" if rec.get("doi") else ""]
+        rec["byline"] = " · ".join(p for p in parts if p)
         return rec
 
     def __contains__(self, record_id: int) -> bool:
