@@ -93,7 +93,12 @@ def reviewer(base: str, slug: str, name: str, n: int, think: float, retry_every:
                     "reason": "" if include else "wrong population"}
             for _ in range(2 if retry_every and k % retry_every == retry_every - 1 else 1):
                 t0 = time.perf_counter()
-                r = c.post(f"/p/{slug}/screen/title-abstract/decide", data=data, headers={"HX-Request": "true"})
+                try:
+                    r = c.post(f"/p/{slug}/screen/title-abstract/decide", data=data, headers={"HX-Request": "true"})
+                except httpx.HTTPError as exc:
+                    errors.append((rid, type(exc).__name__, str(exc)))
+                    out[name] = {"latency": lat, "decided": decided, "errors": errors}
+                    return
                 lat.append(time.perf_counter() - t0)
                 if r.status_code != 200 or "card_error" in r.text or 'class="error"' in r.text:
                     errors.append((rid, r.status_code, r.text[:200]))
@@ -149,7 +154,11 @@ def main() -> None:
             wall = time.perf_counter() - t0
         finally:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(30)
         p = Project.open(target)
         d_ = scr.decisions(p, "title-abstract")
         p.close()
