@@ -264,3 +264,39 @@ def test_the_ranking_is_refitted_in_the_background(team):
     # bob, who has decided nothing, is now offered a stem-cell record first
     page = team.screen("bob")
     assert "Stem cell" in re.search(r'<h2 id="card-title">(.*?)</h2>', page).group(1)
+
+
+def test_kappa_is_hidden_from_a_plain_reviewer(team):
+    team.join("ann", "reviewer")
+    team.join("bob", "reviewer")
+    post_decision(team, "ann", 1, "include")
+    post_decision(team, "bob", 1, "include")
+    page = team.clients["ann"].get(f"/p/{team.slug}/progress").text
+    assert "ann and bob" not in page and "screening is blind" in page
+    team.join("vic", "viewer")
+    assert "ann and bob" in team.clients["vic"].get(f"/p/{team.slug}/progress").text
+
+
+def test_owner_sets_reasons_and_runs_the_design_filter(team):
+    c = team.join("own", "owner")
+    token = csrf_of(c.get(f"/p/{team.slug}/").text)
+    c.post(f"/p/{team.slug}/reasons", data={"csrf_token": token, "title_abstract": "animal study\nreview",
+                                            "full_text": "no outcome"})
+    assert team.store.call(scr.reasons, "title-abstract") == ["animal study", "review"]
+    assert team.store.call(scr.reasons, "full-text") == ["no outcome"]
+    r = c.post(f"/p/{team.slug}/reasons", data={"csrf_token": token, "title_abstract": "a\na", "full_text": "x"},
+               follow_redirects=False)
+    assert "distinct" in r.headers["location"].replace("%20", " ")
+    r = c.post(f"/p/{team.slug}/design-filter", data={"csrf_token": token})
+    assert r.status_code == 200  # none of the test titles is a non-trial design the rules name
+
+
+def test_report_not_retrieved_leaves_the_full_text_pool(team):
+    team.join("ann", "reviewer")
+    post_decision(team, "ann", 1, "include")
+    page = team.screen("ann", "full-text")
+    assert 'name="record_id" value="1"' in page and "Report not retrieved" in page
+    r = team.clients["ann"].post(f"/p/{team.slug}/screen/full-text/not-retrieved",
+                                 data={"csrf_token": csrf_of(page), "record_id": 1}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Nothing left to screen" in team.screen("ann", "full-text")

@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from metakit.errors import MetakitError
+from metakit.review import audit
 from metakit.web import decisions
-from metakit.web.guard import member_of
+from metakit.web.guard import Context, member_of
 from metakit.web.templating import render
 
 __all__ = ["routes"]
@@ -32,8 +34,59 @@ async def overview(request: Request) -> Response:
         q = await queue_for(ctx, "title-abstract", fresh=True)
         mine = q.progress(ctx.username)
     terms = await run_in_threadpool(decisions.terms, ctx.store.db)
+    reasons = await ctx.store.run(_reasons)
     return render(request, "overview.html", ctx=ctx, title=f"Review {ctx.store.slug}", counts=counts,
-                  mine_ta=mine, terms=terms)
+                  mine_ta=mine, terms=terms, reasons=reasons, error=request.query_params.get("error"),
+                  message=request.query_params.get("message"))
+
+
+def _reasons(project: Any) -> dict[str, list[str]]:
+    from metakit.review import screening as scr
+
+    return {stage: scr.reasons(project, stage) for stage in scr.STAGES}
+
+
+def _audit(ctx: Context, action: str, detail: dict[str, Any]) -> None:
+    with ctx.store.db.write() as conn:
+        audit.record(conn, ctx.username, action, None, detail)
+
+
+def _define(project: Any, ta: list[str], ft: list[str]) -> None:
+    from metakit.review import screening as scr
+
+    scr.define_reasons(project, "title-abstract", ta)
+    scr.define_reasons(project, "full-text", ft)
+
+
+async def save_reasons(request: Request) -> Response:
+    from urllib.parse import quote
+
+    ctx = await member_of(request, owner=True)
+    form = await request.form()
+    lists = [[r for r in str(form.get(k, "")).splitlines() if r.strip()] for k in ("title_abstract", "full_text")]
+    try:
+        await ctx.store.run(_define, *lists)
+    except MetakitError as exc:
+        return RedirectResponse(f"/p/{ctx.store.slug}/?error={quote(str(exc))}", status_code=303)
+    await run_in_threadpool(_audit, ctx, "screening.reasons", {"title-abstract": lists[0], "full-text": lists[1]})
+    return RedirectResponse(f"/p/{ctx.store.slug}/", status_code=303)
+
+
+def _design_filter(project: Any) -> str:
+    from metakit.review import screening as scr
+
+    return scr.apply_design_filter(project).summary()
+
+
+async def design_filter(request: Request) -> Response:
+    from urllib.parse import quote
+
+    ctx = await member_of(request, owner=True)
+    summary = await ctx.store.run(_design_filter)
+    await run_in_threadpool(_audit, ctx, "screening.design-filter", {"summary": summary})
+    for stage in ("title-abstract", "full-text"):
+        ctx.store.versions[stage] = ctx.store.versions.get(stage, 0) + 1
+    return RedirectResponse(f"/p/{ctx.store.slug}/?message={quote(summary)}", status_code=303)
 
 
 async def save_terms(request: Request) -> Response:
@@ -48,4 +101,6 @@ async def save_terms(request: Request) -> Response:
 routes = [
     Route("/p/{slug}/", overview, methods=["GET"]),
     Route("/p/{slug}/terms", save_terms, methods=["POST"]),
+    Route("/p/{slug}/reasons", save_reasons, methods=["POST"]),
+    Route("/p/{slug}/design-filter", design_filter, methods=["POST"]),
 ]

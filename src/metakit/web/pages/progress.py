@@ -48,7 +48,11 @@ def _summaries(project: Any) -> list[dict[str, Any]]:
 async def progress_page(request: Request) -> Response:
     ctx = await member_of(request)
     stages = await ctx.store.run(_summaries)
-    return render(request, "progress.html", ctx=ctx, title="Progress, agreement and stopping", stages=stages)
+    # agreement on few records tells a reviewer the other's decisions: screening is blind,
+    # so kappa is shown to those who see decisions side by side anyway, and to viewers
+    show_agreement = ctx.member.can_settle or ctx.member.role == "viewer"
+    return render(request, "progress.html", ctx=ctx, title="Progress, agreement and stopping", stages=stages,
+                  show_agreement=show_agreement)
 
 
 def prisma_counts(project: Any) -> Any:

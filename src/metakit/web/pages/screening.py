@@ -154,8 +154,31 @@ async def undo(request: Request) -> Response:
     return await _answer(request, ctx, stage, card, None)
 
 
+def _not_retrieved(project: Any, ctx: Context, record_id: int) -> None:
+    from metakit.review import audit
+    from metakit.review import screening as scr
+
+    scr.set_report(project, record_id, retrieved=False)
+    with ctx.store.db.write() as conn:
+        audit.record(conn, ctx.username, "screening.not-retrieved", f"record:{record_id}", {})
+
+
+async def not_retrieved(request: Request) -> Response:
+    ctx = await member_of(request, write=True)
+    form = await request.form()
+    try:
+        record_id = int(str(form.get("record_id", "")))
+        await ctx.store.run(_not_retrieved, ctx, record_id)
+    except (ValueError, DataError) as exc:
+        return render(request, "message.html", status_code=400, ctx=ctx, title="Not recorded", error=str(exc),
+                      back=f"/p/{ctx.store.slug}/screen/full-text")
+    ctx.store.versions["full-text"] = ctx.store.versions.get("full-text", 0) + 1
+    return RedirectResponse(f"/p/{ctx.store.slug}/screen/full-text", status_code=303)
+
+
 routes = [
     Route("/p/{slug}/screen/{stage}", screen_page, methods=["GET"]),
     Route("/p/{slug}/screen/{stage}/decide", decide, methods=["POST"]),
     Route("/p/{slug}/screen/{stage}/undo", undo, methods=["POST"]),
+    Route("/p/{slug}/screen/full-text/not-retrieved", not_retrieved, methods=["POST"]),
 ]
