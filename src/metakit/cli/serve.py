@@ -49,6 +49,9 @@ def serve_command(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
     for s in opened:
+        # the title/abstract queue (records, decisions, the model's features) is built before
+        # the first reviewer arrives rather than on the first page
+        s.warm()
         base = _base_url(host, port, s.slug)
         if not accounts.has_owner(s.db):
             inv = accounts.invite(s.db, "owner", actor="cli:serve", days=2)

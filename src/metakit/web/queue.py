@@ -69,6 +69,10 @@ class StageQueue:
         self._fitting: Future | None = None
         self._fitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metakit-rank")
         self._lock = threading.Lock()
+        if self.prioritise:
+            # the TF-IDF features take seconds for a large pool: start them now, off the
+            # request path, rather than at the first refit
+            self._fitting = self._fitter.submit(self._ensure_features)
         self._maybe_refit()
 
     # ------------------------------------------------------------------ reading
@@ -137,15 +141,22 @@ class StageQueue:
             self._since = 0
             self._fitting = self._fitter.submit(self._refit, dict(self.labels))
 
-    def _refit(self, labels: dict[int, int]) -> None:
-        from metakit.review.automation import DEFAULT_MODEL, _features, _scores, record_texts
+    def _ensure_features(self) -> bool:
+        from metakit.review.automation import _features, record_texts
 
-        try:
-            if self._features is None:
+        if self._features is None:
+            try:
                 recs = self._base.record_frame()
                 self._features = _features(record_texts(recs.title, recs.abstract))
-        except ImportError:
-            self.prioritise = False
+            except ImportError:
+                self.prioritise = False
+                return False
+        return True
+
+    def _refit(self, labels: dict[int, int]) -> None:
+        from metakit.review.automation import DEFAULT_MODEL, _scores
+
+        if not self._ensure_features():
             return
         ids = np.fromiter(labels, dtype=np.int64, count=len(labels))
         y = np.fromiter(labels.values(), dtype=np.int64, count=len(labels))

@@ -79,6 +79,15 @@ class ProjectStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, functools.partial(fn, self.project, *args, **kwargs))
 
+    def warm(self) -> None:
+        """Build the title/abstract screening queue now (its features on a background thread)."""
+        from metakit.web.queue import StageQueue
+
+        if "title-abstract" not in self.queues:
+            q = self.call(StageQueue, "title-abstract")
+            q.version = self.versions.get("title-abstract", 0)
+            self.queues["title-abstract"] = q
+
     def close(self) -> None:
         """Stop the rankers, close the project and the database."""
         for q in self.queues.values():
