@@ -300,3 +300,23 @@ def test_report_not_retrieved_leaves_the_full_text_pool(team):
                                  data={"csrf_token": csrf_of(page), "record_id": 1}, follow_redirects=False)
     assert r.status_code == 303
     assert "Nothing left to screen" in team.screen("ann", "full-text")
+
+
+def test_random_sampling_mode_marks_its_decisions(team):
+    team.join("own", "owner")
+    team.join("ann", "reviewer")
+    c = team.clients["ann"]
+    for _ in range(3):
+        page = c.get(f"/p/{team.slug}/screen/title-abstract?mode=random").text
+        assert "random-sampling mode" in page and 'name="mode" value="random"' in page
+        r = c.post(f"/p/{team.slug}/screen/title-abstract/decide",
+                   data={"csrf_token": csrf_of(page), "record_id": field(page, "record_id"), "mode": "random",
+                         "request_id": field(page, "request_id"), "decision": "exclude", "reason": "wrong design"},
+                   follow_redirects=False)
+        assert r.headers["location"].endswith("?mode=random")
+    d = _decisions(team)
+    assert d.origin.tolist() == ["random-sample"] * 3
+    # the same reviewer's random order is the same after a reload
+    first = field(c.get(f"/p/{team.slug}/screen/title-abstract?mode=random").text, "record_id")
+    assert field(c.get(f"/p/{team.slug}/screen/title-abstract?mode=random").text, "record_id") == first
+    assert "random-sampling:" in team.clients["own"].get(f"/p/{team.slug}/progress").text

@@ -33,12 +33,16 @@ def _takes(fn: Any, name: str) -> bool:
 
 
 def decide(project: Any, db: Database, record_id: int, stage: str, reviewer: str, decision: str,
-           reason: str | None, request_id: str | None) -> tuple[int, bool]:
-    """Record a reviewer's decision once per ``request_id``; return (decision id, new?)."""
+           reason: str | None, request_id: str | None, *, origin: str = "metakit") -> tuple[int, bool]:
+    """Record a reviewer's decision once per ``request_id``; return (decision id, new?).
+
+    ``origin="random-sample"`` marks a decision of random-sampling mode, the sample of the
+    statistical stopping rule (:mod:`metakit.review.stopping`).
+    """
     if request_id is not None and not _REQUEST_ID.match(request_id):
         raise DataError(f"request_id must be 8-64 letters, digits, '-' or '_'; got {request_id!r}",
                         study=record_id, column="request_id")
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"origin": origin}
     if _takes(scr.record_decision, "actor"):
         kwargs["actor"] = reviewer
     if request_id is not None and _takes(scr.record_decision, "request_id"):
@@ -62,7 +66,7 @@ def decide(project: Any, db: Database, record_id: int, stage: str, reviewer: str
         with db.write() as conn:
             audit.record(conn, reviewer, "screening.decide", f"record:{record_id}",
                          {"stage": stage, "decision": decision, "reason": reason, "decision_id": did,
-                          "request_id": request_id})
+                          "request_id": request_id, "origin": origin})
     return int(did), new
 
 

@@ -20,6 +20,7 @@ store's worker thread (:meth:`metakit.web.stores.ProjectStore.run`), which seria
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,6 +62,7 @@ class StageQueue:
         self.version = 0
         self._since = 1 << 30
         self._done: dict[str, set[int]] = {}
+        self._random: dict[str, list[int]] = {}
         d = scr.decisions(project, self.stage)
         d = d[d.adjudication == 0]
         for reviewer, ids in d.groupby("reviewer").record_id:
@@ -85,6 +87,28 @@ class StageQueue:
         done = self.done(reviewer)
         later = None
         for rid in self.order:
+            if rid in done:
+                continue
+            if rid in skipped:
+                later = rid if later is None else later
+                continue
+            return rid
+        return later
+
+    def next_random(self, reviewer: str, skipped: frozenset[int] | set[int] = frozenset()) -> int | None:
+        """The next record of the reviewer's random order (random-sampling mode).
+
+        Each reviewer's order is a permutation of the pool drawn once, seeded by the
+        reviewer's name, so a reload or a restart continues the same sample.
+        """
+        order = self._random.get(reviewer)
+        if order is None:
+            seed = int.from_bytes(hashlib.sha256(f"{self.stage}:{reviewer}".encode()).digest()[:8], "big")
+            order = [self.pool[k] for k in np.random.default_rng(seed).permutation(len(self.pool))]
+            self._random[reviewer] = order
+        done = self.done(reviewer)
+        later = None
+        for rid in order:
             if rid in done:
                 continue
             if rid in skipped:

@@ -54,12 +54,13 @@ async def queue_for(ctx: Context, stage: str, *, fresh: bool = False) -> StageQu
     return q
 
 
-def _card(project: Any, q: StageQueue, db: Any, stage: str, reviewer: str, skipped: set[int]) -> dict[str, Any]:
+def _card(project: Any, q: StageQueue, db: Any, stage: str, reviewer: str, skipped: set[int],
+          random: bool = False) -> dict[str, Any]:
     from metakit.review import screening as scr
 
-    rid = q.next_for(reviewer, skipped)
+    rid = q.next_random(reviewer, skipped) if random else q.next_for(reviewer, skipped)
     done, total = q.progress(reviewer)
-    card: dict[str, Any] = {"stage": stage, "done": done, "total": total, "rec": None,
+    card: dict[str, Any] = {"stage": stage, "done": done, "total": total, "rec": None, "random": random,
                             "refits": q.n_refits if q.prioritise else None,
                             "reasons": scr.reasons(project, stage), "note": "", "request_id": secrets.token_urlsafe(12)}
     if rid is not None:
@@ -80,7 +81,8 @@ async def screen_page(request: Request) -> Response:
     skip = request.query_params.get("skip")
     if skip and skip.isdigit():
         skipped.add(int(skip))
-    card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username, skipped)
+    random = stage == "title-abstract" and request.query_params.get("mode") == "random"
+    card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username, skipped, random)
     mark = await run_in_threadpool(_mark, ctx)
     title = "Screen titles and abstracts" if stage == "title-abstract" else "Screen full texts"
     return render(request, "screen.html", ctx=ctx, title=title, mark=mark, card_error=None, **card)
@@ -97,8 +99,9 @@ def _decide(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[st
     if decision != "exclude":
         reason = None
     note = form.get("note", "")
+    random = stage == "title-abstract" and form.get("mode") == "random"
     _, new = decisions.decide(project, ctx.store.db, record_id, stage, ctx.username, decision, reason,
-                              form.get("request_id") or None)
+                              form.get("request_id") or None, origin="random-sample" if random else "metakit")
     if new:
         q.decided(ctx.username, record_id, decision)
         if stage == "title-abstract":
@@ -107,15 +110,16 @@ def _decide(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[st
         decisions.save_note(ctx.store.db, record_id, stage, ctx.username, note)
     skipped = ctx.store.skipped.setdefault((stage, ctx.username), set())
     skipped.discard(record_id)
-    return _card(project, q, ctx.store.db, stage, ctx.username, skipped)
+    return _card(project, q, ctx.store.db, stage, ctx.username, skipped, random)
 
 
 async def _answer(request: Request, ctx: Context, stage: str, card: dict[str, Any], error: str | None) -> Response:
     if request.headers.get("hx-request") != "true":
+        here = f"/p/{ctx.store.slug}/screen/{stage}" + ("?mode=random" if card.get("random") else "")
         if error:
             return render(request, "message.html", status_code=400, ctx=ctx, title="Not recorded", error=error,
-                          back=f"/p/{ctx.store.slug}/screen/{stage}")
-        return RedirectResponse(f"/p/{ctx.store.slug}/screen/{stage}", status_code=303)
+                          back=here)
+        return RedirectResponse(here, status_code=303)
     mark = await run_in_threadpool(_mark, ctx)
     return render(request, "_card.html", ctx=ctx, mark=mark, card_error=error, **card)
 
@@ -130,7 +134,8 @@ async def decide(request: Request) -> Response:
         error = None
     except DataError as exc:
         card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username,
-                                   ctx.store.skipped.setdefault((stage, ctx.username), set()))
+                                   ctx.store.skipped.setdefault((stage, ctx.username), set()),
+                                   stage == "title-abstract" and form.get("mode") == "random")
         error = str(exc)
     return await _answer(request, ctx, stage, card, error)
 
