@@ -320,3 +320,13 @@ def test_random_sampling_mode_marks_its_decisions(team):
     first = field(c.get(f"/p/{team.slug}/screen/title-abstract?mode=random").text, "record_id")
     assert field(c.get(f"/p/{team.slug}/screen/title-abstract?mode=random").text, "record_id") == first
     assert "random-sampling:" in team.clients["own"].get(f"/p/{team.slug}/progress").text
+
+
+def test_owner_exports_the_audit_trail(team):
+    team.join("own", "owner")
+    team.join("ann", "reviewer")
+    post_decision(team, "ann", 2, "include")
+    rows = list(csv.DictReader(io.StringIO(team.clients["own"].get(f"/p/{team.slug}/export/audit.csv").text)))
+    assert [(r["actor"], r["action"], r["target"]) for r in rows if r["action"] == "screening.decide"] == [
+        ("ann", "screening.decide", "record:2")]
+    assert team.clients["ann"].get(f"/p/{team.slug}/export/audit.csv").status_code == 403

@@ -176,13 +176,19 @@ def _prisma_csv(project: Any) -> str:
     return buf.getvalue()
 
 
+def _audit_csv(ctx: Context) -> str:
+    return audit.trail(ctx.store.db).to_csv(index=False)
+
+
 async def export(request: Request) -> Response:
     kind = request.path_params["kind"]
     # decisions of every reviewer and the records still to screen are the owner's;
     # the PRISMA counts are every member's
-    ctx = await member_of(request, owner=kind in ("screening", "pending"))
+    ctx = await member_of(request, owner=kind in ("screening", "pending", "audit"))
     try:
-        if kind == "prisma":
+        if kind == "audit":
+            text = await run_in_threadpool(_audit_csv, ctx)
+        elif kind == "prisma":
             text = await ctx.store.run(_prisma_csv)
         elif kind in ("screening", "pending"):
             text = await ctx.store.run(_export, kind)
