@@ -330,3 +330,20 @@ def test_owner_exports_the_audit_trail(team):
     assert [(r["actor"], r["action"], r["target"]) for r in rows if r["action"] == "screening.decide"] == [
         ("ann", "screening.decide", "record:2")]
     assert team.clients["ann"].get(f"/p/{team.slug}/export/audit.csv").status_code == 403
+
+
+def test_owner_imports_decisions_made_elsewhere(team):
+    c = team.join("own", "owner")
+    team.join("ann", "reviewer")
+    page = c.get(f"/p/{team.slug}/imports").text
+    sheet = ("record_id,stage,reviewer,decision,reason\n3,title-abstract,,include,\n"
+             "4,title-abstract,,exclude,wrong design\n")
+    r = c.post(f"/p/{team.slug}/imports/decisions", data={"csrf_token": csrf_of(page), "reviewer": "carl"},
+               files={"file": ("carl.csv", sheet.encode(), "text/csv")})
+    assert r.status_code == 200, r.text
+    d = _decisions(team)
+    assert d[["record_id", "reviewer", "decision"]].values.tolist() == [[3, "carl", "include"], [4, "carl", "exclude"]]
+    bad = "record_id,stage,reviewer,decision\n999,title-abstract,carl,include\n"
+    r = c.post(f"/p/{team.slug}/imports/decisions", data={"csrf_token": csrf_of(page)},
+               files={"file": ("bad.csv", bad.encode(), "text/csv")})
+    assert r.status_code == 400 and "999" in r.text and len(_decisions(team)) == 2

@@ -77,6 +77,38 @@ async def upload(request: Request) -> Response:
     return await imports_page(request, message=report.summary())
 
 
+def _import_decisions(project: Any, path: Path, reviewer: str | None) -> Any:
+    from metakit.review import screening as scr
+
+    return scr.import_csv(project, path, reviewer=reviewer)
+
+
+async def upload_decisions(request: Request) -> Response:
+    ctx = await member_of(request, owner=True)
+    form = await request.form()
+    upload_ = form.get("file")
+    reviewer = str(form.get("reviewer") or "").strip() or None
+    request.scope["method"] = "GET"
+    if upload_ is None or isinstance(upload_, str) or not upload_.filename:
+        return await imports_page(request, error="Choose a CSV of screening decisions to import.", status=400)
+    name = Path(upload_.filename).name
+    data = await upload_.read()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / name
+        path.write_bytes(data)
+        try:
+            result = await ctx.store.run(_import_decisions, path, reviewer)
+        except MetakitError as exc:
+            return await imports_page(request, error=f"{name}: {exc}", status=400)
+    await run_in_threadpool(_audit, ctx, "screening.import", f"file:{name}",
+                            {"reviewer": reviewer, "summary": result.summary()})
+    _bump(ctx)
+    for q in list(ctx.store.queues.values()):
+        q.close()
+    ctx.store.queues.clear()
+    return await imports_page(request, message=result.summary())
+
+
 # ---------------------------------------------------------------- dedup review
 def _unsure(project: Any) -> list[dict[str, Any]]:
     d = project.decisions(include_undone=False)
@@ -203,6 +235,7 @@ async def export(request: Request) -> Response:
 routes = [
     Route("/p/{slug}/imports", imports_page, methods=["GET"]),
     Route("/p/{slug}/imports", upload, methods=["POST"]),
+    Route("/p/{slug}/imports/decisions", upload_decisions, methods=["POST"]),
     Route("/p/{slug}/dedup", dedup_page, methods=["GET"]),
     Route("/p/{slug}/dedup/run", dedup_run, methods=["POST"]),
     Route("/p/{slug}/dedup/settle", dedup_settle, methods=["POST"]),
