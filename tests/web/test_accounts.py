@@ -160,3 +160,14 @@ def test_team_cli_invite_list_remove(database_url, tmp_path):
     r = run(app, ["team", "remove", "own", "-p", target])
     assert r.exit_code == 1 and "only owner" in r.output
     db.dispose()
+
+
+def test_serve_refuses_a_missing_store(tmp_path):
+    from typer.testing import CliRunner
+
+    from metakit.cli import app
+
+    r = CliRunner().invoke(app, ["serve", str(tmp_path / "typo.db")])
+    words = " ".join(w for w in r.output.split() if w.strip("│╭╮╰╯─"))
+    assert r.exit_code == 2 and "does not exist" in words
+    assert not (tmp_path / "typo.db").exists()

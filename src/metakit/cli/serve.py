@@ -30,6 +30,8 @@ def serve_command(
     db: list[str] | None = typer.Option(None, "--db", help="A PostgreSQL review store (postgresql://...); repeatable."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    create: bool = typer.Option(False, "--create", help="Create a missing SQLite store (records are then imported "
+                                "on the Imports page)."),
 ) -> None:
     """Serve review stores to the team in the browser, one project per store under /p/<name>/."""
     import uvicorn
@@ -42,6 +44,10 @@ def serve_command(
     targets = [*(stores or []), *(db or [])]
     if not targets:
         raise typer.BadParameter("name at least one review store (review.db) or --db postgresql://...")
+    for t in targets:
+        if "://" not in t and not Path(t).exists() and not create:
+            raise typer.BadParameter(f"{t} does not exist: import records first (metakit records import FILE -p {t}), "
+                                     "or pass --create to start an empty store")
     try:
         opened = [ProjectStore(t) for t in targets]
         app = create_app(opened)
