@@ -199,5 +199,5 @@ class StageQueue:
             fut.result()
 
     def close(self) -> None:
-        """Stop the background fitter."""
-        self._fitter.shutdown(wait=True)
+        """Stop the background fitter (a fit under way finishes on its own; nobody waits)."""
+        self._fitter.shutdown(wait=False, cancel_futures=True)
