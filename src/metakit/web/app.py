@@ -38,6 +38,10 @@ __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
 
+#: Page modules under ``metakit.web.pages``, each exposing ``routes``; extraction and risk of
+#: bias add theirs here (and their navigation entries with ``templating.add_nav``).
+PAGE_MODULES: tuple[str, ...] = ("auth", "overview", "screening", "conflicts", "progress", "records", "team")
+
 
 async def _index(request: Request) -> Response:
     return render(request, "index.html", title="metakit review server", stores=sorted(request.app.state.stores))
@@ -68,7 +72,7 @@ def create_app(targets: Sequence[str | Path] | Sequence[ProjectStore]) -> Starle
     -------
     starlette.applications.Starlette
     """
-    from metakit.web.pages import auth, conflicts, overview, progress, records, screening, team
+    from importlib import import_module
 
     stores = [t if isinstance(t, ProjectStore) else ProjectStore(t) for t in targets]
     check_slugs(stores)
@@ -80,8 +84,8 @@ def create_app(targets: Sequence[str | Path] | Sequence[ProjectStore]) -> Starle
             s.close()
 
     routes = [Route("/", _index), Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, overview, screening, conflicts, progress, records, team):
-        routes.extend(module.routes)
+    for name in PAGE_MODULES:
+        routes.extend(import_module(f"metakit.web.pages.{name}").routes)
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={LoginRequired: _login_required, HTTPException: _http_error})
     app.state.stores = {s.slug: s for s in stores}
