@@ -35,7 +35,7 @@ async def overview(request: Request) -> Response:
         mine = q.progress(ctx.username)
     terms = await run_in_threadpool(decisions.terms, ctx.store.db)
     reasons = await ctx.store.run(_reasons)
-    return render(request, "overview.html", ctx=ctx, title=f"Review {ctx.store.slug}", counts=counts,
+    return render(request, "overview.html", ctx=ctx, title=f"{ctx.store.slug}: overview", counts=counts,
                   mine_ta=mine, terms=terms, reasons=reasons, error=request.query_params.get("error"),
                   message=request.query_params.get("message"))
 
