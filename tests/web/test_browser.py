@@ -20,6 +20,7 @@ from test_kill import _port, _serve, _wait
 from web_helpers import PASSWORD, TITLES, make_store
 
 from metakit.web import accounts
+from metakit.web.stores import slug_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -39,12 +40,12 @@ def _browser_or_skip():
     return sync_playwright
 
 
-def _login(page, base: str, name: str) -> None:
-    page.goto(f"{base}/p/review/login")
+def _login(page, base: str, slug: str, name: str) -> None:
+    page.goto(f"{base}/p/{slug}/login")
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/p/review/")
+    page.wait_for_url(f"{base}/p/{slug}/")
 
 
 def _decided(page) -> int:
@@ -66,6 +67,7 @@ def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
     shots = Path(os.environ.get("METAKIT_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     target = make_store(database_url)
+    slug = slug_for(target)
     from metakit.review.database import open_database
 
     db = open_database(target)
@@ -82,16 +84,16 @@ def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
             # the owner accepts the one-time invitation
             own = browser.new_context(accept_downloads=True).new_page()
-            own.goto(owner_link.link(f"{base}/p/review"))
+            own.goto(owner_link.link(f"{base}/p/{slug}"))
             own.get_by_label("Choose a username").fill("olga")
             own.get_by_label("Choose a password").fill(PASSWORD)
             own.screenshot(path=str(shots / "01-invitation.png"), full_page=True)
             own.get_by_role("button", name="Create my account").click()
-            own.wait_for_url(f"{base}/p/review/")
+            own.wait_for_url(f"{base}/p/{slug}/")
             # ann screens every record with the keyboard: i for stem-cell titles, e + reason for the rest
             ann = browser.new_context().new_page()
-            _login(ann, base, "ann")
-            ann.goto(f"{base}/p/review/screen/title-abstract")
+            _login(ann, base, slug, "ann")
+            ann.goto(f"{base}/p/{slug}/screen/title-abstract")
             ann.screenshot(path=str(shots / "02-screening.png"), full_page=True)
             for _ in TITLES:
                 title = ann.locator("#card-title").inner_text()
@@ -102,8 +104,8 @@ def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
             assert "Nothing left to screen" in ann.locator("#card").inner_text()
             # bob excludes everything (the m key for one record first, undone with u)
             bob = browser.new_context().new_page()
-            _login(bob, base, "bob")
-            bob.goto(f"{base}/p/review/screen/title-abstract")
+            _login(bob, base, slug, "bob")
+            bob.goto(f"{base}/p/{slug}/screen/title-abstract")
             _press_and_wait(bob, ["m"])
             bob.keyboard.press("u")
             deadline = time.time() + 10
@@ -114,7 +116,7 @@ def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
                 _press_and_wait(bob, ["e", "ArrowDown", "Enter"])
             bob.screenshot(path=str(shots / "03-done.png"), full_page=True)
             # the owner sees the six stem-cell records in conflict and settles one
-            own.goto(f"{base}/p/review/conflicts/title-abstract")
+            own.goto(f"{base}/p/{slug}/conflicts/title-abstract")
             own.screenshot(path=str(shots / "04-conflicts.png"), full_page=True)
             rows = own.locator("tbody tr")
             assert rows.count() == 6
@@ -123,11 +125,11 @@ def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
             first.get_by_role("button", name="Settle").click()
             own.wait_for_load_state()
             assert own.locator("tbody tr").count() == 5
-            own.goto(f"{base}/p/review/progress")
+            own.goto(f"{base}/p/{slug}/progress")
             assert "ann and bob" in own.content()
             own.screenshot(path=str(shots / "05-progress.png"), full_page=True)
             # export the decisions
-            own.goto(f"{base}/p/review/exports")
+            own.goto(f"{base}/p/{slug}/exports")
             with own.expect_download() as dl:
                 own.get_by_role("link", name="Every screening decision").click()
             rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))

@@ -17,6 +17,7 @@ import pytest
 from web_helpers import PASSWORD, make_store
 
 from metakit.web import accounts
+from metakit.web.stores import slug_for
 
 SRC = Path(__file__).parents[2] / "src"
 
@@ -79,6 +80,7 @@ def test_kill_9_during_writes_leaves_the_store_intact(database_url):
     for name in ("ann", "bob"):
         accounts.accept(db, accounts.invite(db, "reviewer", actor="t").token, name, PASSWORD)
     db.dispose()
+    slug = slug_for(target)
     port = _port()
     base = f"http://127.0.0.1:{port}"
     server = _serve(target, port)
@@ -86,7 +88,7 @@ def test_kill_9_during_writes_leaves_the_store_intact(database_url):
         _wait(base)
         acked: dict[str, list[int]] = {"ann": [], "bob": []}
         stop = threading.Event()
-        threads = [threading.Thread(target=_screen, args=(base, "review", n, acked[n], stop)) for n in acked]
+        threads = [threading.Thread(target=_screen, args=(base, slug, n, acked[n], stop)) for n in acked]
         for t in threads:
             t.start()
         deadline = time.time() + 60
@@ -122,7 +124,7 @@ def test_kill_9_during_writes_leaves_the_store_intact(database_url):
         _wait(base)
         import httpx
 
-        assert httpx.get(f"{base}/p/review/login").status_code == 200
+        assert httpx.get(f"{base}/p/{slug}/login").status_code == 200
     finally:
         server.kill()
         server.wait(10)

@@ -3,17 +3,13 @@
 Thin layers over the public functions of :mod:`metakit.review.screening`; each write
 lands in the audit trail. A decision form carries a ``request_id`` drawn when the form
 was rendered: a browser that posts it twice (a retry after a timeout, a double key
-press) records one decision. Where ``record_decision`` takes ``request_id`` itself (the
-store's unique column) that is used; otherwise the web app's ``web_requests`` table
-keeps the ids, checked and written on the store's worker thread, which serialises the
-writes of one store.
+press) records one decision (the store's unique ``request_id`` column).
 """
 
 from __future__ import annotations
 
-import inspect
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -21,18 +17,18 @@ from metakit.errors import DataError
 from metakit.review import audit
 from metakit.review import screening as scr
 from metakit.review.database import Database, now
-from metakit.web.tables import highlight_terms, screening_notes, web_requests
+from metakit.review.tables import screening_decisions
+from metakit.web.tables import highlight_terms, screening_notes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metakit.review.store import Project
 
 __all__ = ["decide", "highlighter", "note_for", "resolve", "save_note", "set_terms", "terms", "undo"]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-def _takes(fn: Any, name: str) -> bool:
-    return name in inspect.signature(fn).parameters
-
-
-def decide(project: Any, db: Database, record_id: int, stage: str, reviewer: str, decision: str,
+def decide(project: Project, record_id: int, stage: str, reviewer: str, decision: str,
            reason: str | None, request_id: str | None, *, origin: str = "metakit") -> tuple[int, bool]:
     """Record a reviewer's decision once per ``request_id``; return (decision id, new?).
 
@@ -42,51 +38,25 @@ def decide(project: Any, db: Database, record_id: int, stage: str, reviewer: str
     if request_id is not None and not _REQUEST_ID.match(request_id):
         raise DataError(f"request_id must be 8-64 letters, digits, '-' or '_'; got {request_id!r}",
                         study=record_id, column="request_id")
-    kwargs: dict[str, Any] = {"origin": origin}
-    if _takes(scr.record_decision, "actor"):
-        kwargs["actor"] = reviewer
-    if request_id is not None and _takes(scr.record_decision, "request_id"):
-        # the store's unique request_id column makes the retry return the first decision
-        did = scr.record_decision(project, record_id, stage, reviewer, decision, reason,
-                                  request_id=request_id, **kwargs)
-        new = True
-    else:
-        if request_id is not None:
-            with db.read() as conn:
-                seen = conn.execute(sa.select(web_requests.c.decision_id).where(
-                    web_requests.c.request_id == request_id)).scalar_one_or_none()
-            if seen is not None:
-                return int(seen), False
-        did = scr.record_decision(project, record_id, stage, reviewer, decision, reason, **kwargs)
-        new = True
-        with db.write() as conn:
-            if request_id is not None:
-                conn.execute(sa.insert(web_requests).values(request_id=request_id, decision_id=did, at=now()))
-    if new and "actor" not in kwargs:
-        with db.write() as conn:
-            audit.record(conn, reviewer, "screening.decide", f"record:{record_id}",
-                         {"stage": stage, "decision": decision, "reason": reason, "decision_id": did,
-                          "request_id": request_id, "origin": origin})
-    return int(did), new
+    seen = None
+    if request_id is not None:
+        with project.db.read() as conn:
+            seen = conn.execute(sa.select(screening_decisions.c.id).where(
+                screening_decisions.c.request_id == request_id)).scalar_one_or_none()
+    did = scr.record_decision(project, record_id, stage, reviewer, decision, reason,
+                              request_id=request_id, actor=reviewer, origin=origin)
+    return int(did), seen is None
 
 
-def undo(project: Any, db: Database, stage: str, reviewer: str) -> int | None:
+def undo(project: Project, stage: str, reviewer: str) -> int | None:
     """Undo the reviewer's latest decision at the stage; return its record id."""
-    back = scr.undo_last(project, stage, reviewer)
-    if back is not None:
-        with db.write() as conn:
-            audit.record(conn, reviewer, "screening.undo", f"record:{back}", {"stage": stage})
-    return back
+    return scr.undo_last(project, stage, reviewer, actor=reviewer)
 
 
-def resolve(project: Any, db: Database, record_id: int, stage: str, decision: str, reason: str | None,
+def resolve(project: Project, record_id: int, stage: str, decision: str, reason: str | None,
             actor: str) -> int:
     """Settle a conflict (an adjudication written under the adjudicator's name)."""
-    did = scr.resolve(project, record_id, stage, decision, reason, reviewer=actor)
-    with db.write() as conn:
-        audit.record(conn, actor, "screening.resolve", f"record:{record_id}",
-                     {"stage": stage, "decision": decision, "reason": reason, "decision_id": did})
-    return int(did)
+    return int(scr.resolve(project, record_id, stage, decision, reason, reviewer=actor, actor=actor))
 
 
 def save_note(db: Database, record_id: int, stage: str, reviewer: str, note: str) -> None:

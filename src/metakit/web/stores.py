@@ -1,10 +1,10 @@
 """The review stores a server serves: one per project, each with its own worker thread.
 
 A :class:`ProjectStore` holds the open :class:`metakit.review.store.Project` (records,
-dedup, screening) and its :class:`metakit.review.database.Database` (the web app's
-tables and the audit trail). Every call into the ``Project`` runs on the store's own
-worker thread: a SQLite connection belongs to the thread that opened it, and one writer
-per store is what SQLite allows anyway. Account and session look-ups go through the
+dedup, screening) and its :class:`metakit.review.database.Database` (``project.db``: the
+web app's tables and the audit trail). Calls into the ``Project`` run on the store's own
+worker thread, which keeps the screening queue's in-memory state consistent with the
+order of the writes. Account and session look-ups go through the
 ``Database`` (a pooled engine, safe from any thread).
 
 The slug that names a project in URLs (``/p/<slug>/``) is the file's stem or the
@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import metakit.review.audit  # noqa: F401  (registers the audit trail's migration)
 import metakit.web.tables  # noqa: F401  (registers the web app's migrations)
 from metakit.errors import DataError
-from metakit.review.database import Database, open_database, to_url
+from metakit.review.database import Database, to_url
 
 __all__ = ["ProjectStore", "slug_for"]
 
@@ -62,9 +62,7 @@ class ProjectStore:
         self.slug = slug or slug_for(target)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"metakit-{self.slug}")
         self.project = self._worker.submit(Project.open, target).result()
-        project_db = getattr(self.project, "db", None)
-        self.db: Database = project_db if isinstance(project_db, Database) else open_database(target)
-        self.db.migrate()
+        self.db: Database = self.project.db
         self.queues: dict[str, Any] = {}
         # bumped when a stage's pool may change (imports, dedup, title/abstract decisions)
         self.versions: dict[str, int] = {}
@@ -94,7 +92,6 @@ class ProjectStore:
             q.close()
         self._worker.submit(self.project.close).result()
         self._worker.shutdown()
-        self.db.dispose()
 
 
 def check_slugs(stores: list[ProjectStore]) -> None:

@@ -23,9 +23,6 @@ used_at, used_by)``
     A reviewer's private note on a record (blind like the decisions).
 ``highlight_terms(term, kind, position)``
     The review's include/exclude keywords, highlighted on the screening page.
-``web_requests(request_id, decision_id, at)``
-    Request ids of decision forms already recorded, for stores whose
-    ``record_decision`` does not take ``request_id`` itself.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ import sqlalchemy as sa
 from metakit.review.database import metadata, register_migration
 
 __all__ = ["users", "memberships", "invitations", "web_sessions", "login_failures",
-           "screening_notes", "highlight_terms", "web_requests", "ROLES"]
+           "screening_notes", "highlight_terms", "ROLES"]
 
 ROLES = ("owner", "reviewer", "viewer")
 
@@ -102,20 +99,12 @@ highlight_terms = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
     sa.CheckConstraint("kind IN ('include', 'exclude')", name="highlight_kind"),
 )
-web_requests = sa.Table(
-    "web_requests", metadata,
-    sa.Column("request_id", sa.Text, primary_key=True),
-    sa.Column("decision_id", sa.Integer, nullable=False),
-    sa.Column("at", sa.Text, nullable=False),
-)
-
-
 def _migrate_300(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[users, memberships, invitations, web_sessions, login_failures])
 
 
 def _migrate_301(conn: sa.Connection) -> None:
-    metadata.create_all(conn, tables=[screening_notes, highlight_terms, web_requests])
+    metadata.create_all(conn, tables=[screening_notes, highlight_terms])
 
 
 register_migration(300, _migrate_300)

@@ -45,7 +45,7 @@ async def settle(request: Request) -> Response:
         record_id = int(str(form.get("record_id", "")))
         decision = str(form.get("decision", ""))
         reason = (str(form.get("reason") or "") or None) if decision == "exclude" else None
-        await ctx.store.run(decisions.resolve, ctx.store.db, record_id, stage, decision, reason, ctx.username)
+        await ctx.store.run(decisions.resolve, record_id, stage, decision, reason, ctx.username)
     except (ValueError, DataError) as exc:
         request.scope["method"] = "GET"
         return await conflicts_page(request, error=str(exc), status=400)

@@ -100,7 +100,7 @@ def _decide(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[st
         reason = None
     note = form.get("note", "")
     random = stage == "title-abstract" and form.get("mode") == "random"
-    _, new = decisions.decide(project, ctx.store.db, record_id, stage, ctx.username, decision, reason,
+    _, new = decisions.decide(project, record_id, stage, ctx.username, decision, reason,
                               form.get("request_id") or None, origin="random-sample" if random else "metakit")
     if new:
         q.decided(ctx.username, record_id, decision)
@@ -141,7 +141,7 @@ async def decide(request: Request) -> Response:
 
 
 def _undo(project: Any, q: StageQueue, ctx: Context, stage: str) -> dict[str, Any]:
-    back = decisions.undo(project, ctx.store.db, stage, ctx.username)
+    back = decisions.undo(project, stage, ctx.username)
     if back is not None:
         q.undone(ctx.username, back)
         q.order = [back, *[r for r in q.order if r != back]]
