@@ -164,8 +164,8 @@ def test_comparison_lists_the_discrepancies(db):
     _extract(db, "ben", _ben())
     mao = ex.compare(db, "Mao 2015", reader="carla")
     assert mao.discrepancies == ("THA:e_c",)
-    # ana filled 17 values of Mao 2015 (4 study fields + 4 THA + 6 function + note);
-    # 16 agree.
+    # ana and ben filled 15 values of Mao 2015 (4 study fields, 4 of THA, 7 of function);
+    # 14 agree.
     assert len(mao.compared) == 15
     assert mao.agreement == pytest.approx(14 / 15)
     row = mao.to_frame().set_index("key").loc["THA:e_c"]

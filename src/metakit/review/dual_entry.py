@@ -32,7 +32,7 @@ submitted_at)``, ``dual_values(entry_id, slot, value, entered_at)``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -43,7 +43,7 @@ from metakit.review.database import Database, metadata, now, register_migration
 from metakit.review.studies import require_study
 
 __all__ = ["DUAL_VERSION", "BlindError", "Target", "agreed_values", "entry_values", "is_open", "people",
-           "reconciliation", "save_agreed", "submit", "write_values"]
+           "reconciliation", "save_agreed", "settle", "submit", "write_values"]
 
 DUAL_VERSION = 202
 KINDS = ("extraction", "rob")
@@ -333,6 +333,39 @@ def save_agreed(db: Database, target: Target, reconciler: str,
                      {"values": {k: list(v) for k, v in rows.items()}, "note": note, "request_id": request_id})
 
     return _idempotent(db, request_id, body)
+
+
+def settle(keys: Sequence[str], first: Mapping[str, str | None], second: Mapping[str, str | None],
+           choices: Mapping[str, str | None], notes: Mapping[str, str], study: str
+           ) -> dict[str, tuple[str | None, str, str | None]]:
+    """The agreed rows (key -> (value, source, note)) from two entries and the reconciler's choices.
+
+    Where the entries agree their value stands (``agreed``) unless ``choices`` corrects it
+    (``typed``); where they differ ``choices`` must give the value: one entry's (``chosen``)
+    or another (``typed``). A key empty in both entries and not chosen is left out.
+
+    Raises
+    ------
+    DataError
+        Naming the keys where the entries differ and no value was chosen.
+    """
+    open_keys = [k for k in keys if first.get(k) != second.get(k) and k not in choices]
+    if open_keys:
+        n = len(open_keys)
+        raise DataError(f"{n} discrepanc{'y' if n == 1 else 'ies'} not settled: {', '.join(open_keys)} "
+                        "(give the agreed value of each)", study=study, column=open_keys[0])
+    rows: dict[str, tuple[str | None, str, str | None]] = {}
+    for key in keys:
+        a, b = first.get(key), second.get(key)
+        if key in choices:
+            value = choices[key]
+            source = "agreed" if a == b == value else "chosen" if value in (a, b) else "typed"
+        elif a is None:
+            continue
+        else:
+            value, source = a, "agreed"
+        rows[key] = (value, source, notes.get(key))
+    return rows
 
 
 def agreed_values(db: Database, kind: str) -> dict[tuple[str, str], dict[str, str | None]]:

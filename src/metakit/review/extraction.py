@@ -279,23 +279,8 @@ def reconcile(db: Database, study_id: str, reconciler: str, *, choices: Mapping[
     unknown = [k for k in list(choices) + list(notes) if k not in {s.key for s in form.slots}]
     if unknown:
         form.slot(unknown[0])
-    open_keys = [k for k in cmp.discrepancies if k not in choices]
-    if open_keys:
-        raise DataError(f"{len(open_keys)} discrepanc{'y' if len(open_keys) == 1 else 'ies'} not settled: "
-                        f"{', '.join(open_keys)} (give the agreed value of each)", study=study_id,
-                        column=open_keys[0])
-    parsed = _parse_all(form, study_id, choices)
-    rows: dict[str, tuple[str | None, str, str | None]] = {}
-    for key, _col, _o, _a, _u, first, second, agree in cmp.rows:
-        if key in parsed:
-            value = parsed[key]
-            source = ("agreed" if agree and value == first else
-                      "chosen" if value in (first, second) else "typed")
-        elif first is None:
-            continue
-        else:
-            value, source = first, "agreed"
-        rows[key] = (value, source, notes.get(key))
+    rows = dual.settle([r[0] for r in cmp.rows], {r[0]: r[5] for r in cmp.rows}, {r[0]: r[6] for r in cmp.rows},
+                       _parse_all(form, study_id, choices), notes, study_id)
     values = {k: v[0] for k, v in rows.items()}
     form.check(values, study_id, complete=True)
     dual.save_agreed(db, _target(study_id), reconciler, rows, note=note, request_id=request_id)

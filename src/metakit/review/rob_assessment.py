@@ -1,0 +1,337 @@
+"""RoB 2 assessments in the review store: two assessors, blind, judged by the algorithm, reconciled.
+
+The form is RoB 2's signalling questions per domain (:data:`metakit.rob.rob2.QUESTIONS` and
+their wording, :data:`metakit.rob.rob2.QUESTION_TEXT`); answers are Y, PY, PN, N, NI, NA
+(:func:`metakit.rob.tools.parse_answer`). Judgements are never typed: each domain's comes from
+the package's algorithm (:func:`metakit.rob.rob2.judge_domain`) and the overall one from its
+rule, as :func:`metakit.rob.assess_rob2` gives them, so an assessment in the store and the
+same answers in a file give the same judgements.
+
+One assessment is a study and an outcome (``outcome`` may be empty when a review assesses
+each study once). The entries follow :mod:`metakit.review.dual_entry`: each assessor answers
+blind to the other, submits (every question the algorithm reaches must be answered), then the
+two are compared question by question and domain by domain, and the reconciler settles each
+differing answer. :func:`export_assessments` writes the agreed answers in the sheet layout of
+:mod:`metakit.rob.io` that ``metakit rob`` and the report read.
+
+Slots: ``variant`` (domain 2: ``assignment``, the default, or ``adherence``) and the
+question ids ``"1.1"`` ... ``"5.3"``.
+
+Example
+-------
+>>> from metakit.review.database import open_database
+>>> from metakit.review.studies import add_study
+>>> db = open_database("sqlite://")
+>>> add_study(db, "Mao 2015", actor="owner")
+>>> _ = answer(db, "Mao 2015", "THA", "ana", {"1.1": "Y", "1.2": "Y", "1.3": "N"})
+>>> judgements(assessor_answers(db, "Mao 2015", "THA", "ana", reader="ana"))["D1"]
+'Low'
+>>> db.dispose()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from metakit.errors import DataError
+from metakit.review import dual_entry as dual
+from metakit.review.database import Database
+from metakit.review.studies import studies_table
+from metakit.rob import rob2 as _rob2
+from metakit.rob.assessment import Assessment, assess_rob2
+from metakit.rob.tools import ROB2, parse_answer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from metakit.rob.table import RobTable
+
+__all__ = ["RobComparison", "agreed_table", "answer", "assessor_answers", "compare_assessments",
+           "export_assessments", "questions", "reconcile_assessment", "judgements", "submit_assessment"]
+
+KIND = "rob"
+VARIANT = "variant"
+
+
+def _target(study_id: str, outcome: str | None) -> dual.Target:
+    return dual.Target(KIND, str(study_id).strip(), (outcome or "").strip())
+
+
+def questions(variant: str = _rob2.ASSIGNMENT) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The RoB 2 form: per domain (key, name, [(question id, wording)]).
+
+    Examples
+    --------
+    >>> questions()[0][2][0]
+    ('1.1', 'Was the allocation sequence random?')
+    """
+    _variant(variant)
+    text = _rob2.QUESTION_TEXT[variant]
+    return [(d.key, d.name, [(q, text[q]) for q in _rob2.QUESTIONS[variant][d.key]]) for d in ROB2.domains]
+
+
+def _variant(value: object, study: object = None) -> str:
+    text = str(value or _rob2.ASSIGNMENT).strip().lower()
+    if text not in _rob2.VARIANTS:
+        raise DataError(f"domain 2 variant {value!r} is not one of {', '.join(_rob2.VARIANTS)}",
+                        study=study, column=VARIANT)
+    return text
+
+
+def _parse(answers: Mapping[str, object], variant: str, study: str) -> dict[str, str | None]:
+    known = {q for qs in _rob2.QUESTIONS[variant].values() for q in qs}
+    out: dict[str, str | None] = {}
+    for q, raw in answers.items():
+        q = str(q).strip()
+        if q == VARIANT:
+            continue
+        if q not in known:
+            raise DataError(f"RoB 2 ({variant}) has no signalling question {q}", study=study,
+                            column=_rob2.question_column(q))
+        out[q] = parse_answer(raw, study=study, column=_rob2.question_column(q))
+    return out
+
+
+def judgements(answers: Mapping[str, str | None], study: str = "") -> dict[str, str | None]:
+    """Each domain's judgement by the algorithm, and ``Overall``; None where answers are missing.
+
+    ``answers`` holds question ids and ``variant`` (as an assessor's entry does). A domain
+    whose path reaches an unanswered question is None (the form shows it as pending); so is
+    the overall judgement until every domain is judged. An answer that does not fit the
+    algorithm is an error naming the question.
+
+    Examples
+    --------
+    >>> judgements({"1.1": "Y", "1.2": "NI", "1.3": "N"})["D1"]
+    'Some concerns'
+    >>> judgements({"1.1": "Y"})["D1"] is None
+    True
+    """
+    variant = _variant(answers.get(VARIANT), study)
+    given = {q: a for q, a in answers.items() if q != VARIANT and a is not None}
+    out: dict[str, str | None] = {}
+    for d in ROB2.domain_keys:
+        try:
+            out[d] = _rob2.judge_domain(d, given, variant, study=study).judgement
+        except DataError as err:
+            if "must be answered" not in err.rule:
+                raise
+            out[d] = None
+    judged = [j for j in out.values() if j is not None]
+    out["Overall"] = _rob2.overall(judged) if len(judged) == len(ROB2.domain_keys) else None
+    return out
+
+
+def _assess(study: str, outcome: str, values: Mapping[str, str | None]) -> Assessment:
+    variant = _variant(values.get(VARIANT), study)
+    return assess_rob2(study, {q: a for q, a in values.items() if q != VARIANT and a is not None},
+                       outcome=outcome or None, variant=variant)
+
+
+def answer(db: Database, study_id: str, outcome: str | None, assessor: str, answers: Mapping[str, object], *,
+           variant: str | None = None, request_id: str | None = None) -> bool:
+    """Set some of ``assessor``'s answers (question id -> Y/PY/PN/N/NI/NA; None or "" clears).
+
+    ``variant`` sets domain 2's variant for this assessment. Answers that do not fit the
+    algorithm where it reaches them are refused. Returns False when ``request_id`` was seen.
+    """
+    target = _target(study_id, outcome)
+    current = dual.entry_values(db, target, assessor, reader=assessor)
+    v = _variant(variant if variant is not None else current.get(VARIANT), study_id)
+    parsed: dict[str, str | None] = dict(_parse(answers, v, target.label))
+    if variant is not None or VARIANT not in current:
+        parsed[VARIANT] = v
+    return dual.write_values(db, target, assessor, parsed, request_id=request_id,
+                             check=lambda vals: judgements(vals, target.label) and None)
+
+
+def submit_assessment(db: Database, study_id: str, outcome: str | None, assessor: str, *,
+                      request_id: str | None = None) -> bool:
+    """Submit ``assessor``'s answers: every question the algorithm reaches must be answered."""
+    target = _target(study_id, outcome)
+    return dual.submit(db, target, assessor, request_id=request_id,
+                       check=lambda vals: _assess(target.study_id, target.scope, vals) and None)
+
+
+def assessor_answers(db: Database, study_id: str, outcome: str | None, assessor: str, *,
+                     reader: str) -> dict[str, str | None]:
+    """``assessor``'s answers (and ``variant``) as ``reader`` may see them (blinding rule)."""
+    return dual.entry_values(db, _target(study_id, outcome), assessor, reader=reader)
+
+
+@dataclass(frozen=True)
+class RobComparison:
+    """Two assessors' RoB 2 answers and the algorithm's judgements for one study and outcome.
+
+    Attributes
+    ----------
+    study, outcome
+        What was assessed.
+    assessors
+        The two assessors.
+    answers
+        (question, first's answer, second's answer, agree), the variant first as question
+        ``variant``.
+    domains
+        (domain, first's judgement, second's judgement, agree), ``Overall`` last.
+    """
+
+    study: str
+    outcome: str
+    assessors: tuple[str, str]
+    answers: tuple[tuple[str, str | None, str | None, bool], ...]
+    domains: tuple[tuple[str, str | None, str | None, bool], ...]
+
+    @property
+    def discrepancies(self) -> tuple[str, ...]:
+        """Questions (and ``variant``) answered differently."""
+        return tuple(q for q, _a, _b, agree in self.answers if not agree)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per question then per domain: item, first, second, agree."""
+        import pandas as pd
+
+        a, b = self.assessors
+        return pd.DataFrame(list(self.answers) + list(self.domains), columns=["item", a, b, "agree"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python view (JSON-ready)."""
+        keys = ("item", "first", "second", "agree")
+        return {"study": self.study, "outcome": self.outcome, "assessors": list(self.assessors),
+                "discrepancies": list(self.discrepancies),
+                "answers": [dict(zip(keys, r)) for r in self.answers],
+                "domains": [dict(zip(keys, r)) for r in self.domains]}
+
+    def summary(self) -> str:
+        """The judgements side by side and the differing answers."""
+        a, b = self.assessors
+        label = self.study + (f" ({self.outcome})" if self.outcome else "")
+        lines = [f"{label}: {a} / {b}"]
+        lines += [f"  {d}: {x} / {y}" + ("" if agree else "  <- differs") for d, x, y, agree in self.domains]
+        lines += [f"  question {q}: {x} / {y}" for q, x, y, agree in self.answers if not agree]
+        return "\n".join(lines)
+
+
+def _submitted_pair(db: Database, target: dual.Target, assessors: Sequence[str] | None) -> tuple[str, str]:
+    submitted = [p for p, at in dual.people(db, target) if at is not None]
+    if assessors is not None:
+        pair = tuple(str(a).strip() for a in assessors)
+        if len(pair) != 2 or pair[0] == pair[1] or any(p not in submitted for p in pair):
+            raise DataError(f"name two assessors who submitted ({', '.join(submitted) or 'none yet'})",
+                            study=target.label)
+        return pair[0], pair[1]
+    if len(submitted) != 2:
+        if len(submitted) < 2:
+            raise dual.BlindError(f"{target.label}: {len(submitted)} assessment(s) submitted; the comparison "
+                                  "opens when two are")
+        raise DataError(f"{len(submitted)} assessors submitted ({', '.join(submitted)}): name the two to compare",
+                        study=target.label)
+    return submitted[0], submitted[1]
+
+
+def compare_assessments(db: Database, study_id: str, outcome: str | None, *, reader: str,
+                        assessors: Sequence[str] | None = None) -> RobComparison:
+    """Compare the two submitted assessments of a study and outcome, read by ``reader``."""
+    target = _target(study_id, outcome)
+    a, b = _submitted_pair(db, target, assessors)
+    va = dual.entry_values(db, target, a, reader=reader)
+    vb = dual.entry_values(db, target, b, reader=reader)
+    variants = [_variant(va.get(VARIANT)), _variant(vb.get(VARIANT))]
+    keys = [VARIANT] + [q for d in ROB2.domain_keys for q in _rob2.QUESTIONS[_rob2.ASSIGNMENT][d]]
+    answers = []
+    for q in keys:
+        x = variants[0] if q == VARIANT else va.get(q)
+        y = variants[1] if q == VARIANT else vb.get(q)
+        answers.append((q, x, y, x == y))
+    ja, jb = _assess(target.study_id, target.scope, va), _assess(target.study_id, target.scope, vb)
+    domains = [(d, ja.domains[d], jb.domains[d], ja.domains[d] == jb.domains[d]) for d in ROB2.domain_keys]
+    domains.append(("Overall", ja.overall, jb.overall, ja.overall == jb.overall))
+    return RobComparison(target.study_id, target.scope, (a, b), tuple(answers), tuple(domains))
+
+
+def reconcile_assessment(db: Database, study_id: str, outcome: str | None, reconciler: str, *,
+                         choices: Mapping[str, object] | None = None, notes: Mapping[str, str] | None = None,
+                         note: str | None = None, assessors: Sequence[str] | None = None,
+                         request_id: str | None = None) -> Assessment:
+    """Record the agreed answers of a study and outcome; the agreed :class:`Assessment`.
+
+    ``choices`` gives the agreed answer (or ``variant``) of every question answered
+    differently, and may correct an agreed one; ``notes`` says why per question. The agreed
+    answers must take the algorithm to a judgement in every domain.
+    """
+    target = _target(study_id, outcome)
+    cmp = compare_assessments(db, study_id, outcome, reader=reconciler, assessors=assessors)
+    choices = dict(choices or {})
+    _key, first_variant, second_variant, same_variant = cmp.answers[0]
+    if VARIANT in choices:
+        variant = _variant(choices[VARIANT], target.label)
+    elif same_variant:
+        variant = _variant(first_variant)
+    else:
+        raise DataError(f"the assessors chose different domain 2 variants ({first_variant} / {second_variant}): "
+                        "give the agreed one", study=target.label, column=VARIANT)
+    parsed: dict[str, str | None] = dict(_parse(choices, variant, target.label))
+    if VARIANT in choices:
+        parsed[VARIANT] = variant
+    first = {q: x for q, x, _y, _ in cmp.answers}
+    second = {q: y for q, _x, y, _ in cmp.answers}
+    rows = dual.settle([q for q, *_ in cmp.answers], first, second, parsed, dict(notes or {}), target.label)
+    values = {k: v[0] for k, v in rows.items()}
+    result = _assess(target.study_id, target.scope, values)
+    dual.save_agreed(db, target, reconciler, rows, note=note, request_id=request_id)
+    return result
+
+
+def agreed_table(db: Database, *, some_concerns_to_high: int | None = None) -> RobTable:
+    """The reconciled assessments as a :class:`~metakit.rob.table.RobTable`, studies by label."""
+    from metakit.rob.table import from_assessments
+
+    return from_assessments(_agreed(db, some_concerns_to_high), some_concerns_to_high=some_concerns_to_high)
+
+
+def _agreed(db: Database, some_concerns_to_high: int | None = None) -> list[Assessment]:
+    with db.read() as conn:
+        labels = dict(conn.execute(sa.select(studies_table.c.study_id, studies_table.c.label)).all())
+    out = []
+    for (study_id, scope), values in sorted(dual.agreed_values(db, KIND).items()):
+        variant = _variant(values.get(VARIANT), study_id)
+        out.append(assess_rob2(labels.get(study_id, study_id),
+                               {q: a for q, a in values.items() if q != VARIANT and a is not None},
+                               outcome=scope or None, variant=variant, some_concerns_to_high=some_concerns_to_high))
+    return out
+
+
+def export_assessments(db: Database, path: str | Path) -> int:
+    """Write the reconciled assessments as a RoB 2 sheet (.csv or .xlsx); the rows written.
+
+    Columns: ``study``, ``outcome``, ``variant``, ``d1_1`` ... ``d5_3`` (the agreed answers,
+    empty off the algorithm's path) and the algorithm's ``d1`` ... ``d5`` and ``overall``, the
+    layout :func:`metakit.rob.read_assessments` reads (``metakit rob``, ``metakit run``).
+    """
+    import pandas as pd
+
+    path = Path(path)
+    questions_all = [q for d in ROB2.domain_keys for q in _rob2.QUESTIONS[_rob2.ASSIGNMENT][d]]
+    rows = []
+    for a in _agreed(db):
+        row: dict[str, object] = {"study": a.study, "outcome": a.outcome or "", "variant": a.variant}
+        row.update({_rob2.question_column(q): a.answers.get(q, "") for q in questions_all})
+        row.update({d.lower(): a.domains[d] for d in ROB2.domain_keys})
+        row["overall"] = a.overall
+        rows.append(row)
+    columns = ["study", "outcome", "variant", *(_rob2.question_column(q) for q in questions_all),
+               *(d.lower() for d in ROB2.domain_keys), "overall"]
+    frame = pd.DataFrame(rows, columns=columns)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix in (".xlsx", ".xlsm"):
+        frame.to_excel(path, index=False, sheet_name="rob2")
+    else:
+        raise DataError(f"cannot write {path.name}: use .csv or .xlsx")
+    return len(frame)
