@@ -119,8 +119,8 @@ def test_blind_answers_comparison_and_reconciliation(db, tmp_path):
     xlsx = tmp_path / "rob2.xlsx"
     ra.export_assessments(db, xlsx)
     assert read_assessments(xlsx).overall_by_study("THA") == {"Hauzeur 2018": "Low", "Mao 2015": "Some concerns"}
-    actions = trail(db, action="rob.").action.tolist()
-    assert actions.count("rob.reconcile") == 2 and actions.count("rob.submit") == 4
+    assert len(trail(db, action="rob.reconcile")) == 2
+    assert len(trail(db, action="rob.submit")) == 4
 
 
 def test_variants_must_agree(db):

@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "Write a commented starter review.yaml and extraction templates."),
     "run": ("metakit.cli.report", "run_command",
             "Run every analysis of a review.yaml; write the HTML report, figures and tables."),
+    "serve": ("metakit.cli.serve", "serve_command",
+              "Serve review stores to the team in the browser (screening, conflicts, progress, PRISMA)."),
+    "team": ("metakit.cli.serve", "team_app",
+             "The review's team: invite (one-time link), list and remove accounts."),
 }
 
 

@@ -1,20 +1,24 @@
-"""The audit trail: who did what to the review, and when, one row per decision.
+"""The audit trail of a review store: who wrote what, and when.
 
-Every function that writes a decision (screening, extraction, risk of bias, the web app's
-account changes) calls :func:`record` inside its own write transaction, so the decision and
-its audit row commit together or not at all.
+Every write that a person makes to a review (a screening decision, an adjudication, an
+invitation, a login) adds one row to ``audit`` in the same transaction as the write, so
+the trail and the work can never disagree: a write that rolls back leaves no row.
 
-Table (migration 200): ``audit(id, at, actor, action, target, detail)``; ``detail`` is a JSON
-object of whatever the action needs to be read back (the values written, the request id).
+Table (migration 200, :mod:`metakit.review.database`)
+------------------------------------------------------
+``audit(id, at, actor, action, target, detail)``: ``at`` the UTC time (ISO 8601),
+``actor`` the username (or ``cli:<user>``), ``action`` a short verb such as
+``screening.decide``, ``target`` what it acted on (``record:12``), ``detail`` a JSON
+object of the arguments.
 
 Example
 -------
 >>> from metakit.review.database import open_database
 >>> db = open_database("sqlite://")
 >>> with db.write() as conn:
-...     record(conn, "ana", "extraction.enter", "study:Mao 2015", {"fields": 4})
->>> trail(db)[["actor", "action", "target"]].values.tolist()
-[['ana', 'extraction.enter', 'study:Mao 2015']]
+...     record(conn, "ann", "screening.decide", "record:1", {"decision": "include"})
+>>> trail(db)[["actor", "action", "target"]].to_dict("records")
+[{'actor': 'ann', 'action': 'screening.decide', 'target': 'record:1'}]
 >>> db.dispose()
 """
 
@@ -26,15 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from metakit.errors import DataError
 from metakit.review.database import Database, metadata, now, register_migration
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["AUDIT_VERSION", "audit_table", "record", "trail"]
-
-AUDIT_VERSION = 200
+__all__ = ["audit_table", "record", "trail"]
 
 audit_table = sa.Table(
     "audit", metadata,
@@ -42,50 +43,49 @@ audit_table = sa.Table(
     sa.Column("at", sa.Text, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("action", sa.Text, nullable=False),
-    sa.Column("target", sa.Text, nullable=False),
-    sa.Column("detail", sa.Text, nullable=False, server_default="{}"),
-    sa.Index("audit_target", "target"),
-    sa.Index("audit_actor", "actor"),
+    sa.Column("target", sa.Text),
+    sa.Column("detail", sa.Text),
+    sa.Index("audit_at", "at"),
 )
 
 
-def _create(conn: sa.Connection) -> None:
+def _migrate_200(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[audit_table])
 
 
-register_migration(AUDIT_VERSION, _create)
+register_migration(200, _migrate_200)
 
 
-def record(conn: sa.Connection, actor: str, action: str, target: str,
+def record(conn: sa.Connection, actor: str, action: str, target: str | None = None,
            detail: Mapping[str, Any] | None = None) -> None:
-    """Write one audit row inside the caller's (write) transaction.
+    """Add one row to the trail inside the caller's write transaction.
 
     Parameters
     ----------
     conn
-        The connection of the caller's :meth:`Database.write` block.
-    actor
-        Who acted (a reviewer's name, the account's username).
-    action
-        What was done, dotted: ``"extraction.enter"``, ``"rob.reconcile"``.
-    target
-        What it was done to: ``"study:Mao 2015"``.
+        The connection of the open write (``with db.write() as conn``).
+    actor, action, target
+        Who, what verb, on what.
     detail
-        JSON-ready values of the decision.
+        Arguments of the write (JSON-encodable).
     """
-    if not str(actor or "").strip():
-        raise DataError("every decision names who made it: the actor is empty", column="actor")
     conn.execute(sa.insert(audit_table).values(
-        at=now(), actor=str(actor).strip(), action=action, target=target,
-        detail=json.dumps(dict(detail or {}), sort_keys=True, default=str)))
+        at=now(), actor=actor, action=action, target=target,
+        detail=json.dumps(dict(detail or {}), ensure_ascii=False, default=str)))
 
 
 def trail(db: Database, *, actor: str | None = None, action: str | None = None,
-          target: str | None = None) -> pd.DataFrame:
-    """The audit rows, oldest first, optionally only one actor's, action's (prefix) or target's.
+          since: str | None = None) -> pd.DataFrame:
+    """The trail as a frame, oldest first, optionally filtered.
 
-    ``action`` matches a prefix ("extraction." gives every extraction action). ``detail`` is
-    parsed back to a dict.
+    Parameters
+    ----------
+    db
+        The review database.
+    actor, action
+        Keep only this actor's rows / this action's rows.
+    since
+        Keep rows at or after this ISO time.
     """
     import pandas as pd
 
@@ -93,11 +93,9 @@ def trail(db: Database, *, actor: str | None = None, action: str | None = None,
     if actor is not None:
         query = query.where(audit_table.c.actor == actor)
     if action is not None:
-        query = query.where(audit_table.c.action.startswith(action, autoescape=True))
-    if target is not None:
-        query = query.where(audit_table.c.target == target)
+        query = query.where(audit_table.c.action == action)
+    if since is not None:
+        query = query.where(audit_table.c.at >= since)
     with db.read() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-    for r in rows:
-        r["detail"] = json.loads(r["detail"])
-    return pd.DataFrame(rows, columns=[c.name for c in audit_table.columns])
+        rows = conn.execute(query).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in audit_table.columns])

@@ -1,0 +1,205 @@
+"""Imports (upload a search export), the dedup review (merge or keep), exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from metakit.errors import MetakitError
+from metakit.review import audit
+from metakit.web.guard import Context, member_of
+from metakit.web.templating import render
+
+__all__ = ["routes"]
+
+#: Dedup reasons that rest on an identifier: the pairs the web app does not ask about.
+SURE_REASONS = ("doi", "pmid", "doi+pmid")
+
+
+def _audit(ctx: Context, action: str, target: str | None, detail: dict[str, Any]) -> None:
+    with ctx.store.db.write() as conn:
+        audit.record(conn, ctx.username, action, target, detail)
+
+
+def _bump(ctx: Context) -> None:
+    for stage in ("title-abstract", "full-text"):
+        ctx.store.versions[stage] = ctx.store.versions.get(stage, 0) + 1
+
+
+# ------------------------------------------------------------------ imports
+def _imports(project: Any) -> list[dict[str, Any]]:
+    frame = project.imports()
+    return [{"id": int(i), "file": r["file"], "source_db": r["source_db"], "format": r["format"],
+             "imported_at": r["imported_at"], "n_records": int(r["n_records"]), "n_errors": int(r["n_errors"])}
+            for i, r in frame.iterrows()]
+
+
+async def imports_page(request: Request, error: str | None = None, message: str | None = None,
+                       status: int = 200) -> Response:
+    ctx = await member_of(request, owner=True)
+    rows = await ctx.store.run(_imports)
+    return render(request, "imports.html", status_code=status, ctx=ctx, title="Imports", rows=rows,
+                  error=error, message=message)
+
+
+def _import_file(project: Any, path: Path, source: str | None) -> Any:
+    return project.import_records(path, source=source)
+
+
+async def upload(request: Request) -> Response:
+    ctx = await member_of(request, owner=True)
+    form = await request.form()
+    upload_ = form.get("file")
+    source = str(form.get("source") or "").strip() or None
+    request.scope["method"] = "GET"
+    if upload_ is None or isinstance(upload_, str) or not upload_.filename:
+        return await imports_page(request, error="Choose a search export file to import.", status=400)
+    name = Path(upload_.filename).name
+    data = await upload_.read()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / name
+        path.write_bytes(data)
+        try:
+            report = await ctx.store.run(_import_file, path, source)
+        except MetakitError as exc:
+            return await imports_page(request, error=f"{name}: {exc}", status=400)
+    await run_in_threadpool(_audit, ctx, "records.import", f"file:{name}",
+                            {"source": source, "summary": report.summary()})
+    _bump(ctx)
+    return await imports_page(request, message=report.summary())
+
+
+# ---------------------------------------------------------------- dedup review
+def _unsure(project: Any) -> list[dict[str, Any]]:
+    d = project.decisions(include_undone=False)
+    d = d[(d.kind == "duplicate") & (d.method == "auto") & ~d.reason.astype(str).isin(SURE_REASONS)]
+    d = d.sort_values("score", na_position="first")
+    if d.empty:
+        return []
+    recs = project.records()
+    fields = ("title", "authors", "year", "journal", "volume", "pages", "doi", "pmid", "source_db")
+
+    def show(rid: int) -> dict[str, Any]:
+        r = recs.loc[rid]
+        out = {f: r.get(f) for f in fields}
+        out["authors"] = "; ".join(out["authors"][:3]) if isinstance(out["authors"], list) else out["authors"]
+        out["id"] = int(rid)
+        return out
+
+    return [{"decision_id": int(i), "reason": r.reason, "score": r.score, "removed": show(int(r.record_id)),
+             "kept": show(int(r.duplicate_of))} for i, r in d.head(200).iterrows()]
+
+
+async def dedup_page(request: Request, error: str | None = None, message: str | None = None,
+                     status: int = 200) -> Response:
+    ctx = await member_of(request, owner=True)
+    pairs = await ctx.store.run(_unsure)
+    return render(request, "dedup.html", status_code=status, ctx=ctx, title="Duplicates to check", pairs=pairs,
+                  error=error, message=message)
+
+
+def _run_dedup(project: Any) -> str:
+    return project.dedup().summary()
+
+
+async def dedup_run(request: Request) -> Response:
+    ctx = await member_of(request, owner=True)
+    summary = await ctx.store.run(_run_dedup)
+    await run_in_threadpool(_audit, ctx, "records.dedup", None, {"summary": summary})
+    _bump(ctx)
+    request.scope["method"] = "GET"
+    return await dedup_page(request, message=summary)
+
+
+def _settle_pair(project: Any, decision_id: int, action: str) -> tuple[int, int]:
+    d = project.decisions(include_undone=False)
+    if decision_id not in d.index or d.loc[decision_id, "kind"] != "duplicate":
+        raise MetakitError(f"deduplication decision {decision_id} is not an active duplicate decision")
+    rid, dup_of = int(d.loc[decision_id, "record_id"]), int(d.loc[decision_id, "duplicate_of"])
+    if action == "keep":
+        project.undo_dedup(decision_id, note="web: not duplicates")
+    else:
+        project.override(rid, dup_of, note="web: duplicates confirmed")
+    return rid, dup_of
+
+
+async def dedup_settle(request: Request) -> Response:
+    ctx = await member_of(request, owner=True)
+    form = await request.form()
+    action = str(form.get("action", ""))
+    request.scope["method"] = "GET"
+    try:
+        decision_id = int(str(form.get("decision_id", "")))
+        if action not in ("keep", "merge"):
+            raise MetakitError(f"action must be 'keep' or 'merge', got {action!r}")
+        rid, dup_of = await ctx.store.run(_settle_pair, decision_id, action)
+    except (ValueError, MetakitError) as exc:
+        return await dedup_page(request, error=str(exc), status=400)
+    await run_in_threadpool(_audit, ctx, f"records.dedup-{action}", f"record:{rid}",
+                            {"duplicate_of": dup_of, "decision_id": decision_id})
+    _bump(ctx)
+    return RedirectResponse(f"/p/{ctx.store.slug}/dedup", status_code=303)
+
+
+# --------------------------------------------------------------------- exports
+async def exports_page(request: Request) -> Response:
+    ctx = await member_of(request)
+    return render(request, "exports.html", ctx=ctx, title="Exports")
+
+
+def _export(project: Any, kind: str) -> str:
+    from metakit.review import screening as scr
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "out.csv"
+        if kind == "screening":
+            scr.export_csv(project, path)
+        elif kind == "pending":
+            scr.export_pending(project, path)
+        return path.read_text(encoding="utf-8")
+
+
+def _prisma_csv(project: Any) -> str:
+    from metakit.web.pages.progress import prisma_counts
+
+    frame = prisma_counts(project).to_frame()
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
+    return buf.getvalue()
+
+
+async def export(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    # decisions of every reviewer and the records still to screen are the owner's;
+    # the PRISMA counts are every member's
+    ctx = await member_of(request, owner=kind in ("screening", "pending"))
+    try:
+        if kind == "prisma":
+            text = await ctx.store.run(_prisma_csv)
+        elif kind in ("screening", "pending"):
+            text = await ctx.store.run(_export, kind)
+        else:
+            return Response("unknown export", status_code=404, media_type="text/plain")
+    except MetakitError as exc:
+        return Response(str(exc), status_code=409, media_type="text/plain")
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{ctx.store.slug}-{kind}.csv"'})
+
+
+routes = [
+    Route("/p/{slug}/imports", imports_page, methods=["GET"]),
+    Route("/p/{slug}/imports", upload, methods=["POST"]),
+    Route("/p/{slug}/dedup", dedup_page, methods=["GET"]),
+    Route("/p/{slug}/dedup/run", dedup_run, methods=["POST"]),
+    Route("/p/{slug}/dedup/settle", dedup_settle, methods=["POST"]),
+    Route("/p/{slug}/exports", exports_page, methods=["GET"]),
+    Route("/p/{slug}/export/{kind}.csv", export, methods=["GET"]),
+]

@@ -1,0 +1,161 @@
+"""Screening pages: the next record for the reviewer, decisions, notes, undo.
+
+``GET /p/<slug>/screen/<stage>`` shows the reviewer's next record (the best-ranked one
+they have not decided; ``?skip=<id>`` passes over one). ``POST .../decide`` records a
+decision and answers with the next record (an htmx fragment, or a redirect for a plain
+form). The page shows only the reviewer's own decisions and notes: screening is blind.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from metakit.errors import DataError
+from metakit.web import decisions
+from metakit.web.guard import Context, member_of
+from metakit.web.queue import StageQueue
+from metakit.web.templating import render
+
+__all__ = ["queue_for", "routes"]
+
+STAGES = ("title-abstract", "full-text")
+
+
+def stage_of(request: Request) -> str:
+    stage = request.path_params["stage"]
+    if stage not in STAGES:
+        raise HTTPException(404, f"no screening stage {stage!r}; stages are {', '.join(STAGES)}")
+    return stage
+
+
+def _build(project: Any, stage: str) -> StageQueue:
+    return StageQueue(project, stage)
+
+
+async def queue_for(ctx: Context, stage: str, *, fresh: bool = False) -> StageQueue:
+    """The stage's queue, rebuilt when the pool may have changed since it was built
+    (imports, deduplication, or title/abstract decisions for the full-text pool)."""
+    store = ctx.store
+    version = store.versions.get(stage, 0)
+    q = store.queues.get(stage)
+    if q is None or (fresh and q.version != version):
+        if q is not None:
+            q.close()
+        q = await store.run(_build, stage)
+        q.version = version
+        store.queues[stage] = q
+    return q
+
+
+def _card(project: Any, q: StageQueue, db: Any, stage: str, reviewer: str, skipped: set[int]) -> dict[str, Any]:
+    from metakit.review import screening as scr
+
+    rid = q.next_for(reviewer, skipped)
+    done, total = q.progress(reviewer)
+    card: dict[str, Any] = {"stage": stage, "done": done, "total": total, "rec": None,
+                            "refits": q.n_refits if q.prioritise else None,
+                            "reasons": scr.reasons(project, stage), "note": "", "request_id": secrets.token_urlsafe(12)}
+    if rid is not None:
+        card["rec"] = q.record(rid)
+        card["note"] = decisions.note_for(db, rid, stage, reviewer)
+    return card
+
+
+def _mark(ctx: Context) -> Any:
+    return decisions.highlighter(decisions.terms(ctx.store.db))
+
+
+async def screen_page(request: Request) -> Response:
+    ctx = await member_of(request, write=True)
+    stage = stage_of(request)
+    q = await queue_for(ctx, stage, fresh=True)
+    skipped = ctx.store.skipped.setdefault((stage, ctx.username), set())
+    skip = request.query_params.get("skip")
+    if skip and skip.isdigit():
+        skipped.add(int(skip))
+    card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username, skipped)
+    mark = await run_in_threadpool(_mark, ctx)
+    title = "Screen titles and abstracts" if stage == "title-abstract" else "Screen full texts"
+    return render(request, "screen.html", ctx=ctx, title=title, mark=mark, card_error=None, **card)
+
+
+def _decide(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[str, str]) -> dict[str, Any]:
+    try:
+        record_id = int(form.get("record_id", ""))
+    except ValueError:
+        raise DataError(f"record_id must be a record's number, got {form.get('record_id')!r}",
+                        column="record_id") from None
+    decision = form.get("decision", "")
+    reason = form.get("reason") or None
+    if decision != "exclude":
+        reason = None
+    note = form.get("note", "")
+    _, new = decisions.decide(project, ctx.store.db, record_id, stage, ctx.username, decision, reason,
+                              form.get("request_id") or None)
+    if new:
+        q.decided(ctx.username, record_id, decision)
+        if stage == "title-abstract":
+            ctx.store.versions["full-text"] = ctx.store.versions.get("full-text", 0) + 1
+    if note.strip() and note.strip() != decisions.note_for(ctx.store.db, record_id, stage, ctx.username):
+        decisions.save_note(ctx.store.db, record_id, stage, ctx.username, note)
+    skipped = ctx.store.skipped.setdefault((stage, ctx.username), set())
+    skipped.discard(record_id)
+    return _card(project, q, ctx.store.db, stage, ctx.username, skipped)
+
+
+async def _answer(request: Request, ctx: Context, stage: str, card: dict[str, Any], error: str | None) -> Response:
+    if request.headers.get("hx-request") != "true":
+        if error:
+            return render(request, "message.html", status_code=400, ctx=ctx, title="Not recorded", error=error,
+                          back=f"/p/{ctx.store.slug}/screen/{stage}")
+        return RedirectResponse(f"/p/{ctx.store.slug}/screen/{stage}", status_code=303)
+    mark = await run_in_threadpool(_mark, ctx)
+    return render(request, "_card.html", ctx=ctx, mark=mark, card_error=error, **card)
+
+
+async def decide(request: Request) -> Response:
+    ctx = await member_of(request, write=True)
+    stage = stage_of(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    q = await queue_for(ctx, stage)
+    try:
+        card = await ctx.store.run(_decide, q, ctx, stage, form)
+        error = None
+    except DataError as exc:
+        card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username,
+                                   ctx.store.skipped.setdefault((stage, ctx.username), set()))
+        error = str(exc)
+    return await _answer(request, ctx, stage, card, error)
+
+
+def _undo(project: Any, q: StageQueue, ctx: Context, stage: str) -> dict[str, Any]:
+    back = decisions.undo(project, ctx.store.db, stage, ctx.username)
+    if back is not None:
+        q.undone(ctx.username, back)
+        q.order = [back, *[r for r in q.order if r != back]]
+        if stage == "title-abstract":
+            ctx.store.versions["full-text"] = ctx.store.versions.get("full-text", 0) + 1
+    return _card(project, q, ctx.store.db, stage, ctx.username, ctx.store.skipped.setdefault((stage, ctx.username),
+                                                                                               set()))
+
+
+async def undo(request: Request) -> Response:
+    ctx = await member_of(request, write=True)
+    stage = stage_of(request)
+    q = await queue_for(ctx, stage)
+    card = await ctx.store.run(_undo, q, ctx, stage)
+    return await _answer(request, ctx, stage, card, None)
+
+
+routes = [
+    Route("/p/{slug}/screen/{stage}", screen_page, methods=["GET"]),
+    Route("/p/{slug}/screen/{stage}/decide", decide, methods=["POST"]),
+    Route("/p/{slug}/screen/{stage}/undo", undo, methods=["POST"]),
+]

@@ -1,0 +1,162 @@
+"""The prioritised next record for each reviewer, with the model refitted off the request path.
+
+One :class:`StageQueue` per served store and stage holds the pool, the records to show,
+each reviewer's decided records and the current ranking. A decision updates them in
+memory (after the store has it) and answers at once; when the decisions since the last
+fit reach :func:`metakit.review.automation.refit_interval` (the cadence of the terminal
+screener, :class:`metakit.review.session.ScreeningSession`), the model is refitted on a
+background thread on a snapshot of the labels, and the new ranking replaces the old one
+when it is ready. So no request waits for a fit: a request costs a set look-up and a scan
+of the ranking.
+
+The ranking is the team's (one model trained on every reviewer's latest decisions and the
+resolved ones), and each reviewer gets the best-ranked record they have not decided:
+with dual screening both reviewers meet the likely inclusions first, each blind to the
+other's decision.
+
+Methods other than :meth:`StageQueue.build` and :meth:`StageQueue.refit_now` run on the
+store's worker thread (:meth:`metakit.web.stores.ProjectStore.run`), which serialises them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+__all__ = ["StageQueue"]
+
+
+class StageQueue:
+    """The screening queue of one stage of one store (see the module docstring).
+
+    Parameters
+    ----------
+    project
+        The open store (called on its worker thread).
+    stage
+        ``title-abstract`` or ``full-text``.
+    prioritise
+        Rank by the model (title/abstract only); else id order.
+    """
+
+    def __init__(self, project: Any, stage: str, *, prioritise: bool = True, model: str | None = None) -> None:
+        from metakit.review import screening as scr
+        from metakit.review.session import ScreeningSession
+
+        base = ScreeningSession(project, stage, reviewer="", prioritise=False)
+        self.stage = base.stage
+        self.pool: list[int] = list(base.pool)
+        self._in_pool = set(self.pool)
+        self._base = base
+        base.record_frame()
+        self.labels: dict[int, int] = dict(base.labels)
+        self.order: list[int] = list(self.pool)
+        self.prioritise = prioritise and self.stage == "title-abstract"
+        self.model = model
+        self.n_refits = 0
+        self.version = 0
+        self._since = 1 << 30
+        self._done: dict[str, set[int]] = {}
+        d = scr.decisions(project, self.stage)
+        d = d[d.adjudication == 0]
+        for reviewer, ids in d.groupby("reviewer").record_id:
+            self._done[str(reviewer)] = set(int(i) for i in ids) & self._in_pool
+        self._features: Any = None
+        self._fitting: Future | None = None
+        self._fitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metakit-rank")
+        self._lock = threading.Lock()
+        self._maybe_refit()
+
+    # ------------------------------------------------------------------ reading
+    def done(self, reviewer: str) -> set[int]:
+        """Records of the pool this reviewer has decided."""
+        return self._done.setdefault(reviewer, set())
+
+    def next_for(self, reviewer: str, skipped: frozenset[int] | set[int] = frozenset()) -> int | None:
+        """The best-ranked record the reviewer has not decided (skipped ones last)."""
+        done = self.done(reviewer)
+        later = None
+        for rid in self.order:
+            if rid in done:
+                continue
+            if rid in skipped:
+                later = rid if later is None else later
+                continue
+            return rid
+        return later
+
+    def record(self, record_id: int) -> dict[str, Any]:
+        """The record's fields to show (authors decoded)."""
+        rec = self._base.record_frame().loc[record_id].to_dict()
+        authors = rec.get("authors")
+        rec["authors"] = json.loads(authors) if isinstance(authors, str) else []
+        rec["id"] = int(record_id)
+        return rec
+
+    def __contains__(self, record_id: int) -> bool:
+        return record_id in self._in_pool
+
+    def progress(self, reviewer: str) -> tuple[int, int]:
+        """(records decided by the reviewer, records in the pool)."""
+        return len(self.done(reviewer)), len(self.pool)
+
+    # ----------------------------------------------------------------- updating
+    def decided(self, reviewer: str, record_id: int, decision: str) -> None:
+        """Take a decision the store has recorded into the queue and the labels."""
+        if record_id not in self._in_pool:
+            return
+        self.done(reviewer).add(record_id)
+        self.labels[record_id] = int(decision != "exclude")
+        self._since += 1
+        self._maybe_refit()
+
+    def undone(self, reviewer: str, record_id: int) -> None:
+        """Take an undone decision back."""
+        self.done(reviewer).discard(record_id)
+
+    def _maybe_refit(self) -> None:
+        from metakit.review.automation import refit_interval
+
+        if not self.prioritise or len(set(self.labels.values())) < 2:
+            return
+        if self._since < refit_interval(len(self.labels)):
+            return
+        with self._lock:
+            if self._fitting is not None and not self._fitting.done():
+                return
+            self._since = 0
+            self._fitting = self._fitter.submit(self._refit, dict(self.labels))
+
+    def _refit(self, labels: dict[int, int]) -> None:
+        from metakit.review.automation import DEFAULT_MODEL, _features, _scores, record_texts
+
+        try:
+            if self._features is None:
+                recs = self._base.record_frame()
+                self._features = _features(record_texts(recs.title, recs.abstract))
+        except ImportError:
+            self.prioritise = False
+            return
+        ids = np.fromiter(labels, dtype=np.int64, count=len(labels))
+        y = np.fromiter(labels.values(), dtype=np.int64, count=len(labels))
+        pool = np.asarray(self.pool, dtype=np.int64)
+        rows = np.searchsorted(pool, ids)
+        scores = _scores(self._features, rows, y, self.model or DEFAULT_MODEL)
+        # one assignment: a request reads the old ranking or the new one, never a mix
+        self.order = pool[np.argsort(-scores, kind="stable")].tolist()
+        self.n_refits += 1
+
+    def refit_now(self) -> None:
+        """Wait for the running fit, if any (tests and benchmarks)."""
+        with self._lock:
+            fut = self._fitting
+        if fut is not None:
+            fut.result()
+
+    def close(self) -> None:
+        """Stop the background fitter."""
+        self._fitter.shutdown(wait=True)

@@ -1,0 +1,98 @@
+"""The review stores a server serves: one per project, each with its own worker thread.
+
+A :class:`ProjectStore` holds the open :class:`metakit.review.store.Project` (records,
+dedup, screening) and its :class:`metakit.review.database.Database` (the web app's
+tables and the audit trail). Every call into the ``Project`` runs on the store's own
+worker thread: a SQLite connection belongs to the thread that opened it, and one writer
+per store is what SQLite allows anyway. Account and session look-ups go through the
+``Database`` (a pooled engine, safe from any thread).
+
+The slug that names a project in URLs (``/p/<slug>/``) is the file's stem or the
+PostgreSQL database's name.
+
+Example
+-------
+>>> slug_for("reviews/ONFH 2024.db"), slug_for("postgresql://team@db.example.org/onfh")
+('onfh-2024', 'onfh')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import metakit.review.audit  # noqa: F401  (registers the audit trail's migration)
+import metakit.web.tables  # noqa: F401  (registers the web app's migrations)
+from metakit.errors import DataError
+from metakit.review.database import Database, open_database, to_url
+
+__all__ = ["ProjectStore", "slug_for"]
+
+T = TypeVar("T")
+
+
+def slug_for(target: str | Path) -> str:
+    """The URL name of a store: file stem or database name, lower case, [a-z0-9-]."""
+    url = to_url(target)
+    name = Path(url.database or "review").stem if url.get_backend_name() == "sqlite" else (url.database or "review")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "review"
+
+
+class ProjectStore:
+    """One served review store.
+
+    Parameters
+    ----------
+    target
+        A SQLite path or a ``postgresql://`` URL.
+    slug
+        The URL name; :func:`slug_for` of ``target`` when None.
+    """
+
+    def __init__(self, target: str | Path, slug: str | None = None) -> None:
+        from metakit.review.store import Project
+
+        self.target = str(target)
+        self.slug = slug or slug_for(target)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"metakit-{self.slug}")
+        self.project = self._worker.submit(Project.open, target).result()
+        project_db = getattr(self.project, "db", None)
+        self.db: Database = project_db if isinstance(project_db, Database) else open_database(target)
+        self.db.migrate()
+        self.queues: dict[str, Any] = {}
+        # bumped when a stage's pool may change (imports, dedup, title/abstract decisions)
+        self.versions: dict[str, int] = {}
+        self.skipped: dict[tuple[str, str], set[int]] = {}
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(project, *args, **kwargs)`` on the store's worker thread and wait."""
+        return self._worker.submit(fn, self.project, *args, **kwargs).result()
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """:meth:`call` without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, functools.partial(fn, self.project, *args, **kwargs))
+
+    def close(self) -> None:
+        """Stop the rankers, close the project and the database."""
+        for q in self.queues.values():
+            q.close()
+        self._worker.submit(self.project.close).result()
+        self._worker.shutdown()
+        self.db.dispose()
+
+
+def check_slugs(stores: list[ProjectStore]) -> None:
+    """Refuse two stores with the same URL name."""
+    seen: dict[str, str] = {}
+    for s in stores:
+        if s.slug in seen:
+            raise DataError(f"{s.target} and {seen[s.slug]} would both be served as /p/{s.slug}; "
+                            "rename one file", column="db")
+        seen[s.slug] = s.target
