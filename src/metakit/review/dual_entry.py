@@ -43,7 +43,7 @@ from metakit.review.database import Database, metadata, now, register_migration
 from metakit.review.studies import require_study
 
 __all__ = ["DUAL_VERSION", "BlindError", "Target", "agreed_values", "entry_values", "is_open", "people",
-           "reconciliation", "save_agreed", "settle", "submit", "write_values"]
+           "overview", "reconciliation", "save_agreed", "settle", "submit", "write_values"]
 
 DUAL_VERSION = 202
 KINDS = ("extraction", "rob")
@@ -379,6 +379,30 @@ def agreed_values(db: Database, kind: str) -> dict[tuple[str, str], dict[str, st
     for s, sc, slot, value in rows:
         out.setdefault((s, sc), {})[slot] = value
     return out
+
+
+def overview(db: Database, kind: str) -> list[dict[str, object]]:
+    """Every target of ``kind`` with an entry: study_id, scope, submitted and in-progress people
+    (space-separated), reconciler and time (None when not reconciled); by study, then scope."""
+    with db.read() as conn:
+        entries = conn.execute(sa.select(entries_table.c.study_id, entries_table.c.scope, entries_table.c.person,
+                                         entries_table.c.submitted_at).where(entries_table.c.kind == kind)
+                               .order_by(entries_table.c.id)).all()
+        done = {(r.study_id, r.scope): r for r in conn.execute(
+            sa.select(reconciliations_table).where(reconciliations_table.c.kind == kind))}
+    out: dict[tuple[str, str], dict[str, object]] = {}
+    for study_id, scope, person, submitted_at in entries:
+        row = out.setdefault((study_id, scope), {"study_id": study_id, "scope": scope, "submitted": [],
+                                                 "in_progress": []})
+        row["submitted" if submitted_at is not None else "in_progress"].append(person)
+    rows = []
+    for key in sorted(out):
+        row = out[key]
+        rec = done.get(key)
+        rows.append({**row, "submitted": " ".join(row["submitted"]), "in_progress": " ".join(row["in_progress"]),
+                     "reconciled_by": None if rec is None else rec.reconciler,
+                     "reconciled_at": None if rec is None else rec.at})
+    return rows
 
 
 def _audit_target(target: Target) -> str:

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from metakit.rob.table import RobTable
 
 __all__ = ["RobComparison", "agreed_table", "answer", "assessor_answers", "compare_assessments",
-           "export_assessments", "questions", "reconcile_assessment", "judgements", "submit_assessment"]
+           "export_assessments", "questions", "reconcile_assessment", "judgements", "status", "submit_assessment"]
 
 KIND = "rob"
 VARIANT = "variant"
@@ -285,6 +285,16 @@ def reconcile_assessment(db: Database, study_id: str, outcome: str | None, recon
     result = _assess(target.study_id, target.scope, values)
     dual.save_agreed(db, target, reconciler, rows, note=note, request_id=request_id)
     return result
+
+
+def status(db: Database) -> pd.DataFrame:
+    """Every assessment begun: study_id, outcome, who submitted, who is answering, reconciler and time."""
+    import pandas as pd
+
+    rows = dual.overview(db, KIND)
+    frame = pd.DataFrame(rows, columns=["study_id", "scope", "submitted", "in_progress", "reconciled_by",
+                                        "reconciled_at"])
+    return frame.rename(columns={"scope": "outcome"})
 
 
 def agreed_table(db: Database, *, some_concerns_to_high: int | None = None) -> RobTable:

@@ -68,7 +68,7 @@ def create_app(targets: Sequence[str | Path] | Sequence[ProjectStore]) -> Starle
     -------
     starlette.applications.Starlette
     """
-    from metakit.web.pages import auth, conflicts, overview, progress, records, screening, team
+    from metakit.web.pages import auth, conflicts, extraction, overview, progress, records, rob, screening, team
 
     stores = [t if isinstance(t, ProjectStore) else ProjectStore(t) for t in targets]
     check_slugs(stores)
@@ -80,7 +80,7 @@ def create_app(targets: Sequence[str | Path] | Sequence[ProjectStore]) -> Starle
             s.close()
 
     routes = [Route("/", _index), Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, overview, screening, conflicts, progress, records, team):
+    for module in (auth, overview, screening, conflicts, progress, records, extraction, rob, team):
         routes.extend(module.routes)
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={LoginRequired: _login_required, HTTPException: _http_error})
