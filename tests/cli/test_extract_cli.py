@@ -96,6 +96,7 @@ def test_rob_round_trip(store, tmp_path):
         _ok([*args, "--submit"])
     out = _ok(["extract", "rob", "compare", "--study", "Mao 2015", "--outcome", "THA", "--as", "carla", *p])
     assert "D1: Some concerns / Low  <- differs" in out
+    assert "ana ben" in _ok(["extract", "rob", "status", *p])
     out = _ok(["extract", "rob", "reconcile", "--study", "Mao 2015", "--outcome", "THA", "--as", "carla",
                "--set", "1.2=NI", *p])
     assert out.strip() == "D1 Some concerns, D2 Low, D3 Low, D4 Low, D5 Low, Overall Some concerns"
@@ -103,3 +104,19 @@ def test_rob_round_trip(store, tmp_path):
     assert read_assessments(tmp_path / "rob.csv").overall_by_study("THA") == {"Mao": "Some concerns"}
     summary = " ".join(_ok(["rob", "summarise", str(tmp_path / "rob.csv")]).split())
     assert "1 (100%) raised some concerns and none was at high risk." in summary
+
+
+@pytest.mark.parametrize("args", [["extract", "--help"], ["extract", "rob", "--help"], ["extract", "enter", "--help"]])
+def test_help_imports_no_heavy_library(args):
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import json, sys\nfrom metakit.cli import main\nsys.argv = ['metakit', *json.loads(sys.argv[1])]\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'pandas', 'scipy', 'matplotlib', 'sklearn', 'sqlalchemy'})))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(args)], capture_output=True, text=True, env=env,
+                         timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -298,6 +298,15 @@ def rob_reconcile(
     typer.echo(", ".join(f"{d} {j}" for d, j in a.domains.items()) + f", Overall {a.overall}")
 
 
+@rob_app.command("status")
+def rob_status(project: str = PROJECT) -> None:
+    """List the assessments begun: who submitted, who is answering, who reconciled."""
+    from metakit.review import rob_assessment as ra
+
+    frame = _run(lambda: ra.status(_db(project)))
+    typer.echo(frame.fillna("").to_string(index=False) if len(frame) else "no assessment begun yet")
+
+
 @rob_app.command("export")
 def rob_export(output: Path = typer.Option(..., "-o", "--output", help="The RoB 2 sheet to write: .csv or .xlsx."),
                project: str = PROJECT) -> None:
