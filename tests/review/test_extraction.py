@@ -258,3 +258,66 @@ def test_form_versions(db):
     assert ex.save_form(db, FORM.read_text(encoding="utf-8"), actor="owner") == 1
     assert ex.save_form(db, "form: F\nstudy_fields:\n  - {name: year, type: integer}\n", actor="owner") == 2
     assert [s.key for s in ex.current_form(db).slots] == ["year"]
+
+
+def test_studies_from_screening_group_included_records_by_study_id(tmp_path):
+    from metakit.review import screening as scr
+    from metakit.review.store import Project
+    from metakit.review.studies import studies_from_screening
+
+    path = tmp_path / "review.db"
+    p = Project.open(path)
+    p.add_import([{"title": f"Report {i}", "year": 2015} for i in range(1, 6)], file="s.ris", source_db="MEDLINE",
+                 format="ris")
+    scr.define_reasons(p, "full-text", ["wrong design"])
+    # records 1 and 2 report one trial; 3 is included without a study id; 4 is excluded;
+    # 5 is a conflict (one include, one exclude) and so not included yet
+    for rid, (a, b) in {1: ("include", "include"), 2: ("include", "include"), 3: ("include", "include"),
+                        4: ("exclude", "exclude"), 5: ("include", "exclude")}.items():
+        for who, d in (("ana", a), ("ben", b)):
+            scr.record_decision(p, rid, "full-text", who, d, "wrong design" if d == "exclude" else None)
+    scr.set_report(p, 1, retrieved=True, study_id="Mao 2015")
+    scr.set_report(p, 2, retrieved=True, study_id="Mao 2015")
+    db = open_database(path)
+    try:
+        assert studies_from_screening(db, p, actor="owner") == ["Mao 2015", "record 3"]
+        assert list_studies(db)[["study_id", "records"]].values.tolist() == [["Mao 2015", "1 2"], ["record 3", "3"]]
+        assert studies_from_screening(db, p, actor="owner") == []
+    finally:
+        db.dispose()
+        p.close()
+
+
+def test_a_request_id_retried_concurrently_writes_once(db):
+    import threading
+
+    results, barrier = [], threading.Barrier(4)
+
+    def post() -> None:
+        barrier.wait()
+        results.append(ex.enter(db, "Mao 2015", "ana", {"year": 2015}, request_id="same"))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    assert len(trail(db, action="extraction.enter")) == 1
+
+
+def test_concurrent_first_writes_of_one_extractor_both_land(db):
+    import threading
+
+    barrier = threading.Barrier(2)
+
+    def post(key: str, value: object) -> None:
+        barrier.wait()
+        ex.enter(db, "Mao 2015", "ana", {key: value})
+
+    threads = [threading.Thread(target=post, args=a) for a in (("year", 2015), ("THA:e_t", 3))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ex.entry(db, "Mao 2015", "ana", reader="ana") == {"year": "2015", "THA:e_t": "3"}

@@ -155,19 +155,25 @@ def _claim(conn: sa.Connection, request_id: str | None, kind: str, action: str, 
 
 
 def _idempotent(db: Database, request_id: str | None, body: Callable[[sa.Connection], None]) -> bool:
-    """Run ``body`` in one write unless ``request_id`` was seen; False when it was (no write)."""
-    try:
-        with db.write() as conn:
-            if _seen(conn, request_id):
-                return False
-            body(conn)
-            return True
-    except sa.exc.IntegrityError:
-        # a concurrent retry claimed the request id first: its write stands, this one rolled back
-        with db.read() as conn:
-            if _seen(conn, request_id):
-                return False
-        raise
+    """Run ``body`` in one write unless ``request_id`` was seen; False when it was (no write).
+
+    A concurrent write may win a key first (the request id, or a person's first entry for a
+    target): this write then rolls back and, unless its request id is now seen, runs again.
+    """
+    for attempt in range(2):
+        try:
+            with db.write() as conn:
+                if _seen(conn, request_id):
+                    return False
+                body(conn)
+                return True
+        except sa.exc.IntegrityError:
+            with db.read() as conn:
+                if _seen(conn, request_id):
+                    return False
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _entry(conn: sa.Connection, target: Target, person: str) -> sa.Row | None:
