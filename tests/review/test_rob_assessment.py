@@ -130,3 +130,25 @@ def test_variants_must_agree(db):
     _assess(db, "ben", "Hauzeur 2018", HAUZEUR, outcome="")
     with pytest.raises(DataError, match="different domain 2 variants"):
         ra.reconcile_assessment(db, "Hauzeur 2018", "", "carla", choices={"2.7": None})
+
+
+def test_overrides_need_a_reason_and_survive_the_round_trip(db, tmp_path):
+    why = "outcome assessors knew the allocation and the outcome is subjective"
+    assert ra.answer(db, "Hauzeur 2018", "THA", "ana", {**HAUZEUR, "D4": "high"})
+    assert ra.judgements(ra.assessor_answers(db, "Hauzeur 2018", "THA", "ana", reader="ana"))["D4"] == "High"
+    with pytest.raises(DataError, match="judgement 'High' overrides the algorithm's 'Low' for D4: give a reason"):
+        ra.submit_assessment(db, "Hauzeur 2018", "THA", "ana")
+    ra.answer(db, "Hauzeur 2018", "THA", "ana", {"D4_reason": why})
+    assert ra.submit_assessment(db, "Hauzeur 2018", "THA", "ana")
+    _assess(db, "ben", "Hauzeur 2018", HAUZEUR)
+    cmp = ra.compare_assessments(db, "Hauzeur 2018", "THA", reader="carla")
+    assert cmp.discrepancies == ("D4", "D4_reason")
+    assert cmp.domains[3] == ("D4", "High", "Low", False)
+    # any domain at High makes the overall High (Sterne et al. 2019, Table 2)
+    assert cmp.domains[-1] == ("Overall", "High", "Low", False)
+    agreed = ra.reconcile_assessment(db, "Hauzeur 2018", "THA", "carla", choices={"D4": "High", "D4_reason": why})
+    assert (agreed.domains["D4"], agreed.algorithm["D4"], agreed.overall) == ("High", "Low", "High")
+    ra.export_assessments(db, tmp_path / "rob2.csv")
+    a = read_assessments(tmp_path / "rob2.csv").assessment("Hauzeur 2018", "THA")
+    assert (a.domains["D4"], a.algorithm["D4"], a.overall) == ("High", "Low", "High")
+    assert [(o.domain, o.algorithm, o.judgement, o.reason) for o in a.overrides] == [("D4", "Low", "High", why)]

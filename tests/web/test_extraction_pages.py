@@ -165,6 +165,10 @@ def test_rob_pages(review):
                                       data={"variant": "assignment", "q:1.1": "Y", "q:1.2": "NI", "q:1.3": "N"})
     assert live.status_code == 200 and "<th scope=\"row\">D1</th><td>Some concerns</td>" in live.text
     assert "<th scope=\"row\">D2</th><td>pending" in live.text
+    live = review.clients["ana"].post(f"/p/{review.slug}/rob/judge", headers={"X-CSRF-Token": csrf_of(page.text)},
+                                      data={"variant": "assignment", "q:1.1": "Y", "q:1.2": "NI", "q:1.3": "N",
+                                            "q:D1": "high"})
+    assert "<th scope=\"row\">D1</th><td>High</td>" in live.text
     assert review.clients["vic"].post(f"/p/{review.slug}/rob/judge", headers={"X-CSRF-Token": "x"},
                                       data={"q:1.1": "Y"}).status_code == 403
     assert _rob(review, "ana", ROB, action="submit").status_code == 303
@@ -172,9 +176,11 @@ def test_rob_pages(review):
     assert _rob(review, "ben", {**ROB, "1.2": "Y"}, action="submit").status_code == 303
     page = _get(review, "own", "/rob/compare?study=Mao%202015&outcome=THA")
     assert page.status_code == 200 and "differs" in page.text
-    r = review.clients["own"].post(f"/p/{review.slug}/rob/reconcile",
-                                   data={"csrf_token": csrf_of(page.text), "study": "Mao 2015", "outcome": "THA",
-                                         "c:1.2": "NI", "n:1.2": "not reported"}, follow_redirects=False)
+    reconcile = {"csrf_token": csrf_of(page.text), "study": "Mao 2015", "outcome": "THA", "c:1.2": "NI",
+                 "n:1.2": "not reported"}
+    r = review.clients["own"].post(f"/p/{review.slug}/rob/reconcile", data={**reconcile, "c:D5": "High"})
+    assert r.status_code == 400 and "overrides the algorithm&#39;s &#39;Low&#39; for D5: give a reason" in r.text
+    r = review.clients["own"].post(f"/p/{review.slug}/rob/reconcile", data=reconcile, follow_redirects=False)
     assert r.status_code == 303
     text = _get(review, "vic", "/rob/export.csv").text
     from metakit.rob import from_frame

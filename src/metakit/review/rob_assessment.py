@@ -2,10 +2,11 @@
 
 The form is RoB 2's signalling questions per domain (:data:`metakit.rob.rob2.QUESTIONS` and
 their wording, :data:`metakit.rob.rob2.QUESTION_TEXT`); answers are Y, PY, PN, N, NI, NA
-(:func:`metakit.rob.tools.parse_answer`). Judgements are never typed: each domain's comes from
-the package's algorithm (:func:`metakit.rob.rob2.judge_domain`) and the overall one from its
-rule, as :func:`metakit.rob.assess_rob2` gives them, so an assessment in the store and the
-same answers in a file give the same judgements.
+(:func:`metakit.rob.tools.parse_answer`). Each domain's judgement comes from the package's
+algorithm (:func:`metakit.rob.rob2.judge_domain`) and the overall one from its rule, as
+:func:`metakit.rob.assess_rob2` gives them (an assessor departs from them only by an override
+with its reason), so an assessment in the store and the same answers in a file give the same
+judgements.
 
 One assessment is a study and an outcome (``outcome`` may be empty when a review assesses
 each study once). The entries follow :mod:`metakit.review.dual_entry`: each assessor answers
@@ -14,8 +15,11 @@ two are compared question by question and domain by domain, and the reconciler s
 differing answer. :func:`export_assessments` writes the agreed answers in the sheet layout of
 :mod:`metakit.rob.io` that ``metakit rob`` and the report read.
 
-Slots: ``variant`` (domain 2: ``assignment``, the default, or ``adherence``) and the
-question ids ``"1.1"`` ... ``"5.3"``.
+Slots: ``variant`` (domain 2: ``assignment``, the default, or ``adherence``), the question
+ids ``"1.1"`` ... ``"5.3"``, and a reviewer's override of a domain's judgement (``"D1"`` ...
+``"D5"``) or of the overall rule (``"overall"``), each with its reason (``"D1_reason"``,
+``"overall_reason"``): RoB 2 lets assessors depart from the algorithm with a justification,
+and :func:`metakit.rob.assess_rob2` refuses an override without one.
 
 Example
 -------
@@ -43,7 +47,7 @@ from metakit.review import dual_entry as dual
 from metakit.review.database import Database
 from metakit.review.studies import studies_table
 from metakit.rob import rob2 as _rob2
-from metakit.rob.assessment import Assessment, assess_rob2
+from metakit.rob.assessment import OVERALL, Assessment, assess_rob2
 from metakit.rob.tools import ROB2, parse_answer
 
 if TYPE_CHECKING:
@@ -52,10 +56,14 @@ if TYPE_CHECKING:
     from metakit.rob.table import RobTable
 
 __all__ = ["RobComparison", "agreed_table", "answer", "assessor_answers", "compare_assessments",
-           "export_assessments", "questions", "reconcile_assessment", "judgements", "status", "submit_assessment"]
+           "export_assessments", "judgements", "parse_answers", "questions", "reconcile_assessment", "status",
+           "submit_assessment"]
 
 KIND = "rob"
 VARIANT = "variant"
+OVERALL_KEY = "overall"
+#: The override slots: each domain's judgement and reason, then the overall ones.
+OVERRIDES = tuple(k for d in (*ROB2.domain_keys, OVERALL_KEY) for k in (d, f"{d}_reason"))
 
 
 def _target(study_id: str, outcome: str | None) -> dual.Target:
@@ -83,12 +91,25 @@ def _variant(value: object, study: object = None) -> str:
     return text
 
 
-def _parse(answers: Mapping[str, object], variant: str, study: str) -> dict[str, str | None]:
+def parse_answers(answers: Mapping[str, object], variant: str = _rob2.ASSIGNMENT,
+                  study: str = "") -> dict[str, str | None]:
+    """Answers (question -> Y/PY/... or words) and overrides in their stored form; None for empty.
+
+    Examples
+    --------
+    >>> parse_answers({"1.1": "probably yes", "D1": "some concerns", "D1_reason": " why "})
+    {'1.1': 'PY', 'D1': 'Some concerns', 'D1_reason': 'why'}
+    """
     known = {q for qs in _rob2.QUESTIONS[variant].values() for q in qs}
     out: dict[str, str | None] = {}
     for q, raw in answers.items():
         q = str(q).strip()
         if q == VARIANT:
+            continue
+        if q in OVERRIDES:
+            text = None if raw is None else str(raw).strip() or None
+            out[q] = text if text is None or q.endswith("_reason") else ROB2.parse_judgement(
+                text, study=study, column=q.lower())
             continue
         if q not in known:
             raise DataError(f"RoB 2 ({variant}) has no signalling question {q}", study=study,
@@ -100,7 +121,8 @@ def _parse(answers: Mapping[str, object], variant: str, study: str) -> dict[str,
 def judgements(answers: Mapping[str, str | None], study: str = "") -> dict[str, str | None]:
     """Each domain's judgement by the algorithm, and ``Overall``; None where answers are missing.
 
-    ``answers`` holds question ids and ``variant`` (as an assessor's entry does). A domain
+    ``answers`` holds question ids and ``variant`` (as an assessor's entry does), and any
+    overrides (``"D1"``, ``"overall"``), which replace the algorithm's judgement. A domain
     whose path reaches an unanswered question is None (the form shows it as pending); so is
     the overall judgement until every domain is judged. An answer that does not fit the
     algorithm is an error naming the question.
@@ -113,7 +135,7 @@ def judgements(answers: Mapping[str, str | None], study: str = "") -> dict[str, 
     True
     """
     variant = _variant(answers.get(VARIANT), study)
-    given = {q: a for q, a in answers.items() if q != VARIANT and a is not None}
+    given = {q: a for q, a in answers.items() if q != VARIANT and q not in OVERRIDES and a is not None}
     out: dict[str, str | None] = {}
     for d in ROB2.domain_keys:
         try:
@@ -122,15 +144,23 @@ def judgements(answers: Mapping[str, str | None], study: str = "") -> dict[str, 
             if "must be answered" not in err.rule:
                 raise
             out[d] = None
+        out[d] = answers.get(d) or out[d]
     judged = [j for j in out.values() if j is not None]
-    out["Overall"] = _rob2.overall(judged) if len(judged) == len(ROB2.domain_keys) else None
+    rule = _rob2.overall(judged) if len(judged) == len(ROB2.domain_keys) else None
+    out["Overall"] = answers.get(OVERALL_KEY) or rule
     return out
 
 
-def _assess(study: str, outcome: str, values: Mapping[str, str | None]) -> Assessment:
+def _assess(study: str, outcome: str, values: Mapping[str, str | None],
+            some_concerns_to_high: int | None = None) -> Assessment:
     variant = _variant(values.get(VARIANT), study)
-    return assess_rob2(study, {q: a for q, a in values.items() if q != VARIANT and a is not None},
-                       outcome=outcome or None, variant=variant)
+    overrides = {d: (values[d], values.get(f"{d}_reason")) for d in ROB2.domain_keys if values.get(d)}
+    overall = values.get(OVERALL_KEY)
+    return assess_rob2(study, {q: a for q, a in values.items()
+                               if q != VARIANT and q not in OVERRIDES and a is not None},
+                       outcome=outcome or None, variant=variant, judgements=overrides,
+                       overall=(overall, values.get(f"{OVERALL_KEY}_reason")) if overall else None,
+                       some_concerns_to_high=some_concerns_to_high)
 
 
 def answer(db: Database, study_id: str, outcome: str | None, assessor: str, answers: Mapping[str, object], *,
@@ -143,7 +173,7 @@ def answer(db: Database, study_id: str, outcome: str | None, assessor: str, answ
     target = _target(study_id, outcome)
     current = dual.entry_values(db, target, assessor, reader=assessor)
     v = _variant(variant if variant is not None else current.get(VARIANT), study_id)
-    parsed: dict[str, str | None] = dict(_parse(answers, v, target.label))
+    parsed: dict[str, str | None] = dict(parse_answers(answers, v, target.label))
     if variant is not None or VARIANT not in current:
         parsed[VARIANT] = v
     return dual.write_values(db, target, assessor, parsed, request_id=request_id,
@@ -242,7 +272,7 @@ def compare_assessments(db: Database, study_id: str, outcome: str | None, *, rea
     va = dual.entry_values(db, target, a, reader=reader)
     vb = dual.entry_values(db, target, b, reader=reader)
     variants = [_variant(va.get(VARIANT)), _variant(vb.get(VARIANT))]
-    keys = [VARIANT] + [q for d in ROB2.domain_keys for q in _rob2.QUESTIONS[_rob2.ASSIGNMENT][d]]
+    keys = [VARIANT] + [q for d in ROB2.domain_keys for q in _rob2.QUESTIONS[_rob2.ASSIGNMENT][d]] + list(OVERRIDES)
     answers = []
     for q in keys:
         x = variants[0] if q == VARIANT else va.get(q)
@@ -275,7 +305,7 @@ def reconcile_assessment(db: Database, study_id: str, outcome: str | None, recon
     else:
         raise DataError(f"the assessors chose different domain 2 variants ({first_variant} / {second_variant}): "
                         "give the agreed one", study=target.label, column=VARIANT)
-    parsed: dict[str, str | None] = dict(_parse(choices, variant, target.label))
+    parsed: dict[str, str | None] = dict(parse_answers(choices, variant, target.label))
     if VARIANT in choices:
         parsed[VARIANT] = variant
     first = {q: x for q, x, _y, _ in cmp.answers}
@@ -309,10 +339,7 @@ def _agreed(db: Database, some_concerns_to_high: int | None = None) -> list[Asse
         labels = dict(conn.execute(sa.select(studies_table.c.study_id, studies_table.c.label)).all())
     out = []
     for (study_id, scope), values in sorted(dual.agreed_values(db, KIND).items()):
-        variant = _variant(values.get(VARIANT), study_id)
-        out.append(assess_rob2(labels.get(study_id, study_id),
-                               {q: a for q, a in values.items() if q != VARIANT and a is not None},
-                               outcome=scope or None, variant=variant, some_concerns_to_high=some_concerns_to_high))
+        out.append(_assess(labels.get(study_id, study_id), scope, values, some_concerns_to_high))
     return out
 
 
@@ -320,8 +347,9 @@ def export_assessments(db: Database, path: str | Path) -> int:
     """Write the reconciled assessments as a RoB 2 sheet (.csv or .xlsx); the rows written.
 
     Columns: ``study``, ``outcome``, ``variant``, ``d1_1`` ... ``d5_3`` (the agreed answers,
-    empty off the algorithm's path) and the algorithm's ``d1`` ... ``d5`` and ``overall``, the
-    layout :func:`metakit.rob.read_assessments` reads (``metakit rob``, ``metakit run``).
+    empty off the algorithm's path), the final ``d1`` ... ``d5`` and ``overall`` with the reason
+    of any override (``d1_reason`` ..., ``overall_reason``): the layout
+    :func:`metakit.rob.read_assessments` reads (``metakit rob``, ``metakit run``).
     """
     import pandas as pd
 
@@ -331,11 +359,13 @@ def export_assessments(db: Database, path: str | Path) -> int:
     for a in _agreed(db):
         row: dict[str, object] = {"study": a.study, "outcome": a.outcome or "", "variant": a.variant}
         row.update({_rob2.question_column(q): a.answers.get(q, "") for q in questions_all})
-        row.update({d.lower(): a.domains[d] for d in ROB2.domain_keys})
-        row["overall"] = a.overall
+        reasons = {o.domain: o.reason for o in a.overrides}
+        for d in ROB2.domain_keys:
+            row[d.lower()], row[f"{d.lower()}_reason"] = a.domains[d], reasons.get(d, "")
+        row["overall"], row["overall_reason"] = a.overall, reasons.get(OVERALL, "")
         rows.append(row)
     columns = ["study", "outcome", "variant", *(_rob2.question_column(q) for q in questions_all),
-               *(d.lower() for d in ROB2.domain_keys), "overall"]
+               *(c for d in ROB2.domain_keys for c in (d.lower(), f"{d.lower()}_reason")), "overall", "overall_reason"]
     frame = pd.DataFrame(rows, columns=columns)
     suffix = path.suffix.lower()
     if suffix == ".csv":

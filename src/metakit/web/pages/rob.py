@@ -25,7 +25,7 @@ from starlette.routing import Route
 from metakit.errors import DataError
 from metakit.review import rob_assessment as ra
 from metakit.review.dual_entry import BlindError, people
-from metakit.rob.tools import ANSWERS, parse_answer
+from metakit.rob.tools import ANSWERS, ROB2
 from metakit.web.guard import Context, member_of
 from metakit.web.templating import render
 
@@ -83,7 +83,7 @@ async def entry_page(request: Request, error: str | None = None, status: int = 2
         view["values"] = {**view["values"], **typed}
     title = f"RoB 2: {study}" + (f" ({outcome})" if outcome else "")
     return render(request, "rob_entry.html", status_code=status, ctx=ctx, title=title, study=study, outcome=outcome,
-                  answers=ANSWERS, request_id=secrets.token_urlsafe(12), error=error, **view)
+                  answers=ANSWERS, levels=ROB2.levels, request_id=secrets.token_urlsafe(12), error=error, **view)
 
 
 async def judge(request: Request) -> Response:
@@ -92,8 +92,7 @@ async def judge(request: Request) -> Response:
     form = await request.form()
     answers, variant = _answers_of(form)
     try:
-        parsed = {q: parse_answer(a) for q, a in answers.items()}
-        judged = ra.judgements({**parsed, "variant": variant})
+        judged = ra.judgements({**ra.parse_answers(answers, variant), "variant": variant})
         error = None
     except DataError as exc:
         judged, error = None, str(exc)
@@ -141,14 +140,17 @@ async def compare_page(request: Request, error: str | None = None, status: int =
         raise HTTPException(404, str(exc)) from None
     title = f"Compare RoB 2: {study}" + (f" ({outcome})" if outcome else "")
     return render(request, "rob_compare.html", status_code=status, ctx=ctx, title=title, study=study,
-                  outcome=outcome, answers=ANSWERS, request_id=secrets.token_urlsafe(12), error=error, **view)
+                  outcome=outcome, answers=ANSWERS, levels=ROB2.levels, request_id=secrets.token_urlsafe(12),
+                  error=error, **view)
 
 
 async def reconcile(request: Request) -> Response:
     ctx = await member_of(request, settle=True)
     form = await request.form()
     study, outcome = _target(request, form)
-    choices = {k[2:]: str(v) for k, v in form.items() if k.startswith("c:") and str(v)}
+    # "(none)" withdraws an override; an empty choice leaves the item to the assessors' answers
+    choices: dict[str, str | None] = {k[2:]: (None if str(v) == "(none)" else str(v))
+                                      for k, v in form.items() if k.startswith("c:") and str(v)}
     notes = {k[2:]: str(v) for k, v in form.items() if k.startswith("n:") and str(v).strip()}
     try:
         await run_in_threadpool(lambda: ra.reconcile_assessment(
