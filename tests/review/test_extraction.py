@@ -321,3 +321,44 @@ def test_concurrent_first_writes_of_one_extractor_both_land(db):
     for t in threads:
         t.join()
     assert ex.entry(db, "Mao 2015", "ana", reader="ana") == {"year": "2015", "THA:e_t": "3"}
+
+
+def test_metakit_run_reads_the_exported_sheets_and_rob_file(db, tmp_path):
+    from metakit.cli import app
+    from metakit.review import rob_assessment as ra
+
+    _extract(db, "ana", ANA)
+    _extract(db, "ben", ANA)
+    for study in ANA:
+        ex.reconcile(db, study, "carla")
+    # RoB 2 answers: the ILLUSTRATIVE Mao 2015 row of examples/stem-cell-onfh/rob2.csv (D1 Some
+    # concerns by 1.2 = NI, the rest Low; see tests/review/test_rob_assessment.py)
+    answers = dict(zip("1.1 1.2 1.3 2.1 2.2 2.3 2.6 3.1 4.1 4.2 4.3 5.1 5.2 5.3".split(),
+                       "Y NI N Y Y N Y Y N N N Y N N".split()))
+    for study in ("Mao 2015", "Hauzeur 2018"):
+        for who in ("ana", "ben"):
+            ra.answer(db, study, "THA", who, {**answers, "1.2": "NI" if study == "Mao 2015" else "Y"})
+            ra.submit_assessment(db, study, "THA", who)
+        ra.reconcile_assessment(db, study, "THA", "carla")
+    ex.export_sheet(db, "binary", tmp_path / "binary.csv")
+    ex.export_sheet(db, "continuous", tmp_path / "continuous.csv")
+    ra.export_assessments(db, tmp_path / "rob2.csv")
+    (tmp_path / "review.yaml").write_text(
+        "title: Exported from the store\nsheets: {binary: binary.csv, continuous: continuous.csv}\n"
+        "outcomes:\n  - {id: tha, name: THA, sheet: binary, where: {outcome: THA}, measure: OR, model: common}\n"
+        "  - {id: hhs, name: HHS, sheet: continuous, where: {outcome: function}, measure: MD, model: common}\n"
+        "rob: {file: rob2.csv}\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "review.yaml"), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    tha = pd.read_csv(tmp_path / "out" / "tables" / "tha_studies.csv").set_index("Study")
+    assert tha.loc["Mao 2015", "yi"] == pytest.approx(math.log(3 * 32 / (45 * 9)), rel=1e-12)
+    assert tha.loc["Hauzeur 2018", "vi"] == pytest.approx(2 / 15 + 2 / 8, rel=1e-12)
+    hhs = pd.read_csv(tmp_path / "out" / "tables" / "hhs_studies.csv").set_index("Study")
+    assert hhs.loc["Sen 2012", "yi"] == pytest.approx(82.4 - 77.4, rel=1e-12)
+    # the RoB sheet names the studies as the analysis does, so the judgements link to the effects
+    from metakit.rob import read_assessments
+
+    rob = read_assessments(tmp_path / "rob2.csv")
+    assert set(rob.studies) <= set(tha.index)
+    assert rob.overall_by_study("THA") == {"Hauzeur 2018": "Low", "Mao 2015": "Some concerns"}
+    assert "Some concerns" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

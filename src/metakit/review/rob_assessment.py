@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RobComparison", "agreed_table", "answer", "assessor_answers", "compare_assessments",
            "export_assessments", "judgements", "parse_answers", "questions", "reconcile_assessment", "status",
-           "submit_assessment"]
+           "study_labels", "submit_assessment"]
 
 KIND = "rob"
 VARIANT = "variant"
@@ -327,36 +327,64 @@ def status(db: Database) -> pd.DataFrame:
     return frame.rename(columns={"scope": "outcome"})
 
 
-def agreed_table(db: Database, *, some_concerns_to_high: int | None = None) -> RobTable:
-    """The reconciled assessments as a :class:`~metakit.rob.table.RobTable`, studies by label."""
-    from metakit.rob.table import from_assessments
-
-    return from_assessments(_agreed(db, some_concerns_to_high), some_concerns_to_high=some_concerns_to_high)
+#: How the analysis labels a study: the extraction sheet's ``study`` column (the study's label)
+#: and ``year``, joined by a space, as the review file's default ``study: [study, year]``.
+LABEL_COLUMNS = ("study", "year")
 
 
-def _agreed(db: Database, some_concerns_to_high: int | None = None) -> list[Assessment]:
+def study_labels(db: Database, label_columns: Sequence[str] = LABEL_COLUMNS) -> dict[str, str]:
+    """Study id -> the label the analysis gives it: the label and the agreed extraction values of
+    the other ``label_columns`` (study fields such as ``year``), joined by spaces.
+
+    A column the study has no agreed value for is left out (a study not yet reconciled in
+    extraction is named by its label alone).
+    """
     with db.read() as conn:
         labels = dict(conn.execute(sa.select(studies_table.c.study_id, studies_table.c.label)).all())
+    extracted = dual.agreed_values(db, "extraction")
+    out = {}
+    for study_id, label in labels.items():
+        values = extracted.get((study_id, ""), {})
+        parts = [label if c == "study" else values.get(c) for c in label_columns]
+        out[study_id] = " ".join(str(p) for p in parts if p)
+    return out
+
+
+def agreed_table(db: Database, *, some_concerns_to_high: int | None = None,
+                 label_columns: Sequence[str] = LABEL_COLUMNS) -> RobTable:
+    """The reconciled assessments as a :class:`~metakit.rob.table.RobTable`, studies labelled as
+    the analysis labels them (:func:`study_labels`)."""
+    from metakit.rob.table import from_assessments
+
+    return from_assessments(_agreed(db, some_concerns_to_high, label_columns),
+                            some_concerns_to_high=some_concerns_to_high)
+
+
+def _agreed(db: Database, some_concerns_to_high: int | None = None,
+            label_columns: Sequence[str] = LABEL_COLUMNS) -> list[Assessment]:
+    labels = study_labels(db, label_columns)
     out = []
     for (study_id, scope), values in sorted(dual.agreed_values(db, KIND).items()):
         out.append(_assess(labels.get(study_id, study_id), scope, values, some_concerns_to_high))
     return out
 
 
-def export_assessments(db: Database, path: str | Path) -> int:
+def export_assessments(db: Database, path: str | Path, *, label_columns: Sequence[str] = LABEL_COLUMNS) -> int:
     """Write the reconciled assessments as a RoB 2 sheet (.csv or .xlsx); the rows written.
 
-    Columns: ``study``, ``outcome``, ``variant``, ``d1_1`` ... ``d5_3`` (the agreed answers,
-    empty off the algorithm's path), the final ``d1`` ... ``d5`` and ``overall`` with the reason
-    of any override (``d1_reason`` ..., ``overall_reason``): the layout
-    :func:`metakit.rob.read_assessments` reads (``metakit rob``, ``metakit run``).
+    Columns: ``study`` (the study as the analysis labels it, :func:`study_labels`, so that
+    :mod:`metakit.rob.analysis` links judgements to effects), ``outcome``, ``variant``,
+    ``d1_1`` ... ``d5_3`` (the agreed answers, empty off the algorithm's path), the final
+    ``d1`` ... ``d5`` and ``overall`` with the reason of any override (``d1_reason`` ...,
+    ``overall_reason``): the layout :func:`metakit.rob.read_assessments` reads (``metakit rob``,
+    ``metakit run``).
     """
     import pandas as pd
 
     path = Path(path)
     questions_all = [q for d in ROB2.domain_keys for q in _rob2.QUESTIONS[_rob2.ASSIGNMENT][d]]
     rows = []
-    for a in _agreed(db):
+    for a in _agreed(db, label_columns=label_columns):
         row: dict[str, object] = {"study": a.study, "outcome": a.outcome or "", "variant": a.variant}
         row.update({_rob2.question_column(q): a.answers.get(q, "") for q in questions_all})
         reasons = {o.domain: o.reason for o in a.overrides}
