@@ -155,6 +155,22 @@ def test_owner_edits_the_form_and_adds_studies(review):
                                          "records": "4, 5"}, follow_redirects=False)
     assert r.status_code == 303
     assert "Sen 2012" in _get(review, "vic", "/extraction").text
+    # the studies screening included: records 1 and 2 included at full text by two reviewers
+    from metakit.review import screening as scr
+
+    for rid in (1, 2):
+        for who in ("ana", "ben"):
+            review.store.call(scr.record_decision, rid, "full-text", who, "include")
+    url = f"/p/{review.slug}/extraction/studies/from-screening"
+    assert review.clients["ana"].post(url, data={"csrf_token": csrf_of(_get(review, "ana", "/extraction").text)}
+                                      ).status_code == 403
+    assert review.clients["own"].post(url, data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    assert {"record 1", "record 2"} <= set(ex.status(review.store.db).study_id)
+    xlsx = _get(review, "vic", "/extraction/export/binary.xlsx")
+    assert xlsx.status_code == 200
+    header = list(ex.current_form(review.store.db).sheets["binary"])
+    assert list(pd.read_excel(io.BytesIO(xlsx.content)).columns) == header
+    assert _get(review, "vic", "/extraction/export/binary.txt").status_code == 404
 
 
 def test_rob_pages(review):

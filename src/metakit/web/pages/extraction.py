@@ -6,13 +6,17 @@ entry (reviewers and owners), ``POST`` saves or submits it. ``GET /extraction/co
 shows both entries side by side once two are submitted, to an owner or adjudicator or to
 either extractor (the store's blinding rule, :mod:`metakit.review.dual_entry`, refuses
 anyone before that); ``POST /extraction/reconcile`` (owner or adjudicator) records the
-agreed values. ``GET /extraction/export/<sheet>.csv`` gives every member the agreed sheet.
+agreed values. ``GET /extraction/export/<sheet>.csv`` (or ``.xlsx``) gives every member the
+agreed sheet; ``POST /extraction/studies/from-screening`` (owner) adds the studies screening
+included.
 """
 
 from __future__ import annotations
 
 import secrets
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -79,6 +83,21 @@ async def add_study(request: Request) -> Response:
         await run_in_threadpool(add, ctx.store.db, str(data.get("study_id") or ""), actor=ctx.username,
                                 label=str(data.get("label") or "").strip() or None, records=records)
     except (DataError, ValueError) as exc:
+        return await _again(request, list_page, exc)
+    return RedirectResponse(f"/p/{ctx.store.slug}/extraction", status_code=303)
+
+
+def _from_screening(project: Any, db: Any, actor: str) -> list[str]:
+    from metakit.review.studies import studies_from_screening
+
+    return studies_from_screening(db, project, actor=actor)
+
+
+async def add_from_screening(request: Request) -> Response:
+    ctx = await member_of(request, owner=True)
+    try:
+        await ctx.store.run(_from_screening, ctx.store.db, ctx.username)
+    except DataError as exc:
         return await _again(request, list_page, exc)
     return RedirectResponse(f"/p/{ctx.store.slug}/extraction", status_code=303)
 
@@ -202,24 +221,32 @@ async def reconcile(request: Request) -> Response:
     return RedirectResponse(f"/p/{ctx.store.slug}/extraction", status_code=303)
 
 
-def _sheet_csv(db: Any, sheet: str | None) -> tuple[str, list[str]]:
-    with warnings.catch_warnings(record=True) as caught:
+_MEDIA = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _sheet_file(db: Any, sheet: str | None, suffix: str) -> tuple[bytes, list[str]]:
+    with warnings.catch_warnings(record=True) as caught, tempfile.TemporaryDirectory() as d:
         warnings.simplefilter("always", MetakitWarning)
-        frame = ex.agreed_sheet(db, sheet)
-    return frame.to_csv(index=False), [str(w.message) for w in caught]
+        path = Path(d) / f"sheet.{suffix}"
+        ex.export_sheet(db, sheet, path)
+        return path.read_bytes(), [str(w.message) for w in caught]
 
 
 async def export_sheet(request: Request) -> Response:
     ctx = await member_of(request)
-    sheet = request.path_params["sheet"]
+    sheet, suffix = request.path_params["sheet"], request.path_params["suffix"]
+    if suffix not in _MEDIA:
+        raise HTTPException(404, "the agreed sheets come as .csv or .xlsx")
     try:
-        text, notes = await run_in_threadpool(_sheet_csv, ctx.store.db, None if sheet == "studies" else sheet)
+        data, notes = await run_in_threadpool(_sheet_file, ctx.store.db, None if sheet == "studies" else sheet,
+                                              suffix)
     except DataError as exc:
         raise HTTPException(404, str(exc)) from None
-    headers = {"Content-Disposition": f'attachment; filename="{sheet}.csv"'}
+    headers = {"Content-Disposition": f'attachment; filename="{sheet}.{suffix}"'}
     if notes:
         headers["X-Metakit-Warning"] = " | ".join(notes).encode("ascii", "replace").decode()
-    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(data, media_type=_MEDIA[suffix], headers=headers)
 
 
 routes = [
@@ -231,5 +258,6 @@ routes = [
     Route("/p/{slug}/extraction/entry", enter, methods=["POST"]),
     Route("/p/{slug}/extraction/compare", compare_page, methods=["GET"]),
     Route("/p/{slug}/extraction/reconcile", reconcile, methods=["POST"]),
-    Route("/p/{slug}/extraction/export/{sheet}.csv", export_sheet, methods=["GET"]),
+    Route("/p/{slug}/extraction/studies/from-screening", add_from_screening, methods=["POST"]),
+    Route("/p/{slug}/extraction/export/{sheet}.{suffix}", export_sheet, methods=["GET"]),
 ]
