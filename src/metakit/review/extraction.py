@@ -294,14 +294,10 @@ def status(db: Database) -> pd.DataFrame:
     with db.read() as conn:
         studies = conn.execute(sa.select(studies_table.c.study_id, studies_table.c.label)
                                .order_by(studies_table.c.study_id)).all()
-    rows = []
-    for study_id, label in studies:
-        t = _target(study_id)
-        who = dual.people(db, t)
-        rec = dual.reconciliation(db, t)
-        rows.append((study_id, label, " ".join(p for p, at in who if at is not None),
-                     " ".join(p for p, at in who if at is None), None if rec is None else rec["reconciler"],
-                     None if rec is None else rec["at"]))
+    state = {r["study_id"]: r for r in dual.overview(db, KIND)}
+    rows = [(study_id, label, *(state.get(study_id, {}).get(c) or (None if c.startswith("reconciled") else "")
+                                for c in ("submitted", "in_progress", "reconciled_by", "reconciled_at")))
+            for study_id, label in studies]
     return pd.DataFrame(rows, columns=["study_id", "label", "submitted", "in_progress", "reconciled_by",
                                        "reconciled_at"])
 
