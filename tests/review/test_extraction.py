@@ -260,10 +260,14 @@ def test_form_versions(db):
     assert [s.key for s in ex.current_form(db).slots] == ["year"]
 
 
-def test_studies_from_screening_group_included_records_by_study_id(tmp_path):
+def test_studies_from_screening_group_included_records_by_study_id(tmp_path, monkeypatch):
     from metakit.review import screening as scr
+    from metakit.review import store
     from metakit.review.store import Project
     from metakit.review.studies import studies_from_screening
+
+    # screening registers its migration on first use; keep the global list as it was
+    monkeypatch.setattr(store, "MIGRATIONS", list(store.MIGRATIONS))
 
     path = tmp_path / "review.db"
     p = Project.open(path)
