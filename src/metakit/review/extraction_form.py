@@ -319,7 +319,7 @@ def parse_form(text: str, path: str | Path | None = None) -> Form:
         sheets_node = next((v for k, v in root.value if k.value == "sheets"), None)
         root = yaml.MappingNode(root.tag, [(k, v) for k, v in root.value if k.value != "sheets"],
                                 start_mark=root.start_mark, end_mark=root.end_mark)
-    raw = validate_node(root, SCHEMA, "the form", path)
+    raw = validate_node(root, SCHEMA, "the file", path)
     arms = {k: v for k, v in (raw.get("arms") or {"t": "Intervention", "c": "Control"}).items()}
     for key in arms:
         if not key.replace("_", "").isalnum():
