@@ -256,8 +256,19 @@ def test_typed_value_and_status(db):
 
 def test_form_versions(db):
     assert ex.save_form(db, FORM.read_text(encoding="utf-8"), actor="owner") == 1
+    _extract(db, "ana", {"Sen 2012": ANA["Sen 2012"]})
+    _extract(db, "ben", {"Sen 2012": ANA["Sen 2012"]})
+    ex.reconcile(db, "Sen 2012", "carla")
     assert ex.save_form(db, "form: F\nstudy_fields:\n  - {name: year, type: integer}\n", actor="owner") == 2
     assert [s.key for s in ex.current_form(db).slots] == ["year"]
+    with pytest.warns(MetakitWarning, match="2 studies are not reconciled and left out of the sheet: "
+                                            "Hauzeur 2018, Mao 2015"):
+        assert ex.agreed_sheet(db, None).values.tolist() == [["Sen", 2012]]
+    # a form whose year may not be before 2015 makes the agreed 2012 an error, not a silent row
+    ex.save_form(db, "form: F\nstudy_fields:\n  - {name: year, type: integer, min: 2015}\n", actor="owner")
+    with pytest.raises(DataError, match="study 'Sen 2012', column 'year': 2012 is below the smallest allowed"), \
+            pytest.warns(MetakitWarning):
+        ex.agreed_sheet(db, None)
 
 
 def test_studies_from_screening_group_included_records_by_study_id(tmp_path, monkeypatch):

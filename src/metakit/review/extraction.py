@@ -333,7 +333,9 @@ def agreed_sheet(db: Database, sheet: str | None, *, form: Form | None = None) -
     study_slots = [s for s in form.slots if s.outcome is None]
     records = []
     for study_id in sorted(s for s, _ in agreed):
-        values = _known(form, agreed[(study_id, "")])
+        # checked again against the current form: a field's type or range may have changed
+        # since the values were agreed
+        values = _parse_all(form, study_id, _known(form, agreed[(study_id, "")]))
         form.check(values, study_id, complete=True)
         for o in outcomes:
             own = [s for s in form.slots if o is not None and s.outcome == o.name]
