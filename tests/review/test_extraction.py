@@ -101,6 +101,16 @@ def test_form_errors_name_the_line_and_the_rule(text, line, words):
     assert str(err.value).startswith(f"form.yaml, line {line}:")
 
 
+def test_arms_named_per_study():
+    form = parse_form("form: F\narms: {t: Cells, c: Control}\narm_names: {t: intervention, c: control}\n"
+                      "outcomes:\n  - name: THA\n    sheet: binary\n    arm_fields: [{name: e, type: integer}]\n")
+    assert [s.key for s in form.slots] == ["intervention", "control", "THA:e_t", "THA:e_c"]
+    assert form.sheets["binary"] == ("study", "intervention", "control", "outcome", "e_t", "e_c")
+    assert form.slot("intervention").field.label == "Cells: as this study names it"
+    with pytest.raises(SpecError, match="line 1: arm_names: 'x' is not an arm"):
+        parse_form("form: F\narms: {t: T}\narm_names: {x: name_x}\nstudy_fields: [{name: year, type: integer}]\n")
+
+
 def test_values_are_typed_and_checked_against_the_form():
     form = read_form(FORM)
     assert form.parse_value("year", "2015") == "2015"

@@ -7,6 +7,7 @@ A form is a YAML document, validated with the review file's schema machinery
     arms:                                         # key (column suffix) -> label
       t: Cells + core decompression
       c: Core decompression alone
+    arm_names: {t: intervention, c: control}      # optional: each study's own arm names, in these columns
     study_fields:                                 # one value per study
       - {name: year, type: integer, min: 1950, max: 2030, required: true}
       - {name: allocation, type: choice, choices: [Randomised, Not randomised]}
@@ -91,6 +92,7 @@ _OUTCOME: dict[str, F] = {
 SCHEMA: dict[str, F] = {
     "form": F(str, True, doc="title of the form"),
     "arms": F("map[str]", doc="arm key (column suffix) -> label; default {t: Intervention, c: Control}"),
+    "arm_names": F("map[str]", doc="arm key -> column holding each study's own name of that arm"),
     "study_fields": F([_FIELD], doc="values per study"),
     "outcomes": F([_OUTCOME], doc="outcomes extracted per study"),
     "sheets": F({}, doc="sheet -> exact column order"),
@@ -328,6 +330,17 @@ def parse_form(text: str, path: str | Path | None = None) -> Form:
     study_fields = tuple(_field(f) for f in raw.get("study_fields") or ())
     for f in study_fields:
         _check_field(f, "study_fields", path)
+    names = raw.get("arm_names") or {}
+    for key, column in names.items():
+        if key not in arms:
+            raise SpecError(f"arm_names: {key!r} is not an arm ({', '.join(arms)})", path, raw["__line__"])
+        if column in {f.name for f in study_fields}:
+            raise SpecError(f"arm_names: column {column!r} is also a study field", path, raw["__line__"])
+    named = tuple(Field(name=column, type="text", label=f"{arms[key]}: as this study names it",
+                        line=raw["__line__"]) for key, column in names.items())
+    for f in named:
+        _check_field(f, "arm_names", path)
+    study_fields += named
     outcomes = []
     for o in raw.get("outcomes") or ():
         arm_fields = tuple(_field(f) for f in o.get("arm_fields") or ())
