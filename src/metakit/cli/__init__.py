@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Print or export the audit trail of a review store: who wrote what, when."),
     "rob": ("metakit.cli.rob", "app",
             "Risk of bias (RoB 2, ROBINS-I, QUADAS-2): judgements and figures."),
+    "extract": ("metakit.cli.extract", "app",
+                "Dual data extraction and RoB 2 assessments in the review store; export the agreed sheets."),
     "network": ("metakit.cli.network", "network_command",
                 "Network meta-analysis of DATA: league table, ranks, inconsistency, figures."),
     "revman": ("metakit.cli.revman", "revman_command",

@@ -134,6 +134,46 @@ QUESTIONS: dict[str, dict[str, tuple[str, ...]]] = {
                 "D5": ("5.1", "5.2", "5.3")},
 }
 
+#: What each signalling question asks, in short (paraphrased from the RoB 2 guidance of
+#: 22 August 2019, individually randomised parallel-group trials), per variant of domain 2.
+_SHARED_TEXT = {
+    "1.1": "Was the allocation sequence random?",
+    "1.2": "Was the allocation sequence concealed until participants were enrolled and assigned?",
+    "1.3": "Do baseline differences between the groups suggest a problem with the randomisation?",
+    "2.1": "Were participants aware of their assigned intervention during the trial?",
+    "2.2": "Were carers and people delivering the interventions aware of the assigned intervention?",
+    "3.1": "Were outcome data available for all, or nearly all, randomised participants?",
+    "3.2": "Is there evidence that the result was not biased by missing outcome data?",
+    "3.3": "Could missingness in the outcome depend on its true value?",
+    "3.4": "Is it likely that missingness in the outcome depended on its true value?",
+    "4.1": "Was the method of measuring the outcome inappropriate?",
+    "4.2": "Could measurement or ascertainment of the outcome have differed between groups?",
+    "4.3": "Were outcome assessors aware of the intervention received?",
+    "4.4": "Could assessment of the outcome have been influenced by knowledge of the intervention?",
+    "4.5": "Is it likely that assessment of the outcome was influenced by knowledge of the intervention?",
+    "5.1": "Was the result analysed by a pre-specified plan finalised before unblinded data were available?",
+    "5.2": "Was the result likely selected, on the basis of the results, from several eligible outcome "
+           "measurements (scales, definitions, time points)?",
+    "5.3": "Was the result likely selected, on the basis of the results, from several eligible analyses?",
+}
+QUESTION_TEXT: dict[str, dict[str, str]] = {
+    ASSIGNMENT: {**_SHARED_TEXT,
+                 "2.3": "Were there deviations from the intended intervention that arose because of the "
+                        "trial context?",
+                 "2.4": "Were these deviations likely to have affected the outcome?",
+                 "2.5": "Were these deviations from the intended intervention balanced between groups?",
+                 "2.6": "Was an appropriate analysis used to estimate the effect of assignment?",
+                 "2.7": "Could failing to analyse participants in their randomised group have had a "
+                        "substantial impact on the result?"},
+    ADHERENCE: {**_SHARED_TEXT,
+                "2.3": "Were important non-protocol interventions balanced across groups?",
+                "2.4": "Were there failures in implementing the intervention that could have affected "
+                       "the outcome?",
+                "2.5": "Was there non-adherence to the assigned regimen that could have affected outcomes?",
+                "2.6": "Was an appropriate analysis used to estimate the effect of adhering to the "
+                       "intervention?"},
+}
+
 _TREES: dict[str, dict[str, tuple[dict[str, Node], ...]]] = {
     ASSIGNMENT: {"D1": (D1_TREE,), "D2": (D2_ASSIGNMENT_PART1, D2_ASSIGNMENT_PART2), "D3": (D3_TREE,),
                  "D4": (D4_TREE,), "D5": (D5_TREE,)},

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import metakit.review.audit  # noqa: F401  (registers the audit trail's migration)
+import metakit.review.extraction  # noqa: F401  (registers the extraction and RoB tables' migrations)
 import metakit.web.tables  # noqa: F401  (registers the web app's migrations)
 from metakit.errors import DataError
 from metakit.review.database import Database, to_url
