@@ -239,7 +239,7 @@ def test_reconcile_export_and_meta_on_the_agreed_sheet(db, tmp_path):
 
     rec = trail(db, action="extraction.reconcile")
     assert rec.actor.tolist() == ["carla"] * 3
-    detail = json.loads(rec.detail.iloc[0])
+    detail = rec.detail.iloc[0]
     assert detail["values"]["THA:e_c"] == ["9", "chosen", "table 3 of the report"]
     assert detail["values"]["year"] == ["2015", "agreed", None]
     # ana and ben may read each other's entries now; the reconciliation can be retried safely

@@ -49,15 +49,15 @@ def _free_port() -> int:
 
 
 def _login(page, base: str, name: str) -> None:
-    page.goto(f"{base}/p/review/login")
+    page.goto(f"{base}/login")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/p/review/")
+    page.wait_for_url(f"{base}/")
 
 
 def _fill_entry(page, base: str, values: dict[str, str]) -> None:
-    page.goto(f"{base}/p/review/extraction/entry?study=Mao%202015")
+    page.goto(f"{base}/extraction/entry?study=Mao%202015")
     page.select_option("#v-allocation", "Randomised")
     for key, value in values.items():
         page.fill(f"#v-{key.replace(':', '-')}", value)
@@ -79,6 +79,7 @@ def test_extract_reconcile_export_and_live_rob_in_chromium(database_url, tmp_pat
         accounts.accept(db, accounts.invite(db, role, actor="test").token, name, PASSWORD)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    root = f"{base}/p/{next(iter(app.state.stores))}"
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -90,28 +91,28 @@ def test_extract_reconcile_export_and_live_rob_in_chromium(database_url, tmp_pat
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
             ann = browser.new_context().new_page()
-            _login(ann, base, "ann")
-            _fill_entry(ann, base, values)
+            _login(ann, root, "ann")
+            _fill_entry(ann, root, values)
             ann.screenshot(path=str(shots / "11-extraction-entry.png"), full_page=True)
             ann.get_by_role("button", name="Save and submit (final)").click()
             ann.wait_for_load_state()
             assert "it can no longer change" in ann.content()
             bob = browser.new_context().new_page()
-            _login(bob, base, "bob")
-            _fill_entry(bob, base, {**values, "THA:e_c": "8"})
+            _login(bob, root, "bob")
+            _fill_entry(bob, root, {**values, "THA:e_c": "8"})
             assert bob.input_value("#v-THA-e_t") == "3"  # his own typing, not ann's entry
             bob.get_by_role("button", name="Save and submit (final)").click()
             bob.wait_for_load_state()
 
             own = browser.new_context(accept_downloads=True).new_page()
-            _login(own, base, "olga")
-            own.goto(f"{base}/p/review/extraction/compare?study=Mao%202015")
+            _login(own, root, "olga")
+            own.goto(f"{root}/extraction/compare?study=Mao%202015")
             assert "agree on 5 of 6 values" in own.content()
             own.select_option("select[name='c:THA:e_c']", "value:9")
             own.fill("input[name='n:THA:e_c']", "table 2 of the report")
             own.screenshot(path=str(shots / "12-extraction-reconcile.png"), full_page=True)
             own.get_by_role("button", name="Record the agreed values").click()
-            own.wait_for_url(f"{base}/p/review/extraction")
+            own.wait_for_url(f"{root}/extraction")
             assert "olga" in own.locator("tbody").inner_text()
             with own.expect_download() as download:
                 own.click("text=binary.csv")
@@ -119,7 +120,7 @@ def test_extract_reconcile_export_and_live_rob_in_chromium(database_url, tmp_pat
             assert sheet == ["study,year,outcome,e_t,n_t,e_c,n_c,allocation,mean_age,source,certainty",
                              "Mao,2015,THA,3,48,9,41,Randomised,,,"]
 
-            ann.goto(f"{base}/p/review/rob/entry?study=Mao%202015&outcome=THA")
+            ann.goto(f"{root}/rob/entry?study=Mao%202015&outcome=THA")
             for q, a in (("1.1", "Y"), ("1.2", "NI"), ("1.3", "N")):
                 ann.select_option(f"[id='q-{q}']", a)
             judgements = ann.locator("#judgements")
