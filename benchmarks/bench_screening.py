@@ -51,6 +51,8 @@ DATA = next((p for p in (HERE.parents[1] / "shared" / "data" / "screening",
                          Path("/work/shared/data/screening")) if p.exists()),
             Path("../shared/data/screening"))
 ASREVIEW_CACHE = HERE / "screening_asreview.json"
+ASREVIEW_VALIDATION_CACHE = HERE / "screening_asreview_validation.json"
+EXPLORATION = HERE / "screening_exploration.json"
 METAKIT_CACHE = HERE / "screening_metakit.json"
 SEEDS = (1, 2, 3, 4, 5)
 
@@ -69,10 +71,15 @@ RULES = (
 
 
 def load_review(path: Path) -> pd.DataFrame:
-    """A development-set CSV: id, title, abstract, keywords, label_included."""
+    """A labelled review CSV: title, abstract and label_included (or included)."""
     frame = pd.read_csv(path)
-    frame["title"] = frame["title"].fillna("")
-    frame["abstract"] = frame["abstract"].fillna("")
+    if "label_included" not in frame.columns and "included" in frame.columns:
+        frame = frame.rename(columns={"included": "label_included"})
+    missing = {"title", "abstract", "label_included"} - set(frame.columns)
+    if missing:
+        raise SystemExit(f"{path}: no column {', '.join(sorted(missing))}")
+    frame["title"] = frame["title"].fillna("").astype(str)
+    frame["abstract"] = frame["abstract"].fillna("").astype(str)
     return frame
 
 
@@ -126,15 +133,15 @@ def _short(name: str) -> str:
     return name.replace("Cohen_2006_", "")
 
 
-def report(mk: dict, asr: dict, stops: pd.DataFrame, model: str, args: argparse.Namespace,
-           elapsed: float) -> str:
+def comparison(entries: dict, asr_entries: dict) -> pd.DataFrame:
+    """Per data set: N, R and the mean (SD) over seeds of both tools' WSS@95 and RRF@10."""
     rows = []
-    for name, entry in mk["datasets"].items():
+    for name, entry in entries.items():
         n = entry["n_records"] - 2
         ours = [metrics_from_positions(r["found_at"], n) for r in entry["runs"].values()]
         theirs = ([metrics_from_positions(r["found_at"], n)
-                   for r in asr["datasets"][name]["runs"].values()]
-                  if name in asr.get("datasets", {}) else None)
+                   for r in asr_entries[name]["runs"].values()]
+                  if name in asr_entries else None)
         rows.append({
             "name": name, "N": entry["n_records"], "R": entry["n_included"],
             "mk_wss": np.mean([w for w, _ in ours]), "mk_rrf": np.mean([r for _, r in ours]),
@@ -144,11 +151,88 @@ def report(mk: dict, asr: dict, stops: pd.DataFrame, model: str, args: argparse.
             "asr_sd": np.std([w for w, _ in theirs]) if theirs else math.nan,
             "seconds": np.mean([r["seconds"] for r in entry["runs"].values()]),
         })
-    t = pd.DataFrame(rows)
-    both = t.dropna()
+    return pd.DataFrame(rows)
 
-    def f(v: float) -> str:
-        return "n/a" if v != v else f"{v:.3f}"
+
+def _f(v: float) -> str:
+    return "n/a" if v != v else f"{v:.3f}"
+
+
+def table_lines(t: pd.DataFrame, label: dict[str, str] | None = None) -> list[str]:
+    """The markdown table of :func:`comparison`, with the mean over data sets with both."""
+    label = label or {}
+    both = t.dropna()
+    lines = ["| data set | N | R | metakit WSS@95 | ASReview WSS@95 | difference | "
+             "metakit RRF@10 | ASReview RRF@10 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in t.itertuples():
+        name = _short(r.name) + (f" ({label[r.name]})" if r.name in label else "")
+        lines.append(f"| {name} | {r.N} | {r.R} | {_f(r.mk_wss)} | {_f(r.asr_wss)} "
+                     f"| {r.mk_wss - r.asr_wss:+.3f} | {_f(r.mk_rrf)} | {_f(r.asr_rrf)} |"
+                     if r.asr_wss == r.asr_wss else
+                     f"| {name} | {r.N} | {r.R} | {_f(r.mk_wss)} | n/a | | "
+                     f"{_f(r.mk_rrf)} | n/a |")
+    lines.append(f"| **mean** ({len(both)} data sets with both) | | | "
+                 f"**{both.mk_wss.mean():.3f}** | **{both.asr_wss.mean():.3f}** | "
+                 f"**{(both.mk_wss - both.asr_wss).mean():+.3f}** | "
+                 f"**{both.mk_rrf.mean():.3f}** | **{both.asr_rrf.mean():.3f}** |")
+    return lines
+
+
+#: Field of the validation reviews named in the report (others are listed by name only).
+FIELDS = {
+    "Kitchenham_2010": "software engineering",
+    "Hall_2012": "software engineering",
+    "Wahono_2015": "software engineering",
+    "Radjenovic_2013": "software engineering",
+    "Nagtegaal_2019": "public administration",
+    "van_de_Schoot_2017": "psychology",
+    "Bannach-Brown_2019": "animal research",
+    "Kwok_2020": "veterinary virology",
+    "Appenzeller-Herzog_2020": "medicine, Wilson disease",
+}
+
+
+def exploration_lines(rows: list, asr: dict, asr_val: dict) -> list[str]:
+    """One line per trial of ``screening_explore.py``: its WSS@95 and RRF@10 against ASReview.
+
+    Only data sets with all five seeds and an ASReview reference count; the baseline
+    row is the trial equal to the default model.
+    """
+    frame = pd.DataFrame(rows, columns=["trial", "name", "seed", "wss", "rrf", "seconds"])
+    ref = {}
+    for entries in (asr.get("datasets", {}), asr_val.get("datasets", {})):
+        for name, e in entries.items():
+            got = [metrics_from_positions(r["found_at"], e["n_records"] - 2)
+                   for r in e["runs"].values()]
+            ref[name] = (np.mean([w for w, _ in got]), np.mean([r for _, r in got]))
+    per = frame.groupby(["trial", "name"]).agg(wss=("wss", "mean"), rrf=("rrf", "mean"),
+                                                n=("seed", "count")).reset_index()
+    per = per[(per.n == len(SEEDS)) & per.name.isin(ref)]
+    per["d"] = per.wss - per.name.map(lambda n: ref[n][0])
+    per["rd"] = per.rrf - per.name.map(lambda n: ref[n][1])
+    per["dev"] = per.name.str.startswith("Cohen_2006_")
+    lines = ["| trial | dev: WSS@95 difference (mean, worst) | dev: RRF@10 difference | "
+             "other fields: WSS@95 difference (mean, worst) | other fields: RRF@10 difference |",
+             "|---|---:|---:|---:|---:|"]
+    order = per[per.dev].groupby("trial").d.mean().sort_values(ascending=False).index
+    for trial in order:
+        dv, ov = per[(per.trial == trial) & per.dev], per[(per.trial == trial) & ~per.dev]
+
+        def cell(s: pd.DataFrame, col: str, worst: bool) -> str:
+            if s.empty:
+                return "n/a"
+            text = f"{s[col].mean():+.3f}"
+            return text + (f" ({s[col].min():+.3f}, {len(s)} sets)" if worst else "")
+        lines.append(f"| `{trial.replace('|', chr(92) + '|')}` | {cell(dv, 'd', True)} | {cell(dv, 'rd', False)} | "
+                     f"{cell(ov, 'd', True)} | {cell(ov, 'rd', False)} |")
+    return lines
+
+
+def report(mk: dict, asr: dict, asr_val: dict, stops: pd.DataFrame, model: str,
+           args: argparse.Namespace, elapsed: float) -> str:
+    t = comparison(mk["datasets"], asr.get("datasets", {}))
+    both = t.dropna()
 
     lines = [
         "# Screening prioritisation: metakit against ASReview LAB on real reviews",
@@ -177,20 +261,8 @@ def report(mk: dict, asr: dict, stops: pd.DataFrame, model: str, args: argparse.
         "",
         "## Development set: WSS@95 and RRF@10 (mean over 5 seeds)",
         "",
-        "| data set | N | R | metakit WSS@95 | ASReview WSS@95 | difference | "
-        "metakit RRF@10 | ASReview RRF@10 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in t.itertuples():
-        lines.append(f"| {_short(r.name)} | {r.N} | {r.R} | {f(r.mk_wss)} | {f(r.asr_wss)} "
-                     f"| {r.mk_wss - r.asr_wss:+.3f} | {f(r.mk_rrf)} | {f(r.asr_rrf)} |"
-                     if r.asr_wss == r.asr_wss else
-                     f"| {_short(r.name)} | {r.N} | {r.R} | {f(r.mk_wss)} | n/a | | "
-                     f"{f(r.mk_rrf)} | n/a |")
-    lines.append(f"| **mean** ({len(both)} data sets with both) | | | "
-                 f"**{both.mk_wss.mean():.3f}** | **{both.asr_wss.mean():.3f}** | "
-                 f"**{(both.mk_wss - both.asr_wss).mean():+.3f}** | "
-                 f"**{both.mk_rrf.mean():.3f}** | **{both.asr_rrf.mean():.3f}** |")
+    lines += table_lines(t)
     worst = (both.mk_wss - both.asr_wss).min() if len(both) else math.nan
     lines += [
         "",
@@ -209,6 +281,57 @@ def report(mk: dict, asr: dict, stops: pd.DataFrame, model: str, args: argparse.
         "(calcium channel blockers, skeletal muscle relaxants), and costs some recall "
         "in the first 10% on two data sets.",
         "",
+        "## Validation on reviews from other fields (not tuned on)",
+        "",
+    ]
+    val = mk.get("validation", {})
+    if val:
+        tv = comparison(val, asr_val.get("datasets", {}))
+        bv = tv.dropna()
+        lines += [
+            "Labelled reviews outside the development set's field, used only to check "
+            "that a change carries over (nothing was chosen on them alone): the CSVs are "
+            "read at run time from the folder given as `--validation DIR` and are not "
+            "part of the repository. Same protocol, priors and seeds as above; ASReview "
+            "LAB's runs cached in `benchmarks/screening_asreview_validation.json` by "
+            "`benchmarks/screening_asreview.py --data DIR --cache "
+            "benchmarks/screening_asreview_validation.json`. Sources: "
+            "asreview/systematic-review-datasets (commit 0909240, "
+            "`datasets/<name>/output/<name>.csv`: Kitchenham_2010, Nagtegaal_2019, "
+            "Bannach-Brown_2019) and asreview/paper-evaluating-models-across-research-areas "
+            "(`datasets/sim_datasets/virus.csv` = Kwok_2020, `wilson.csv` = "
+            "Appenzeller-Herzog_2020, columns `id,title,abstract,included`).",
+            "",
+        ]
+        lines += table_lines(tv, FIELDS)
+        lines += [
+            "",
+            "Largest shortfall of metakit against ASReview on one of these: "
+            f"{(bv.mk_wss - bv.asr_wss).min():+.3f} WSS@95.",
+            "",
+        ]
+    else:
+        lines += ["Not run in this invocation (`--validation DIR`).", ""]
+    if EXPLORATION.exists():
+        lines += [
+            "## Trials (`benchmarks/screening_explore.py`)",
+            "",
+            "Every variant tried for this version, each on all data sets with five seeds "
+            "and the protocol above, against ASReview's cached runs: mean over data sets of "
+            "metakit minus ASReview (the worst single data set in brackets). A trial is "
+            "`FEATURES|MODEL` (see that script's docstring): `tw` title repeats, `stop` "
+            "English stop words removed, `mindf` minimum document frequency, `piv` pivoted "
+            "length normalisation, `dual` a plain title + abstract block beside the first; "
+            "`svm` the class-weighted linear SVM (C, r = inclusion emphasis), `lr` logistic "
+            "regression, `rocchio` centroid classifier, `blend` SVM and Rocchio ranks mixed "
+            "as k0 / (k0 + inclusions known), `fast` FASTREAD's aggressive undersampling, "
+            "`blocks` one SVM per block, `ens:A+B` rank fusion. The first line is the best "
+            "mean on the development set.",
+            "",
+        ]
+        lines += exploration_lines(json.loads(EXPLORATION.read_text())["rows"], asr, asr_val)
+        lines.append("")
+    lines += [
         "## Stopping rules replayed on metakit's screening orders",
         "",
         "Each rule (see `metakit.review.stopping`) is applied to metakit's order for each "
@@ -294,17 +417,24 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="re-render from the cached metakit orders")
     ap.add_argument("--out", type=Path, default=HERE / "SCREENING_RESULTS.md")
+    ap.add_argument("--validation", type=Path, default=None,
+                    help="folder of labelled review CSVs from other fields (title, "
+                    "abstract, label_included or included), run beside the development "
+                    "set and reported in their own table")
     args = ap.parse_args()
     seeds = SEEDS[:args.seeds]
     t_start = time.perf_counter()
     asr = json.loads(ASREVIEW_CACHE.read_text()) if ASREVIEW_CACHE.exists() else {}
+    asr_val = (json.loads(ASREVIEW_VALIDATION_CACHE.read_text())
+               if ASREVIEW_VALIDATION_CACHE.exists() else {})
     mk = json.loads(METAKIT_CACHE.read_text()) if METAKIT_CACHE.exists() else {}
     only = {s for s in args.only.split(",") if s}
     if not args.reuse:
         if mk.get("model") != args.model or mk.get("seeds") != list(seeds):
             mk = {}
         # --only runs update the cache's entries for those data sets
-        mk = {"model": args.model, "seeds": list(seeds), "datasets": mk.get("datasets", {})}
+        mk = {"model": args.model, "seeds": list(seeds), "datasets": mk.get("datasets", {}),
+              "validation": mk.get("validation", {})}
         for path in sorted(args.data.glob("*.csv")):
             if only and path.stem not in only and _short(path.stem) not in only:
                 continue
@@ -314,10 +444,19 @@ def main() -> None:
             got = [metrics_from_positions(r["found_at"], n) for r in entry["runs"].values()]
             print(f"{_short(path.stem):<26} WSS@95 {np.mean([w for w, _ in got]):.3f}  "
                   f"RRF@10 {np.mean([r for _, r in got]):.3f}", flush=True)
+        for path in sorted(args.validation.glob("*.csv")) if args.validation else []:
+            if only and path.stem not in only:
+                continue
+            entry = run_metakit(load_review(path), seeds, args.model)
+            mk["validation"][path.stem] = entry
+            n = entry["n_records"] - 2
+            got = [metrics_from_positions(r["found_at"], n) for r in entry["runs"].values()]
+            print(f"{path.stem:<26} WSS@95 {np.mean([w for w, _ in got]):.3f}  "
+                  f"RRF@10 {np.mean([r for _, r in got]):.3f}", flush=True)
         METAKIT_CACHE.write_text(json.dumps(mk, indent=1) + "\n")
     stops = pd.DataFrame([row for name, entry in mk["datasets"].items()
                           for row in stopping_rows(name, entry)])
-    args.out.write_text(report(mk, asr, stops, mk.get("model", args.model), args,
+    args.out.write_text(report(mk, asr, asr_val, stops, mk.get("model", args.model), args,
                                time.perf_counter() - t_start), encoding="utf-8")
     print(f"written {args.out}")
 
