@@ -20,6 +20,7 @@ Yu Z, Kraft NA, Menzies T. Finding better active learners for faster literature 
 added), ``tmix`` (with ``tsplit=1``, a title-only TF-IDF block: records without an
 abstract ranked by an SVM on titles alone),
 ``ens:A+B`` (ranks of models A and B added; ``~`` for ``:`` and ``;`` for ``,`` inside).
+Any model also takes ``until`` and ``per``: a refit cadence other than the screener's.
 
 The protocol is the one of ``bench_screening.py`` (same priors, seeds 1..5, the
 screener's refit cadence, scored without the priors). Results per trial, data set and
@@ -156,6 +157,15 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
     raise SystemExit(f"unknown model {spec!r}")
 
 
+def _interval(n_known: int, spec: str) -> int:
+    """The screener's cadence, or with ``until`` (refit after every record until that many
+    are known) and ``per`` (then every n / per records) in the model's options."""
+    _, kw = parse(spec)
+    if "until" not in kw and "per" not in kw:
+        return refit_interval(n_known)
+    return 1 if n_known < kw.get("until", 100) else max(1, n_known // int(kw.get("per", 50)))
+
+
 def simulate(X: Any, y: np.ndarray, priors: tuple[int, int], spec: str, split: int | None,
              no_abstract: np.ndarray) -> np.ndarray:
     """Labels in screening order (priors excluded), on the screener's refit cadence."""
@@ -172,7 +182,7 @@ def simulate(X: Any, y: np.ndarray, priors: tuple[int, int], spec: str, split: i
         idx = np.asarray(known)
         s = score(spec, X, idx, y[idx], split, no_abstract)
         ranked = pool[np.argsort(-s[pool], kind="stable")]
-        take = ranked[:refit_interval(len(known))]
+        take = ranked[:_interval(len(known), spec)]
         screened[take] = True
         known += take.tolist()
         order += take.tolist()

@@ -522,9 +522,9 @@ def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarr
         fits = [_fit_linear(X[labelled], y, m) for m in parts]
         if model == "blend":
             fits.append((_rocchio(X, np.asarray(labelled), y), 0.0))
-        # one pass over X for all members: X @ [w_1 ... w_k] + b
-        W = np.column_stack([w for w, _ in fits])
-        S = np.asarray(X @ W) + np.array([b for _, b in fits])
+        # one sparse product per member: X @ [w_1 ... w_k] with a dense two-column W
+        # takes scipy's slower path (3-4 times one product on 20,000 records)
+        S = np.column_stack([np.asarray(X @ w).ravel() + b for w, b in fits])
         if model == "blend":
             share = ROCCHIO_HALF / (ROCCHIO_HALF + int((y == 1).sum()))
             return (1 - share) * _ranks(S[:, 0]) + share * _ranks(S[:, 1])
