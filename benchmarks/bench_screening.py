@@ -173,7 +173,11 @@ def table_lines(t: pd.DataFrame, label: dict[str, str] | None = None) -> list[st
              "metakit RRF@10 | ASReview RRF@10 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in t.itertuples():
-        name = _short(r.name) + (f" ({label[r.name]})" if r.name in label else "")
+        base, _, share = r.name.partition("_no_abstract_")
+        field = label.get(base, "")
+        if share:
+            field = f"{field}; {share}% of the abstracts removed".lstrip("; ")
+        name = _short(r.name) + (f" ({field})" if field else "")
         lines.append(f"| {name} | {r.N} | {r.R} | {_f(r.mk_wss)} | {_f(r.asr_wss)} "
                      f"| {r.mk_wss - r.asr_wss:+.3f} | {_f(r.mk_rrf)} | {_f(r.asr_rrf)} |"
                      if r.asr_wss == r.asr_wss else
@@ -316,6 +320,14 @@ def report(mk: dict, asr: dict, asr_val: dict, stops: pd.DataFrame, model: str,
             "Appenzeller-Herzog_2020, columns `id,title,abstract,included`).",
             "",
         ]
+        if any("_no_abstract_" in name for name in val):
+            lines += [
+                "Rows marked '% of the abstracts removed' are copies of a review in which "
+                "that share of the records, drawn at random with a fixed seed, lost their "
+                "abstract (`benchmarks/screening_strip_abstracts.py`), as in exports where "
+                "many records come with a title alone.",
+                "",
+            ]
         lines += table_lines(tv, FIELDS)
         lines += [
             "",

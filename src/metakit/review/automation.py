@@ -59,9 +59,10 @@ relevance-feedback profile (the inclusions' centroid minus a quarter of the excl
 The Rocchio share, 5 / (5 + inclusions known), leads while one or a few inclusions are
 known, when a centroid generalises from them better than a maximum-margin fit, and fades
 as they accumulate. Against ASReview LAB 3.0.8's default model on the same priors it
-saves 0.04 more work at 95% recall on nine drug reviews and 0.01 more on five reviews
-from other fields, with recall after 10% of the records a little lower on the first and
-higher on the second; ``benchmarks/SCREENING_RESULTS.md`` lists every variant tried.
+saves 0.038 more work at 95% recall (WSS@95) on nine drug reviews and 0.010 more on five
+reviews from other fields, with recall after 10% of the records a little lower on the
+first (0.428 against 0.434) and higher on the second (0.726 against 0.713);
+``benchmarks/SCREENING_RESULTS.md`` lists every variant tried.
 :func:`simulate_screening` replays a
 labelled review in which the model learns only the labels of records already screened,
 and reports work saved
