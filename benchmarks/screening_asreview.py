@@ -4,6 +4,11 @@ Run (ASReview in its own environment, not a metakit dependency)::
 
     python -m venv /tmp/asr && /tmp/asr/bin/pip install asreview
     python benchmarks/screening_asreview.py --asreview /tmp/asr/bin/asreview
+    python benchmarks/screening_asreview.py --asreview /tmp/asr/bin/asreview \
+        --data DIR --cache benchmarks/screening_asreview_validation.json
+
+(the second for the reviews from other fields that ``bench_screening.py --validation
+DIR`` reports separately).
 
 For each data set and seed it writes the data set as ``title,abstract,included``,
 passes the *same* prior records as metakit's simulation (:func:`draw_priors`) by row

@@ -152,7 +152,7 @@ def test_rank_without_both_classes_keeps_input_order():
         rank_records(["a", "b"], [1, 2])
 
 
-@pytest.mark.parametrize("model", ["ensemble", "logistic", "nb", "svm"])
+@pytest.mark.parametrize("model", ["blend", "ensemble", "logistic", "nb", "svm"])
 def test_simulation_finds_inclusions_early(model):
     texts, y = _toy_corpus()
     res = simulate_screening(texts, y, model=model, batch_size=5, seed=3)
@@ -206,3 +206,33 @@ def test_simulation_uses_the_given_priors_and_the_screener_cadence(monkeypatch):
         [1, 1, 2, 2, 3, 20]
     with pytest.raises(DataError, match="at least one inclusion and one exclusion"):
         simulate_screening(texts, y, priors=[20, 21])
+
+
+def test_rocchio_profile_hand_calculation():
+    # inclusion e1; exclusions e2 and e3: centroids (1, 0, 0) and (0, 0.5, 0.5), so the
+    # profile is (1, 0, 0) - 0.25 (0, 0.5, 0.5) = (1, -0.125, -0.125)
+    import scipy.sparse as sp
+
+    import metakit.review.automation as auto
+
+    X = sp.csr_matrix(np.eye(3))
+    profile = auto._rocchio(X, np.array([0, 1, 2]), np.array([1, 0, 0]))
+    assert profile.tolist() == [1.0, -0.125, -0.125]
+
+
+def test_blend_weights_rocchio_by_the_inclusions_known():
+    # blend = (1 - s) rank(svm) + s rank(Rocchio), s = 5 / (5 + inclusions known), with
+    # ranks scaled to (0, 1]; checked against scipy's ranks of the two parts
+    from scipy.stats import rankdata
+
+    import metakit.review.automation as auto
+
+    texts, y = _toy_corpus(n=60, k=8)
+    X = auto._features(texts)
+    for labelled in (np.array([0, 20]), np.array([0, 1, 2, 20, 21, 22, 23])):
+        yl = y[labelled]
+        share = 5 / (5 + int(yl.sum()))
+        svm = auto._scores(X, labelled, yl, "svm")
+        rocchio = np.asarray(X @ auto._rocchio(X, labelled, yl)).ravel()
+        expected = ((1 - share) * rankdata(svm) + share * rankdata(rocchio)) / len(y)
+        assert auto._scores(X, labelled, yl, "blend") == pytest.approx(expected)
