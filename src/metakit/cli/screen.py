@@ -179,7 +179,8 @@ def _open(db: str) -> Any:
 
 
 ACTIONS = ("run", "status", "export", "import", "resolve", "conflicts", "agreement",
-           "design-filter", "unflag", "not-retrieved", "retrieved", "study", "reasons")
+           "design-filter", "unflag", "not-retrieved", "retrieved", "study", "reasons", "terms",
+           "note")
 
 
 def _where(action: str, args: list[str], project: str | None) -> tuple[str, list[str], str]:
@@ -204,7 +205,7 @@ def screen_command(
     action: str = typer.Argument("run", help="run (screen in the terminal), status, "
                                  "export, import, resolve, conflicts, agreement, "
                                  "design-filter, unflag, not-retrieved, retrieved, study, "
-                                 "reasons"),
+                                 "reasons, terms, note"),
     args: list[str] | None = typer.Argument(None, help="the action's arguments: a CSV "
                                             "file, record ids, reasons"),
     project: str | None = typer.Option(None, "--project", "-p",
@@ -225,6 +226,10 @@ def screen_command(
     recall: float = typer.Option(0.95, "--recall", help="status: recall target"),
     confidence: float = typer.Option(0.95, "--confidence", help="status: confidence of "
                                      "the random-sampling stopping rule"),
+    include: list[str] | None = typer.Option(None, "--include", help="terms: a term "
+                                             "highlighted as a sign to include (repeatable)"),
+    exclude: list[str] | None = typer.Option(None, "--exclude", help="terms: a term "
+                                             "highlighted as a sign to exclude (repeatable)"),
 ) -> None:
     """Screen records in the terminal, or import/export/check screening decisions.
 
@@ -243,6 +248,9 @@ def screen_command(
     metakit screen not-retrieved 77 78 --project review.db       (full text not obtained)
     metakit screen study "Smith 2019" 12 34 --project review.db  (reports of one study)
     metakit screen reasons "Not randomised" "Wrong comparator" --stage full-text
+    metakit screen terms --include "femoral head" --exclude rat  (highlighted terms)
+    metakit screen terms clear                                   (no highlighted terms)
+    metakit screen note 12 "check the dose" --reviewer ann       (a private note; none: show)
     """
     from metakit.review import screening as scr
     from metakit.review.audit import local_actor
@@ -332,6 +340,10 @@ def screen_command(
                     scr.define_reasons(p, stage, args)
                 for n, r in enumerate(scr.reasons(p, stage), start=1):
                     console.print(f"[{n}] {r}", markup=False, highlight=False)
+        elif action == "terms":
+            _terms(db, args, include or [], exclude or [], reviewer, console)
+        elif action == "note":
+            _note(db, args, stage, reviewer, console)
         else:
             if reviewer is None:
                 raise typer.BadParameter("--reviewer is required to screen")
@@ -343,6 +355,48 @@ def screen_command(
     except MetakitError as err:
         console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+
+
+def _terms(db: str, args: list[str], include: list[str], exclude: list[str],
+           reviewer: str | None, console: Console) -> None:
+    """Show the highlighted terms, or replace them (the web app's overview form)."""
+    import metakit.web.tables  # noqa: F401  (registers the terms' table)
+    from metakit.review.audit import local_actor
+    from metakit.web import decisions
+
+    if args not in ([], ["clear"]):
+        raise typer.BadParameter("terms takes --include/--exclude TERM, or 'clear'")
+    with _open(db) as p:
+        if args or include or exclude:
+            decisions.set_terms(p.db, include, exclude, actor=reviewer or local_actor())
+        shown = decisions.terms(p.db)
+    for kind in ("include", "exclude"):
+        console.print(f"{kind}: " + ("; ".join(shown[kind]) or "(none)"), markup=False,
+                      highlight=False)
+
+
+def _note(db: str, args: list[str], stage: str, reviewer: str | None,
+          console: Console) -> None:
+    """Write a reviewer's private note on a record, or show it (as on the screening page)."""
+    import sqlalchemy as sa
+
+    import metakit.web.tables  # noqa: F401  (registers the notes' table)
+    from metakit.review.tables import records
+    from metakit.web import decisions
+
+    if reviewer is None:
+        raise typer.BadParameter("--reviewer is required: a note is the reviewer's own")
+    rid = int(args[0])
+    with _open(db) as p:
+        with p.db.read() as conn:
+            known = conn.execute(sa.select(records.c.id).where(records.c.id == rid)).first()
+        if known is None:
+            raise DataError("no such record", study=rid, column="record_id")
+        if len(args) > 1:
+            decisions.save_note(p.db, rid, stage, reviewer, " ".join(args[1:]))
+        note = decisions.note_for(p.db, rid, stage, reviewer)
+    console.print(f"record {rid}, {stage}, {reviewer}: " + (note or "(no note)"), markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 def prisma_command(

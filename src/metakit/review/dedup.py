@@ -57,10 +57,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metakit.errors import DataError
 from metakit.review import normalise as nz
 
 __all__ = ["DedupReport", "DedupResult", "classify_pairs", "find_duplicates", "prepare",
-           "candidate_pairs"]
+           "candidate_pairs", "thresholds_from"]
 
 _GENERIC_TYPES = {"article", "journal article", "jour", "journal", "misc", "research article",
                   "original article", "research support, non-u.s. gov't"}
@@ -299,6 +300,37 @@ class Thresholds:
     author: float = 0.80            # surname similarity counted as agreement
     min_title_len: int = 30         # shorter titles need more agreement
     truncated_min: int = 40         # a prefix this long of the other title = truncation
+
+
+def thresholds_from(values: dict[str, str | float | int]) -> Thresholds:
+    """:class:`Thresholds` with some cut-offs changed, from text (a form, ``--threshold``).
+
+    Similarities must lie in [0, 1] and lengths be whole numbers of at least 1; an
+    unknown name or a bad value raises :class:`~metakit.errors.DataError` naming it.
+
+    Examples
+    --------
+    >>> thresholds_from({"title": "0.9"}).title, thresholds_from({}).title
+    (0.9, 0.88)
+    """
+    defaults = Thresholds()
+    changed: dict[str, float | int] = {}
+    for name, raw in values.items():
+        if name not in Thresholds.__dataclass_fields__:
+            raise DataError(f"no dedup threshold {name!r}; thresholds are "
+                            f"{', '.join(Thresholds.__dataclass_fields__)}", column=name)
+        kind = type(getattr(defaults, name))
+        try:
+            value = kind(str(raw).strip())
+        except ValueError:
+            raise DataError(f"threshold {name} must be a {'whole number' if kind is int else 'number'}, "
+                            f"got {raw!r}", column=name) from None
+        if kind is float and not 0.0 <= value <= 1.0:
+            raise DataError(f"threshold {name} is a similarity between 0 and 1, got {value}", column=name)
+        if kind is int and value < 1:
+            raise DataError(f"threshold {name} is a length of at least 1, got {value}", column=name)
+        changed[name] = value
+    return Thresholds(**{**defaults.__dict__, **changed})
 
 
 _TWO_DOIS = "title+author+journal+year+page (two DOIs)"

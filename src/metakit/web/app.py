@@ -41,7 +41,7 @@ STATIC = Path(__file__).parent / "static"
 #: Page modules under ``metakit.web.pages``, each exposing ``routes``; extraction and risk of
 #: bias add theirs here (and their navigation entries with ``templating.add_nav``).
 PAGE_MODULES: tuple[str, ...] = ("auth", "overview", "screening", "conflicts", "progress", "records", "extraction",
-                                  "rob", "team")
+                                  "rob", "removals", "reports", "sources", "team")
 
 
 async def _index(request: Request) -> Response:

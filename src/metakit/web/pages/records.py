@@ -133,22 +133,54 @@ def _unsure(project: Any) -> list[dict[str, Any]]:
 async def dedup_page(request: Request, error: str | None = None, message: str | None = None,
                      status: int = 200) -> Response:
     ctx = await member_of(request, owner=True)
+    from metakit.review.dedup import Thresholds
+
     pairs = await ctx.store.run(_unsure)
     return render(request, "dedup.html", status_code=status, ctx=ctx, title="Duplicates to check", pairs=pairs,
-                  error=error, message=message)
+                  thresholds=Thresholds().__dict__, error=error, message=message)
 
 
-def _run_dedup(project: Any) -> str:
-    return project.dedup().summary()
+def _run_dedup(project: Any, values: dict[str, str], actor: str) -> str:
+    from metakit.review.dedup import thresholds_from
+
+    return project.dedup(thresholds=thresholds_from(values), actor=actor).summary()
 
 
 async def dedup_run(request: Request) -> Response:
     ctx = await member_of(request, owner=True)
-    summary = await ctx.store.run(_run_dedup)
-    await run_in_threadpool(_audit, ctx, "records.dedup", None, {"summary": summary})
-    _bump(ctx)
+    form = await request.form()
     request.scope["method"] = "GET"
+    # the cut-offs left empty keep their defaults (as `metakit records dedup --threshold`)
+    values = {k[len("threshold_"):]: str(v) for k, v in form.items()
+              if k.startswith("threshold_") and str(v).strip()}
+    try:
+        summary = await ctx.store.run(_run_dedup, values, ctx.username)
+    except MetakitError as exc:
+        return await dedup_page(request, error=str(exc), status=400)
+    _bump(ctx)
     return await dedup_page(request, message=summary)
+
+
+def _undo_decision(project: Any, decision_id: int, note: str | None, actor: str) -> None:
+    project.undo_dedup(decision_id, note=note, actor=actor)
+
+
+async def dedup_undo(request: Request) -> Response:
+    ctx = await member_of(request, owner=True)
+    form = await request.form()
+    request.scope["method"] = "GET"
+    try:
+        try:
+            decision_id = int(str(form.get("decision_id", "")))
+        except ValueError:
+            raise MetakitError(f"decision_id must be a deduplication decision's number, "
+                               f"got {form.get('decision_id')!r}") from None
+        note = str(form.get("note") or "").strip() or None
+        await ctx.store.run(_undo_decision, decision_id, note, ctx.username)
+    except MetakitError as exc:
+        return await dedup_page(request, error=str(exc), status=400)
+    _bump(ctx)
+    return await dedup_page(request, message=f"decision {decision_id} undone")
 
 
 def _settle_pair(project: Any, decision_id: int, action: str) -> tuple[int, int]:
@@ -239,6 +271,7 @@ routes = [
     Route("/p/{slug}/dedup", dedup_page, methods=["GET"]),
     Route("/p/{slug}/dedup/run", dedup_run, methods=["POST"]),
     Route("/p/{slug}/dedup/settle", dedup_settle, methods=["POST"]),
+    Route("/p/{slug}/dedup/undo", dedup_undo, methods=["POST"]),
     Route("/p/{slug}/exports", exports_page, methods=["GET"]),
     Route("/p/{slug}/export/{kind}.csv", export, methods=["GET"]),
 ]
