@@ -57,10 +57,53 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
 
 
 @records_app.command("dedup")
-def dedup(project: str = _PROJECT) -> None:
+def dedup(threshold: list[str] = typer.Option([], "--threshold", help="A matching cut-off "
+                                              "NAME=VALUE (title=0.9, author=0.85, "
+                                              "min_title_len=25), repeatable; the rest keep "
+                                              "their defaults"),
+          project: str = _PROJECT) -> None:
     """Find and remove duplicates among the project's records."""
+    from metakit.review.dedup import thresholds_from
+
+    pairs = [t.split("=", 1) for t in threshold]
+    bad = [t for t, kv in zip(threshold, pairs) if len(kv) != 2]
+    if bad:
+        raise typer.BadParameter(f"--threshold takes NAME=VALUE, got {bad[0]!r}")
     with _project(project, create=False) as p:
-        typer.echo(p.dedup().summary())
+        typer.echo(p.dedup(thresholds=thresholds_from(dict(pairs))).summary())
+
+
+@records_app.command("merge")
+def merge(record_id: int = typer.Argument(..., help="The record to remove as a duplicate"),
+          duplicate_of: int = typer.Argument(..., help="The record it duplicates (kept)"),
+          note: str | None = typer.Option(None, "--note", help="Why (kept with the decision)"),
+          project: str = _PROJECT) -> None:
+    """Mark a record by hand as a duplicate of another (the dedup page's 'merge')."""
+    with _project(project, create=False) as p:
+        p.override(record_id, duplicate_of, note=note)
+    typer.echo(f"record {record_id} removed as a duplicate of record {duplicate_of}")
+
+
+@records_app.command("source-kind")
+def source_kind(source: str | None = typer.Argument(None, help="A source (the --source of "
+                                                   "its import), e.g. ClinicalTrials.gov"),
+                kind: str | None = typer.Argument(None, help="database, register or other "
+                                                 "(citation searching, websites)"),
+                project: str = _PROJECT) -> None:
+    """Declare a source a database, a register or other methods (PRISMA 2020's boxes);
+    without arguments, list the sources and their kinds."""
+    from metakit.review import screening as scr
+    from metakit.review.sources import sources
+
+    if (source is None) != (kind is None):
+        raise typer.BadParameter("name the source and its kind, or neither to list them")
+    with _project(project, create=False) as p:
+        if source is not None:
+            scr.set_source_kind(p, source, kind)
+        rows = sources(p)
+    for r in rows:
+        typer.echo(f"{r['source_db']}\t{r['kind']}{'' if r['declared'] else ' (not declared)'}"
+                   f"\t{r['n_records']} records")
 
 
 @records_app.command("undo")

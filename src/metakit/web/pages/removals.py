@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from metakit.errors import DataError
 from metakit.web.guard import member_of
 from metakit.web.templating import add_nav, render
 
@@ -52,14 +51,13 @@ async def unflag(request: Request) -> Response:
     form = await request.form()
     request.scope["method"] = "GET"
     raw = [str(v) for v in form.getlist("record_id")]
+    if not raw:
+        return await removals_page(request, error="choose at least one record to put back into screening",
+                                   status=400)
     try:
         ids = [int(v) for v in raw]
-        if not ids:
-            raise DataError("choose at least one record to put back into screening", column="record_id")
     except ValueError:
         return await removals_page(request, error=f"record_id must be record numbers, got {raw}", status=400)
-    except DataError as exc:
-        return await removals_page(request, error=str(exc), status=400)
     done = await ctx.store.run(_unflag, ids, ctx.username)
     for stage in ("title-abstract", "full-text"):
         ctx.store.versions[stage] = ctx.store.versions.get(stage, 0) + 1

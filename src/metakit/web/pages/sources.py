@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from metakit.errors import DataError
+from metakit.review.sources import sources
 from metakit.web.guard import member_of
 from metakit.web.templating import add_nav, render
 
@@ -25,19 +25,6 @@ __all__ = ["routes"]
 KINDS = ("database", "register", "other")
 
 add_nav("Sources", "/sources", "owner", before="Duplicates")
-
-
-def source_rows(project: Any) -> list[dict[str, Any]]:
-    """Each source of the imported records: its record count and declared kind."""
-    from metakit.review.tables import records as r
-    from metakit.review.tables import source_kinds as k
-
-    with project.db.read() as c:
-        counts = dict(c.execute(sa.select(r.c.source_db, sa.func.count()).group_by(r.c.source_db)).all())
-        kinds = dict(c.execute(sa.select(k.c.source_db, k.c.kind)).all())
-    names = sorted({*counts, *kinds}, key=lambda s: (s is None, str(s)))
-    return [{"source_db": s, "n_records": int(counts.get(s, 0)), "kind": kinds.get(s, "database"),
-             "declared": s in kinds} for s in names if s is not None]
 
 
 def _set(project: Any, source_db: str, kind: str, actor: str) -> None:
@@ -49,7 +36,7 @@ def _set(project: Any, source_db: str, kind: str, actor: str) -> None:
 async def sources_page(request: Request, error: str | None = None, message: str | None = None,
                        status: int = 200) -> Response:
     ctx = await member_of(request, owner=True)
-    rows = await ctx.store.run(source_rows)
+    rows = await ctx.store.run(sources)
     return render(request, "sources.html", status_code=status, ctx=ctx, title="Sources", rows=rows, kinds=KINDS,
                   error=error, message=message)
 
