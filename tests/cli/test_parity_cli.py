@@ -9,7 +9,6 @@ The web app reads what the CLI writes through the same functions
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from metakit.cli import app

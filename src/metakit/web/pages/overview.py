@@ -10,9 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from metakit.errors import MetakitError
-from metakit.review import audit
 from metakit.web import decisions
-from metakit.web.guard import Context, member_of
+from metakit.web.guard import member_of
 from metakit.web.templating import render
 
 __all__ = ["routes"]
@@ -46,16 +45,11 @@ def _reasons(project: Any) -> dict[str, list[str]]:
     return {stage: scr.reasons(project, stage) for stage in scr.STAGES}
 
 
-def _audit(ctx: Context, action: str, detail: dict[str, Any]) -> None:
-    with ctx.store.db.write() as conn:
-        audit.record(conn, ctx.username, action, None, detail)
-
-
-def _define(project: Any, ta: list[str], ft: list[str]) -> None:
+def _define(project: Any, ta: list[str], ft: list[str], actor: str) -> None:
     from metakit.review import screening as scr
 
-    scr.define_reasons(project, "title-abstract", ta)
-    scr.define_reasons(project, "full-text", ft)
+    scr.define_reasons(project, "title-abstract", ta, actor=actor)
+    scr.define_reasons(project, "full-text", ft, actor=actor)
 
 
 async def save_reasons(request: Request) -> Response:
@@ -65,25 +59,23 @@ async def save_reasons(request: Request) -> Response:
     form = await request.form()
     lists = [[r for r in str(form.get(k, "")).splitlines() if r.strip()] for k in ("title_abstract", "full_text")]
     try:
-        await ctx.store.run(_define, *lists)
+        await ctx.store.run(_define, *lists, ctx.username)
     except MetakitError as exc:
         return RedirectResponse(f"/p/{ctx.store.slug}/?error={quote(str(exc))}", status_code=303)
-    await run_in_threadpool(_audit, ctx, "screening.reasons", {"title-abstract": lists[0], "full-text": lists[1]})
     return RedirectResponse(f"/p/{ctx.store.slug}/", status_code=303)
 
 
-def _design_filter(project: Any) -> str:
+def _design_filter(project: Any, actor: str) -> str:
     from metakit.review import screening as scr
 
-    return scr.apply_design_filter(project).summary()
+    return scr.apply_design_filter(project, actor=actor).summary()
 
 
 async def design_filter(request: Request) -> Response:
     from urllib.parse import quote
 
     ctx = await member_of(request, owner=True)
-    summary = await ctx.store.run(_design_filter)
-    await run_in_threadpool(_audit, ctx, "screening.design-filter", {"summary": summary})
+    summary = await ctx.store.run(_design_filter, ctx.username)
     for stage in ("title-abstract", "full-text"):
         ctx.store.versions[stage] = ctx.store.versions.get(stage, 0) + 1
     return RedirectResponse(f"/p/{ctx.store.slug}/?message={quote(summary)}", status_code=303)

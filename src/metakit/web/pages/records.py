@@ -46,33 +46,53 @@ async def imports_page(request: Request, error: str | None = None, message: str 
                        status: int = 200) -> Response:
     ctx = await member_of(request, owner=True)
     rows = await ctx.store.run(_imports)
-    return render(request, "imports.html", status_code=status, ctx=ctx, title="Imports", rows=rows,
+    return render(request, "imports.html", status_code=status, ctx=ctx, title="Imports", rows=rows, formats=FORMATS,
                   error=error, message=message)
 
 
-def _import_file(project: Any, path: Path, source: str | None) -> Any:
-    return project.import_records(path, source=source)
+#: the formats ``metakit records import --format`` takes
+FORMATS = ("ris", "medline", "bibtex", "csv", "endnote_xml", "wos", "wos_tab", "ovid")
+
+
+def _import_options(form: Any) -> dict[str, Any]:
+    """The import's options from the form, as ``metakit records import`` takes them."""
+    fmt = str(form.get("format") or "").strip() or None
+    if fmt is not None and fmt not in FORMATS:
+        raise MetakitError(f"format must be one of {', '.join(FORMATS)} (or empty: guessed), got {fmt!r}")
+    lines = [ln.strip() for ln in str(form.get("map") or "").splitlines() if ln.strip()]
+    bad = [ln for ln in lines if "=" not in ln]
+    if bad:
+        raise MetakitError(f"column map lines are field=Column, got {bad[0]!r}")
+    return {"source": str(form.get("source") or "").strip() or None, "format": fmt,
+            "encoding": str(form.get("encoding") or "").strip() or None,
+            "mapping": dict(ln.split("=", 1) for ln in lines) or None,
+            "allow_repeat": form.get("allow_repeat") == "on"}
+
+
+def _import_file(project: Any, path: Path, options: dict[str, Any], actor: str) -> Any:
+    return project.import_records(path, actor=actor, **options)
 
 
 async def upload(request: Request) -> Response:
     ctx = await member_of(request, owner=True)
     form = await request.form()
     upload_ = form.get("file")
-    source = str(form.get("source") or "").strip() or None
     request.scope["method"] = "GET"
     if upload_ is None or isinstance(upload_, str) or not upload_.filename:
         return await imports_page(request, error="Choose a search export file to import.", status=400)
+    try:
+        options = _import_options(form)
+    except MetakitError as exc:
+        return await imports_page(request, error=str(exc), status=400)
     name = Path(upload_.filename).name
     data = await upload_.read()
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / name
         path.write_bytes(data)
         try:
-            report = await ctx.store.run(_import_file, path, source)
+            report = await ctx.store.run(_import_file, path, options, ctx.username)
         except MetakitError as exc:
             return await imports_page(request, error=f"{name}: {exc}", status=400)
-    await run_in_threadpool(_audit, ctx, "records.import", f"file:{name}",
-                            {"source": source, "summary": report.summary()})
     _bump(ctx)
     return await imports_page(request, message=report.summary())
 
@@ -183,16 +203,15 @@ async def dedup_undo(request: Request) -> Response:
     return await dedup_page(request, message=f"decision {decision_id} undone")
 
 
-def _settle_pair(project: Any, decision_id: int, action: str) -> tuple[int, int]:
+def _settle_pair(project: Any, decision_id: int, action: str, actor: str) -> None:
     d = project.decisions(include_undone=False)
     if decision_id not in d.index or d.loc[decision_id, "kind"] != "duplicate":
         raise MetakitError(f"deduplication decision {decision_id} is not an active duplicate decision")
     rid, dup_of = int(d.loc[decision_id, "record_id"]), int(d.loc[decision_id, "duplicate_of"])
     if action == "keep":
-        project.undo_dedup(decision_id, note="web: not duplicates")
+        project.undo_dedup(decision_id, note="web: not duplicates", actor=actor)
     else:
-        project.override(rid, dup_of, note="web: duplicates confirmed")
-    return rid, dup_of
+        project.override(rid, dup_of, note="web: duplicates confirmed", actor=actor)
 
 
 async def dedup_settle(request: Request) -> Response:
@@ -204,11 +223,9 @@ async def dedup_settle(request: Request) -> Response:
         decision_id = int(str(form.get("decision_id", "")))
         if action not in ("keep", "merge"):
             raise MetakitError(f"action must be 'keep' or 'merge', got {action!r}")
-        rid, dup_of = await ctx.store.run(_settle_pair, decision_id, action)
+        await ctx.store.run(_settle_pair, decision_id, action, ctx.username)
     except (ValueError, MetakitError) as exc:
         return await dedup_page(request, error=str(exc), status=400)
-    await run_in_threadpool(_audit, ctx, f"records.dedup-{action}", f"record:{rid}",
-                            {"duplicate_of": dup_of, "decision_id": decision_id})
     _bump(ctx)
     return RedirectResponse(f"/p/{ctx.store.slug}/dedup", status_code=303)
 
@@ -219,16 +236,22 @@ async def exports_page(request: Request) -> Response:
     return render(request, "exports.html", ctx=ctx, title="Exports")
 
 
-def _export(project: Any, kind: str) -> str:
+def _export(project: Any, kind: str, stage: str | None, reviewer: str | None) -> str:
     from metakit.review import screening as scr
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "out.csv"
         if kind == "screening":
-            scr.export_csv(project, path)
+            scr.export_csv(project, path, stage)
         elif kind == "pending":
-            scr.export_pending(project, path)
+            scr.export_pending(project, path, stage or "title-abstract", reviewer)
         return path.read_text(encoding="utf-8")
+
+
+def _unfinished_csv(project: Any) -> str:
+    from metakit.review import screening as scr
+
+    return scr.unfinished(project).to_csv()
 
 
 def _prisma_csv(project: Any) -> str:
@@ -240,22 +263,32 @@ def _prisma_csv(project: Any) -> str:
     return buf.getvalue()
 
 
-def _audit_csv(ctx: Context) -> str:
-    return audit.trail(ctx.store.db).to_csv()
+def _audit_csv(ctx: Context, filters: dict[str, str | None]) -> str:
+    import json
+
+    frame = audit.trail(ctx.store.db, **filters)
+    # the detail as JSON, as `metakit audit -o trail.csv` writes it
+    return frame.assign(detail=[json.dumps(x, ensure_ascii=False, sort_keys=True) for x in frame.detail]).to_csv()
 
 
 async def export(request: Request) -> Response:
     kind = request.path_params["kind"]
     # decisions of every reviewer and the records still to screen are the owner's;
     # the PRISMA counts are every member's
-    ctx = await member_of(request, owner=kind in ("screening", "pending", "audit"))
+    ctx = await member_of(request, owner=kind in ("screening", "pending", "audit", "unfinished"))
+    # the filters of `metakit screen export --stage --reviewer` and of `metakit audit`
+    q = {k: (request.query_params.get(k) or None) for k in ("stage", "reviewer", "actor", "action", "target",
+                                                           "since")}
     try:
         if kind == "audit":
-            text = await run_in_threadpool(_audit_csv, ctx)
+            text = await run_in_threadpool(_audit_csv, ctx, {k: q[k] for k in ("actor", "action", "target",
+                                                                               "since")})
         elif kind == "prisma":
             text = await ctx.store.run(_prisma_csv)
+        elif kind == "unfinished":
+            text = await ctx.store.run(_unfinished_csv)
         elif kind in ("screening", "pending"):
-            text = await ctx.store.run(_export, kind)
+            text = await ctx.store.run(_export, kind, q["stage"], q["reviewer"])
         else:
             return Response("unknown export", status_code=404, media_type="text/plain")
     except MetakitError as exc:
