@@ -173,3 +173,84 @@ def test_dedup_thresholds_and_undo_by_number(database_url):
     finally:
         for s in app.state.stores.values():
             s.close()
+
+
+# a CSV whose columns no reader knows: the column map names them, as `--map` does
+ODD_CSV = b"Heading,Yr\nStem cells for the femoral head,2019\nKnee tendon repair,2020\n"
+
+
+def test_import_options_match_the_cli(team):
+    owner = team.join("own", "owner")
+    base = f"/p/{team.slug}"
+    token = csrf_of(owner.get(f"{base}/imports").text)
+
+    def upload(**fields):
+        return owner.post(f"{base}/imports", data={"csrf_token": token, **fields},
+                          files={"file": ("odd.csv", ODD_CSV, "text/csv")})
+
+    r = upload(format="csv")
+    assert r.status_code == 400 and "no title, DOI or PMID column found" in html.unescape(r.text)
+    r = upload(format="csv", map="title=Heading\nyear=Yr", source="Handsearch", encoding="utf-8")
+    assert r.status_code == 200, r.text
+    assert "2 records imported from odd.csv (Handsearch, csv, utf-8)" in r.text
+    r = upload(format="csv", map="title=Heading\nyear=Yr")
+    assert r.status_code == 400 and "has the same content as import 2" in r.text
+    r = upload(format="csv", map="title=Heading\nyear=Yr", allow_repeat="on")
+    assert r.status_code == 200 and "2 records imported" in r.text
+    for fields, words in (({"format": "docx"}, "format must be one of ris, medline"),
+                          ({"map": "title Heading"}, "column map lines are field=Column")):
+        bad = upload(**fields)
+        assert bad.status_code == 400 and words in html.unescape(bad.text), fields
+    records = team.store.call(lambda p: p.records())
+    # make_store's 12 records, then the two files' 2 rows each
+    assert len(records) == len(TITLES) + 4
+    assert records.title.tolist()[-2:] == ["Stem cells for the femoral head", "Knee tendon repair"]
+    assert records.year.tolist()[-2:] == [2019, 2020]
+    assert [a for a, _ in _trail(team, "records.import")][-2:] == ["own", "own"]
+
+
+def test_exports_take_the_clis_filters(team):
+    import csv
+    import io
+
+    owner = team.join("own", "owner")
+    team.join("ann", "reviewer")
+    base = f"/p/{team.slug}"
+    rid, _ = team.decide("ann", "include")
+    team.decide("ann", "exclude", "wrong design")
+
+    def rows(path: str) -> list[dict[str, str]]:
+        r = owner.get(base + path)
+        assert r.status_code == 200, r.text
+        return list(csv.DictReader(io.StringIO(r.text)))
+
+    # without a reviewer: the records nobody decided; with one: those that reviewer did not
+    assert len(rows("/export/pending.csv")) == len(TITLES) - 2
+    assert len(rows("/export/pending.csv?reviewer=bob")) == len(TITLES)
+    assert [int(x["record_id"]) for x in rows("/export/pending.csv?stage=full-text")] == [rid]
+    assert len(rows("/export/screening.csv?stage=title-abstract")) == 2
+    assert rows("/export/screening.csv?stage=full-text") == []
+    trail = rows("/export/audit.csv?actor=ann&action=screening.")
+    assert [x["action"] for x in trail] == ["screening.decide", "screening.decide"]
+    assert '"decision": "include"' in trail[0]["detail"]
+    assert rows("/export/audit.csv?actor=nobody") == []
+    # records still open: the included record waits for a second reviewer
+    open_ = rows("/export/unfinished.csv")
+    assert rid in [int(x["record_id"]) for x in open_]
+    reviewer = team.clients["ann"]
+    assert reviewer.get(f"{base}/export/unfinished.csv").status_code == 403
+
+
+def test_reasons_and_design_filter_are_audited_once_under_the_member(team):
+    owner = team.join("own", "owner")
+    base = f"/p/{team.slug}"
+    token = csrf_of(owner.get(f"{base}/").text)
+    before = len(audit.trail(team.store.db))
+    owner.post(f"{base}/reasons", data={"csrf_token": token, "title_abstract": "no trial", "full_text": "no data"})
+    owner.post(f"{base}/design-filter", data={"csrf_token": token})
+    new = audit.trail(team.store.db).iloc[before:]
+    # the store functions write the rows (actor=), the pages add none of their own
+    assert set(new.actor) == {"own"}
+    assert new.action.tolist()[:2] == ["screening.reasons", "screening.reasons"]
+    assert set(new.action.tolist()[2:]) <= {"screening.flag"}
+    assert team.store.call(scr.reasons, "full-text") == ["no data"]

@@ -93,8 +93,10 @@ async def upload(request: Request) -> Response:
             report = await ctx.store.run(_import_file, path, options, ctx.username)
         except MetakitError as exc:
             return await imports_page(request, error=f"{name}: {exc}", status=400)
+        # the upload's own name, not the temporary copy's path
+        summary = report.summary().replace(str(path), name)
     _bump(ctx)
-    return await imports_page(request, message=report.summary())
+    return await imports_page(request, message=summary)
 
 
 def _import_decisions(project: Any, path: Path, reviewer: str | None) -> Any:
