@@ -199,6 +199,12 @@ def test_rob_pages(review):
     r = review.clients["own"].post(f"/p/{review.slug}/rob/reconcile", data=reconcile, follow_redirects=False)
     assert r.status_code == 303
     text = _get(review, "vic", "/rob/export.csv").text
+    # the same sheet as .xlsx (as `metakit extract rob export -o rob2.xlsx`)
+    xlsx = _get(review, "vic", "/rob/export.xlsx")
+    assert xlsx.status_code == 200
+    pd.testing.assert_frame_equal(pd.read_excel(io.BytesIO(xlsx.content), dtype=str).fillna(""),
+                                  pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False))
+    assert _get(review, "vic", "/rob/export.txt").status_code == 404
     from metakit.rob import from_frame
 
     table = from_frame(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False))

@@ -254,3 +254,24 @@ def test_reasons_and_design_filter_are_audited_once_under_the_member(team):
     assert new.action.tolist()[:2] == ["screening.reasons", "screening.reasons"]
     assert set(new.action.tolist()[2:]) <= {"screening.flag"}
     assert team.store.call(scr.reasons, "full-text") == ["no data"]
+
+
+def test_progress_takes_the_stopping_rule_targets(team):
+    from web_helpers import field
+
+    owner = team.join("own", "owner")
+    c = team.join("ann", "reviewer")
+    base = f"/p/{team.slug}"
+    for _ in range(3):  # three records of the random sample, as `metakit screen --random`
+        page = c.get(f"{base}/screen/title-abstract?mode=random").text
+        r = c.post(f"{base}/screen/title-abstract/decide", data={
+            "csrf_token": csrf_of(page), "record_id": field(page, "record_id"), "mode": "random",
+            "request_id": field(page, "request_id"), "decision": "exclude", "reason": ""}, follow_redirects=False)
+        assert r.status_code == 303
+    default = owner.get(f"{base}/progress")
+    assert default.status_code == 200 and "recall &lt; 0.95" in default.text
+    chosen = owner.get(f"{base}/progress?recall=0.8&confidence=0.9")
+    assert chosen.status_code == 200 and "recall &lt; 0.8" in chosen.text and "recall &lt; 0.95" not in chosen.text
+    assert 'name="confidence" inputmode="decimal" value="0.9"' in chosen.text
+    bad = owner.get(f"{base}/progress?recall=95")
+    assert bad.status_code == 400 and "recall must be a proportion between 0 and 1" in bad.text

@@ -24,11 +24,11 @@ def _kappa_text(k: Any) -> str:
     return f"{k.kappa:.3f} ({lo:.3f} to {hi:.3f})"
 
 
-def _stage_summary(project: Any, stage: str) -> dict[str, Any]:
+def _stage_summary(project: Any, stage: str, recall: float, confidence: float) -> dict[str, Any]:
     from metakit.review import screening as scr
     from metakit.review.stopping import screening_status
 
-    status = screening_status(project, stage)
+    status = screening_status(project, stage, recall=recall, confidence=confidence)
     d = scr.decisions(project, stage)
     d = d[d.adjudication == 0]
     per = d.drop_duplicates(["record_id", "reviewer"]).groupby("reviewer").size()
@@ -41,18 +41,35 @@ def _stage_summary(project: Any, stage: str) -> dict[str, Any]:
             "kappas": kappas, "fleiss": fleiss, "verdicts": [v.summary() for v in status.verdicts]}
 
 
-def _summaries(project: Any) -> list[dict[str, Any]]:
-    return [_stage_summary(project, s) for s in ("title-abstract", "full-text")]
+def _summaries(project: Any, recall: float, confidence: float) -> list[dict[str, Any]]:
+    return [_stage_summary(project, s, recall, confidence) for s in ("title-abstract", "full-text")]
+
+
+def _target(request: Request, name: str) -> float:
+    """A stopping-rule target from the query (``metakit screen status --recall/--confidence``)."""
+    raw = request.query_params.get(name) or "0.95"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise MetakitError(f"{name} must be a proportion between 0 and 1 (e.g. 0.95), got {raw!r}")
+    return value
 
 
 async def progress_page(request: Request) -> Response:
     ctx = await member_of(request)
-    stages = await ctx.store.run(_summaries)
+    try:
+        recall, confidence = _target(request, "recall"), _target(request, "confidence")
+        error, status = None, 200
+    except MetakitError as exc:
+        recall, confidence, error, status = 0.95, 0.95, str(exc), 400
+    stages = await ctx.store.run(_summaries, recall, confidence)
     # agreement on few records tells a reviewer the other's decisions: screening is blind,
     # so kappa is shown to those who see decisions side by side anyway, and to viewers
     show_agreement = ctx.member.can_settle or ctx.member.role == "viewer"
-    return render(request, "progress.html", ctx=ctx, title="Progress, agreement and stopping", stages=stages,
-                  show_agreement=show_agreement)
+    return render(request, "progress.html", status_code=status, ctx=ctx, title="Progress, agreement and stopping",
+                  stages=stages, show_agreement=show_agreement, recall=recall, confidence=confidence, error=error)
 
 
 def prisma_counts(project: Any) -> Any:

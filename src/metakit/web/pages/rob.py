@@ -163,18 +163,26 @@ async def reconcile(request: Request) -> Response:
     return RedirectResponse(f"/p/{ctx.store.slug}/rob", status_code=303)
 
 
-def _export(db: Any) -> str:
+#: the files `metakit extract rob export -o` writes
+_MEDIA = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _export(db: Any, suffix: str) -> bytes:
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "rob2.csv"
+        path = Path(d) / f"rob2.{suffix}"
         ra.export_assessments(db, path)
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
 
 
 async def export(request: Request) -> Response:
     ctx = await member_of(request)
-    text = await run_in_threadpool(_export, ctx.store.db)
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="rob2.csv"'})
+    suffix = request.path_params.get("suffix", "csv")
+    if suffix not in _MEDIA:
+        raise HTTPException(404, "the RoB 2 sheet comes as .csv or .xlsx")
+    data = await run_in_threadpool(_export, ctx.store.db, suffix)
+    return Response(data, media_type=_MEDIA[suffix],
+                    headers={"Content-Disposition": f'attachment; filename="rob2.{suffix}"'})
 
 
 routes = [
@@ -184,5 +192,5 @@ routes = [
     Route("/p/{slug}/rob/judge", judge, methods=["POST"]),
     Route("/p/{slug}/rob/compare", compare_page, methods=["GET"]),
     Route("/p/{slug}/rob/reconcile", reconcile, methods=["POST"]),
-    Route("/p/{slug}/rob/export.csv", export, methods=["GET"]),
+    Route("/p/{slug}/rob/export.{suffix}", export, methods=["GET"]),
 ]
