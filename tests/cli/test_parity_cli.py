@@ -113,3 +113,19 @@ def test_source_kind_lists_and_declares(database_url):
     bad = _run("records", "source-kind", "MEDLINE", "web", "-p", db)
     assert bad.exit_code == 1 and "kind must be 'database', 'register' or 'other'" in bad.output
     assert _run("records", "source-kind", "MEDLINE", "-p", db).exit_code == 2
+
+
+def test_flag_and_unflag(database_url):
+    db = _make(database_url)
+    r = _run("screen", "flag", "2", "3", "--reason", "retracted", "--reviewer", "own", "-p", db)
+    assert r.exit_code == 0 and "2 record(s) removed before screening (retracted); 0 already removed" in r.output
+    with Project.open(db, create=False) as p:
+        assert scr.progress(p, "title-abstract", "ann").total == 2  # 4 records, 2 removed
+        assert list(audit.trail(p.db, action="screening.flag").actor) == ["own", "own"]
+    assert _run("screen", "flag", "2", "-p", db).exit_code == 2  # no --reason
+    missing = _run("screen", "flag", "99", "--reason", "x", "-p", db)
+    assert missing.exit_code == 1 and "no such record" in missing.output
+    r = _run("screen", "unflag", "3", "-p", db)
+    assert r.exit_code == 0 and "record 3: back to screening" in r.output
+    with Project.open(db, create=False) as p:
+        assert scr.progress(p, "title-abstract", "ann").total == 3

@@ -19,7 +19,8 @@ from metakit.review import audit
 from metakit.review import screening as scr
 
 PAGES = ["/removals", "/reports", "/sources"]
-ACTIONS = [("/removals/unflag", {"record_id": "1"}), ("/reports", {"record_id": "1", "retrieved": "no"}),
+ACTIONS = [("/removals/unflag", {"record_id": "1"}), ("/removals/flag", {"record_ids": "1", "rule": "retracted"}),
+           ("/reports", {"record_id": "1", "retrieved": "no"}),
            ("/sources", {"source_db": "MEDLINE", "kind": "other"}), ("/dedup/undo", {"decision_id": "1"}),
            ("/dedup/run", {"threshold_title": "0.5"})]
 
@@ -53,6 +54,7 @@ def test_new_pages_refuse_anonymous_viewer_reviewer_and_forged_forms(team):
         assert c.execute(sa.text("SELECT count(*) FROM reports")).scalar() == 0
         assert c.execute(sa.text("SELECT count(*) FROM source_kinds")).scalar() == 0
         assert c.execute(sa.text("SELECT count(*) FROM dedup_runs")).scalar() == 0
+        assert c.execute(sa.text("SELECT count(*) FROM automation_flags")).scalar() == 0
     for owner_page in PAGES:
         assert f'href="{base}{owner_page}"' in owner.get(f"{base}/").text
         assert f'href="{base}{owner_page}"' not in reviewer.get(f"{base}/").text
@@ -275,3 +277,28 @@ def test_progress_takes_the_stopping_rule_targets(team):
     assert 'name="confidence" inputmode="decimal" value="0.9"' in chosen.text
     bad = owner.get(f"{base}/progress?recall=95")
     assert bad.status_code == 400 and "recall must be a proportion between 0 and 1" in bad.text
+
+
+def test_flag_removes_records_for_a_stated_reason(team):
+    owner = team.join("own", "owner")
+    team.join("rev", "reviewer")
+    base = f"/p/{team.slug}"
+    token = csrf_of(owner.get(f"{base}/removals").text)
+    r = owner.post(f"{base}/removals/flag", data={"csrf_token": token, "record_ids": "3, 4 3", "rule": "retracted"})
+    assert r.status_code == 200 and "2 record(s) removed before screening (retracted); 0 already removed" in r.text
+    assert re.findall(r'name="record_id" value="(\d+)"', r.text) == ["3", "4"]
+    with team.store.db.read() as c:
+        rows = c.execute(sa.text("SELECT record_id, kind, rule FROM automation_flags WHERE undone = 0 "
+                                 "ORDER BY record_id")).all()
+    assert [tuple(x) for x in rows] == [(3, "other", "retracted"), (4, "other", "retracted")]
+    assert f"0 of {len(TITLES) - 2} records" in team.screen("rev")
+    assert _trail(team, "screening.flag") == [("own", "record:3"), ("own", "record:4")]
+    again = owner.post(f"{base}/removals/flag", data={"csrf_token": token, "record_ids": "4", "rule": "retracted"})
+    assert "0 record(s) removed before screening (retracted); 1 already removed" in again.text
+    for data, words in (({"record_ids": "99", "rule": "x"}, "no such record"),
+                        ({"record_ids": "two", "rule": "x"}, "record numbers are whole numbers"),
+                        ({"record_ids": "5", "rule": " "}, "why they are removed")):
+        bad = owner.post(f"{base}/removals/flag", data={"csrf_token": token, **data})
+        assert bad.status_code == 400 and words in html.unescape(bad.text), data
+    with team.store.db.read() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM automation_flags")).scalar() == 2

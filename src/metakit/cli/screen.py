@@ -180,7 +180,7 @@ def _open(db: str) -> Any:
 
 ACTIONS = ("run", "status", "export", "import", "resolve", "conflicts", "agreement",
            "design-filter", "unflag", "not-retrieved", "retrieved", "study", "reasons", "terms",
-           "note")
+           "note", "flag")
 
 
 def _where(action: str, args: list[str], project: str | None) -> tuple[str, list[str], str]:
@@ -205,7 +205,7 @@ def screen_command(
     action: str = typer.Argument("run", help="run (screen in the terminal), status, "
                                  "export, import, resolve, conflicts, agreement, "
                                  "design-filter, unflag, not-retrieved, retrieved, study, "
-                                 "reasons, terms, note"),
+                                 "reasons, terms, note, flag"),
     args: list[str] | None = typer.Argument(None, help="the action's arguments: a CSV "
                                             "file, record ids, reasons"),
     project: str | None = typer.Option(None, "--project", "-p",
@@ -216,7 +216,8 @@ def screen_command(
     reviewer: str | None = typer.Option(None, "--reviewer", help="who screens (import: "
                                         "fills empty reviewer cells; resolve: the "
                                         "adjudicator)"),
-    reason: str | None = typer.Option(None, "--reason", help="resolve: exclusion reason"),
+    reason: str | None = typer.Option(None, "--reason", help="resolve: exclusion reason; "
+                                      "flag: why the records are removed"),
     decisions_: bool = typer.Option(False, "--decisions", help="export: the decisions "
                                     "made, not the records awaiting one"),
     no_prioritise: bool = typer.Option(False, "--no-prioritise",
@@ -245,6 +246,7 @@ def screen_command(
     metakit screen agreement --project review.db                (kappa, % agreement)
     metakit screen design-filter --project review.db
     metakit screen unflag 123 456 --project review.db
+    metakit screen flag 77 78 --reason "retracted" --project review.db  (removed before screening)
     metakit screen not-retrieved 77 78 --project review.db       (full text not obtained)
     metakit screen study "Smith 2019" 12 34 --project review.db  (reports of one study)
     metakit screen reasons "Not randomised" "Wrong comparator" --stage full-text
@@ -322,6 +324,14 @@ def screen_command(
                     done = scr.undo_flag(p, int(rid))
                     console.print(f"record {rid}: " + ("back to screening" if done else
                                                        "had no active removal flag"))
+        elif action == "flag":
+            if not reason or not reason.strip():
+                raise typer.BadParameter("flag needs --reason: why the records are removed")
+            with _open(db) as p:
+                n = scr.flag_records(p, [(int(rid), reason.strip(), None) for rid in args],
+                                     kind="other", actor=reviewer or local_actor())
+            console.print(f"{n} record(s) removed before screening ({reason.strip()}); "
+                          f"{len(args) - n} already removed", markup=False)
         elif action in ("not-retrieved", "retrieved"):
             with _open(db) as p:
                 for rid in args:
