@@ -302,3 +302,23 @@ def test_flag_removes_records_for_a_stated_reason(team):
         assert bad.status_code == 400 and words in html.unescape(bad.text), data
     with team.store.db.read() as c:
         assert c.execute(sa.text("SELECT count(*) FROM automation_flags")).scalar() == 2
+
+
+def test_not_retrieved_on_the_screening_page_keeps_the_study_link(team):
+    from web_helpers import post_decision
+
+    owner = team.join("own", "owner")
+    ann = team.join("ann", "reviewer")
+    base = f"/p/{team.slug}"
+    post_decision(team, "ann", 1, "include")
+    owner.post(f"{base}/reports", data={"csrf_token": csrf_of(owner.get(f"{base}/reports").text), "record_id": "1",
+                                        "retrieved": "yes", "study_id": "Mao 2015"})
+    page = team.screen("ann", "full-text")
+    r = ann.post(f"{base}/screen/full-text/not-retrieved", data={"csrf_token": csrf_of(page), "record_id": 1},
+                 follow_redirects=False)
+    assert r.status_code == 303
+    with team.store.db.read() as c:
+        row = c.execute(sa.text("SELECT retrieved, study_id FROM reports WHERE record_id = 1")).one()
+    assert tuple(row) == (0, "Mao 2015")
+    # one audit row per write, under the member who made it (as `metakit screen not-retrieved`)
+    assert _trail(team, "screening.report") == [("own", "record:1"), ("ann", "record:1")]

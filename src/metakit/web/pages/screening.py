@@ -160,12 +160,11 @@ async def undo(request: Request) -> Response:
 
 
 def _not_retrieved(project: Any, ctx: Context, record_id: int) -> None:
-    from metakit.review import audit
     from metakit.review import screening as scr
 
-    scr.set_report(project, record_id, retrieved=False)
-    with ctx.store.db.write() as conn:
-        audit.record(conn, ctx.username, "screening.not-retrieved", f"record:{record_id}", {})
+    # the record's study link is kept, as `metakit screen not-retrieved` keeps it
+    scr.set_report(project, record_id, retrieved=False, study_id=scr.study_of(project, record_id),
+                   actor=ctx.username)
 
 
 async def not_retrieved(request: Request) -> Response:
