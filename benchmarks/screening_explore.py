@@ -10,7 +10,10 @@ the title is repeated before the abstract, ``stop=1`` English stop words removed
 ``mindf``/``maxdf`` document-frequency limits, ``ng`` longest word n-gram, ``piv`` slope of
 pivoted length normalisation (Singhal A, Buckley C, Mitra M. Pivoted document length
 normalization. *SIGIR* 1996) instead of unit length, ``dual=1`` a second block of plain
-title + abstract TF-IDF beside the first. MODEL: ``svm`` (C, r = inclusion emphasis),
+title + abstract TF-IDF beside the first, ``lsa`` the number of LSA dimensions
+(TruncatedSVD of the pool's TF-IDF, fitted once on all records, rows at unit length),
+appended to the sparse features with weight ``lw`` or, without ``lw``, kept apart for
+``lf``. MODEL: ``svm`` (C, r = inclusion emphasis),
 ``lr`` (logistic regression; C, r), ``rocchio`` (centroid of inclusions minus ``g`` times
 that of exclusions; Rocchio JJ. Relevance feedback in information retrieval. 1971),
 ``blend`` (SVM and Rocchio ranks mixed with the Rocchio share ``k0 / (k0 + inclusions
@@ -19,8 +22,17 @@ Yu Z, Kraft NA, Menzies T. Finding better active learners for faster literature 
 *Empir Softw Eng* 2018;23:3161-3186), ``blocks`` (one SVM per ``dual`` block, ranks
 added), ``tmix`` (with ``tsplit=1``, a title-only TF-IDF block: records without an
 abstract ranked by an SVM on titles alone),
+``bag`` (``blend`` whose SVM is the mean of ``nb`` SVMs, each on all inclusions and the
+exclusions resampled: a bootstrap, or a share ``sub`` drawn without replacement),
 ``ens:A+B`` (ranks of models A and B added; ``~`` for ``:`` and ``;`` for ``,`` inside).
-Any model also takes ``until`` and ``per``: a refit cadence other than the screener's.
+Options of the Rocchio part of ``blend``/``bag``: ``prf`` (pseudo-relevance feedback: the
+top ``prf`` unscreened records join the profile with weight ``pw``), ``top`` (profile
+cut to its ``top`` strongest terms), ``nn`` (share of the rank by the best cosine to any
+one inclusion); ``lf`` fuses by ranks an SVM on the ``lsa`` coordinates with weight
+``lf`` (``lfade=1``: times the Rocchio share, so that it fades as inclusions accumulate).
+Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
+and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
+than ``uu`` records and ``ui`` inclusions are known).
 
 The protocol is the one of ``bench_screening.py`` (same priors, seeds 1..5, the
 screener's refit cadence, scored without the priors). Results per trial, data set and
@@ -42,6 +54,7 @@ import numpy as np
 import scipy.sparse as sp
 from bench_screening import DATA, SEEDS, draw_priors, load_review
 from scipy.stats import rankdata
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
@@ -53,6 +66,8 @@ OUT = HERE / "screening_exploration.json"
 _CACHE: dict[tuple[str, str], tuple[Any, np.ndarray, int | None]] = {}
 _NO_ABSTRACT: dict[str, np.ndarray] = {}
 _PATHS: dict[str, Path] = {}
+_LSA: dict[str, np.ndarray] = {}
+_CUR: list[str] = [""]
 
 
 def parse(spec: str) -> tuple[str, dict[str, float]]:
@@ -99,6 +114,15 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     if kw.get("tsplit"):
         split = X.shape[1]
         X = sp.hstack([X, TfidfVectorizer(**opts).fit_transform(titles)]).tocsr()
+    if kw.get("lsa"):
+        # LSA of the whole pool (unsupervised, fitted once): Deerwester S et al. Indexing by
+        # latent semantic analysis. *J Am Soc Inf Sci* 1990;41:391-407
+        Z = TruncatedSVD(int(kw["lsa"]), random_state=0).fit_transform(X)
+        Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        if kw.get("lw"):
+            X = sp.hstack([X, kw["lw"] * sp.csr_matrix(Z)]).tocsr()
+        else:
+            _LSA[name] = Z
     _NO_ABSTRACT[name] = np.array([len(a.strip()) < 20 for a in abstracts])
     _CACHE[(name, spec)] = (X, y, split)
     return X, y, split
@@ -115,10 +139,53 @@ def _linear(X: Any, idx: np.ndarray, yl: np.ndarray, kind: str, kw: dict[str, fl
     return np.asarray(X @ clf.coef_.ravel()).ravel() + clf.intercept_[0]
 
 
-def _rocchio(X: Any, idx: np.ndarray, yl: np.ndarray, g: float) -> np.ndarray:
+def _rocchio(X: Any, idx: np.ndarray, yl: np.ndarray, g: float,
+             kw: dict[str, float] | None = None) -> np.ndarray:
+    kw = kw or {}
     pos = np.asarray(X[idx[yl == 1]].mean(axis=0)).ravel()
     neg = np.asarray(X[idx[yl == 0]].mean(axis=0)).ravel()
-    return np.asarray(X @ (pos - g * neg)).ravel()
+    profile = pos - g * neg
+    if kw.get("top"):
+        # query expansion limited to the inclusions' strongest terms
+        keep = np.argsort(-profile)[: int(kw["top"])]
+        trimmed = np.zeros_like(profile)
+        trimmed[keep] = profile[keep]
+        profile = trimmed
+    s = np.asarray(X @ profile).ravel()
+    if kw.get("nn"):
+        # nearest inclusion: a record's best cosine to any one inclusion, so that an
+        # inclusion unlike the others still pulls its neighbours up (the centroid blurs
+        # them); mixed with the centroid's score in the share nn
+        near = np.asarray((X @ X[idx[yl == 1]].T).max(axis=1).todense()).ravel()
+        s = (1 - kw["nn"]) * rankdata(s) + kw["nn"] * rankdata(near)
+    if kw.get("prf"):
+        # pseudo-relevance feedback: the top unscreened records join the inclusions'
+        # centroid with weight pw (Buckley C et al. Automatic query expansion using SMART.
+        # TREC-3, 1994)
+        unseen = np.ones(X.shape[0], dtype=bool)
+        unseen[idx] = False
+        cand = np.flatnonzero(unseen)
+        top = cand[np.argsort(-s[cand])[: int(kw["prf"])]]
+        extra = np.asarray(X[top].mean(axis=0)).ravel()
+        s = s + kw.get("pw", 0.5) * np.asarray(X @ extra).ravel()
+    return s
+
+
+def _bagged(X: Any, idx: np.ndarray, yl: np.ndarray, kw: dict[str, float]) -> np.ndarray:
+    """Mean decision value of ``nb`` SVMs, each on all inclusions and a resample of the
+    exclusions (Breiman L. Bagging predictors. *Mach Learn* 1996;24:123-140; the
+    undersampled exclusions as in ASReview's "double" balance)."""
+    rng = np.random.default_rng(len(idx))
+    pos, neg = np.flatnonzero(yl == 1), np.flatnonzero(yl == 0)
+    total = np.zeros(X.shape[0])
+    for _ in range(int(kw.get("nb", 5))):
+        if kw.get("sub"):
+            pick = rng.choice(neg, max(1, int(kw["sub"] * len(neg))), replace=False)
+        else:
+            pick = rng.choice(neg, len(neg), replace=True)
+        sel = np.concatenate([pos, pick])
+        total += _linear(X, idx[sel], yl[sel], "svm", kw)
+    return total
 
 
 def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
@@ -133,11 +200,17 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
         return _linear(X, idx, yl, name, kw)
     if name == "rocchio":
         return _rocchio(X, idx, yl, kw.get("g", 0.25))
-    if name == "blend":
+    if name in ("blend", "bag"):
         k0 = kw.get("k0", 10.0)
         share = k0 / (k0 + (yl == 1).sum())
-        s1, s2 = _linear(X, idx, yl, "svm", kw), _rocchio(X, idx, yl, kw.get("g", 0.25))
-        return (1 - share) * rankdata(s1) + share * rankdata(s2)
+        s1 = _bagged(X, idx, yl, kw) if name == "bag" else _linear(X, idx, yl, "svm", kw)
+        s2 = _rocchio(X, idx, yl, kw.get("g", 0.25), kw)
+        mixed = (1 - share) * rankdata(s1) + share * rankdata(s2)
+        if kw.get("lf"):
+            # a second ranker, an SVM on the LSA coordinates, fused by ranks
+            lf = kw["lf"] * (share if kw.get("lfade") else 1.0)
+            mixed = (1 - lf) * mixed + lf * rankdata(_linear(_LSA[_CUR[0]], idx, yl, "svm", kw))
+        return mixed
     if name == "fast":
         s = _linear(X, idx, yl, "svm", kw)
         n1 = int((yl == 1).sum())
@@ -174,6 +247,8 @@ def simulate(X: Any, y: np.ndarray, priors: tuple[int, int], spec: str, split: i
     known, order = list(priors), []
     left = int(y.sum()) - int(y[list(priors)].sum())
     ranked = np.flatnonzero(~screened)
+    _, kw = parse(spec)
+    step = 0
     while len(order) < len(y) - len(priors):
         pool = np.flatnonzero(~screened)
         if left == 0:
@@ -183,6 +258,13 @@ def simulate(X: Any, y: np.ndarray, priors: tuple[int, int], spec: str, split: i
         s = score(spec, X, idx, y[idx], split, no_abstract)
         ranked = pool[np.argsort(-s[pool], kind="stable")]
         take = ranked[:_interval(len(known), spec)]
+        step += 1
+        if (kw.get("unc") and step % int(kw["unc"]) == 0 and len(known) < kw.get("uu", 100)
+                and int(y[idx].sum()) < kw.get("ui", 1e9)):
+            # uncertainty sampling (Lewis DD, Gale WA. A sequential algorithm for training
+            # text classifiers. *SIGIR* 1994): the record nearest the SVM's boundary
+            margin = np.abs(_linear(X, idx, y[idx], "svm", kw))
+            take = pool[[int(np.argmin(margin[pool]))]]
         screened[take] = True
         known += take.tolist()
         order += take.tolist()
@@ -195,6 +277,7 @@ def run_task(task: tuple[str, str, int, dict[str, str]]) -> list[Any]:
     _PATHS.update({k: Path(v) for k, v in paths.items()})
     feat_spec, model_spec = trial.split("|")
     X, y, split = features(name, feat_spec)
+    _CUR[0] = name
     t0 = time.perf_counter()
     yo = simulate(X, y, draw_priors(y, seed), model_spec, split, _NO_ABSTRACT[name])
     return [trial, name, seed, wss(yo), recall_at(yo), round(time.perf_counter() - t0, 1)]
