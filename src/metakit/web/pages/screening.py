@@ -6,10 +6,10 @@ decision and answers with the next record (an htmx fragment, or a redirect for a
 form). The page shows only the reviewer's own decisions and notes: screening is blind.
 
 Only the decision's write and its update of the in-memory queue run on the store's
-worker thread, which keeps the queue in the order of the writes; the note, the next
-card's reads (reasons, note, terms) and the rendering run on the thread pool, so
-reviewers' requests overlap there instead of queueing behind one another's reads
-(benchmarks/WEB_LOAD_RESULTS.md).
+worker thread, which keeps the queue in the order of the writes; the note and the next
+card's reads (the record, reasons, the reviewer's note, highlighted terms) run on the
+thread pool, so reviewers' requests overlap there instead of queueing behind one
+another's reads (benchmarks/WEB_LOAD_RESULTS.md).
 """
 
 from __future__ import annotations
