@@ -11,6 +11,7 @@ server's own overhead (uvicorn, form parsing) is what ``web_load.py``'s latency 
 
 Run: ``python benchmarks/web_decision_profile.py [--db postgresql://...] [--n 300]
 [--json out.json]``; prints median and 95th percentile milliseconds per part.
+``--table a.json b.json`` prints the markdown table of benchmarks/WEB_LOAD_RESULTS.md.
 """
 
 from __future__ import annotations
@@ -95,12 +96,29 @@ def profile(target: str, n: int) -> dict[str, dict[str, float]]:
             for k, v in times.items()}
 
 
+def table(paths: list[Path]) -> str:
+    """The markdown table (a column per run: median / p95 ms) of the JSON files of some runs."""
+    runs = [json.loads(p.read_text()) for p in paths]
+    rows = ["| part | " + " | ".join(f"{r['backend']} median / p95 ms" for r in runs) + " |",
+            "|---|" + "---|" * len(runs)]
+    for part in runs[0]["parts"]:
+        rows.append(f"| {part} | " + " | ".join(
+            f"{r['parts'][part]['median_ms']:.2f} / {r['parts'][part]['p95_ms']:.2f}" for r in runs) + " |")
+    rows.append("| sum | " + " | ".join(
+        f"{sum(v['median_ms'] for v in r['parts'].values()):.2f} / -" for r in runs) + " |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", help="a postgresql:// URL (an empty database or schema); else a SQLite file")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--table", type=Path, nargs="+", help="print the table of these JSON files and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
     with tempfile.TemporaryDirectory() as d:
         result = {"backend": "postgresql" if args.db else "sqlite", "n": args.n,
                   "parts": profile(args.db or str(Path(d) / "profile.db"), args.n)}
