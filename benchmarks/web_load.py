@@ -88,13 +88,14 @@ def _sample_load(samples: list[float], stop: threading.Event) -> None:
 
 def table(paths: list[Path]) -> str:
     """The markdown results table of the JSON files of some runs."""
-    head = ("| run (JSON file) | backend | reviewers x decisions | think | POSTs | in store | lost | doubled | errors | p50 ms | p95 ms "
-            "| p99 ms | max ms | decisions/s | load avg mean (max) | CPU s server / client |")
+    head = ("| run (JSON file) | backend | reviewers x decisions | think | POSTs | in store | lost | doubled | errors "
+            "| p50 ms | p95 ms | p99 ms | max ms | decisions/s | load avg mean (max) | CPU s server / client |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for path in paths:
         r = json.loads(path.read_text())
         rows.append(
-            f"| {path.stem} | {r['backend']} | {r['reviewers']} x {r['decisions_each']} | {r['think_s']:g} s | {r['posts']} "
+            f"| {path.stem} | {r['backend']} | {r['reviewers']} x {r['decisions_each']} | {r['think_s']:g} s "
+            f"| {r['posts']} "
             f"| {r['decisions_in_store']} | {r['lost']} | {r['doubled']} | {r['errors']} | {r['p50_ms']:.0f} "
             f"| {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} | {r['decisions_per_s']:.0f} "
             f"| {r['load_mean']:.1f} ({r['load_max']:.1f}) | {r['server_cpu_s']:.0f} / {r['client_cpu_s']:.0f} |")
