@@ -11,10 +11,15 @@ the abstract; 0 hammers the server).
 
 Checks, from the store after the run: every reviewer's decisions are exactly the records
 it decided (none lost), no (reviewer, record) pair twice (none doubled, retries included).
-Reports the latency of the decision POSTs (p50, p95, p99, max) and the throughput.
+Reports the latency of the decision POSTs (p50, p95, p99, max) and the throughput, the
+machine's load average sampled every 5 s during the run (mean and max of the 1-minute
+figure), and the CPU seconds used by the server process and by this client (the client
+runs on the same machine, so its CPU is taken from the server's share).
 
 Run: ``python benchmarks/web_load.py [--reviewers 20] [--decisions 1000] [--records 1200]
-[--think 0.0] [--db postgresql://...] [--json out.json]``.
+[--think 0.0] [--db postgresql://...] [--json out.json]``; ``python benchmarks/web_load.py
+--table a.json b.json ...`` prints the results table of benchmarks/WEB_LOAD_RESULTS.md from
+the JSON files.
 """
 
 from __future__ import annotations
@@ -70,6 +75,33 @@ def build_store(target: str, n_records: int, reviewers: int) -> None:
     db.dispose()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sample_load(samples: list[float], stop: threading.Event) -> None:
+    while not stop.wait(5.0):
+        samples.append(os.getloadavg()[0])
+
+
+def table(paths: list[Path]) -> str:
+    """The markdown results table of the JSON files of some runs."""
+    head = ("| run (JSON file) | backend | reviewers x decisions | think | POSTs | in store | lost | doubled | errors "
+            "| p50 ms | p95 ms | p99 ms | max ms | decisions/s | load avg mean (max) | CPU s server / client |")
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for path in paths:
+        r = json.loads(path.read_text())
+        rows.append(
+            f"| {path.stem} | {r['backend']} | {r['reviewers']} x {r['decisions_each']} | {r['think_s']:g} s "
+            f"| {r['posts']} "
+            f"| {r['decisions_in_store']} | {r['lost']} | {r['doubled']} | {r['errors']} | {r['p50_ms']:.0f} "
+            f"| {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} | {r['decisions_per_s']:.0f} "
+            f"| {r['load_mean']:.1f} ({r['load_max']:.1f}) | {r['server_cpu_s']:.0f} / {r['client_cpu_s']:.0f} |")
+    return "\n".join(rows)
+
+
 def reviewer(base: str, slug: str, name: str, n: int, think: float, retry_every: int, out: dict) -> None:
     import httpx
 
@@ -118,7 +150,11 @@ def main() -> None:
     ap.add_argument("--retry-every", type=int, default=50)
     ap.add_argument("--db", help="a postgresql:// URL (an empty database or schema); else a SQLite file")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--table", type=Path, nargs="+", help="print the results table of these JSON files and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
     sys.path.insert(0, str(SRC))
     os.environ["PYTHONPATH"] = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
 
@@ -146,12 +182,20 @@ def main() -> None:
             threads = [threading.Thread(target=reviewer, args=(base, slug_for(target), f"rev{k:02d}", args.decisions,
                                                                args.think, args.retry_every, out))
                        for k in range(args.reviewers)]
+            loads: list[float] = [os.getloadavg()[0]]
+            stop = threading.Event()
+            sampler = threading.Thread(target=_sample_load, args=(loads, stop), daemon=True)
+            cpu0 = _cpu_seconds(server.pid), time.process_time()
             t0 = time.perf_counter()
+            sampler.start()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
+            cpu = _cpu_seconds(server.pid) - cpu0[0], time.process_time() - cpu0[1]
+            stop.set()
+            loads.append(os.getloadavg()[0])
         finally:
             server.terminate()
             try:
@@ -175,6 +219,8 @@ def main() -> None:
         "errors": sum(len(v["errors"]) for v in out.values()),
         "p50_ms": 1000 * q[49], "p95_ms": 1000 * q[94], "p99_ms": 1000 * q[98], "max_ms": 1000 * lat[-1],
         "wall_s": wall, "decisions_per_s": sum(len(v["decided"]) for v in out.values()) / wall,
+        "load_mean": statistics.fmean(loads), "load_max": max(loads),
+        "server_cpu_s": cpu[0], "client_cpu_s": cpu[1],
     }
     print(json.dumps(result, indent=2))
     if args.json:

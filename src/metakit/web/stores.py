@@ -2,10 +2,11 @@
 
 A :class:`ProjectStore` holds the open :class:`metakit.review.store.Project` (records,
 dedup, screening) and its :class:`metakit.review.database.Database` (``project.db``: the
-web app's tables and the audit trail). Calls into the ``Project`` run on the store's own
-worker thread, which keeps the screening queue's in-memory state consistent with the
-order of the writes. Account and session look-ups go through the
-``Database`` (a pooled engine, safe from any thread).
+web app's tables and the audit trail). Writes through the ``Project`` run on the store's
+own worker thread, which keeps the screening queue's in-memory state consistent with the
+order of the writes. Reads (the next card, account and session look-ups) go through the
+``Database`` (a pooled engine, safe from any thread) on the thread pool, so they overlap
+instead of queueing behind the writes.
 
 The slug that names a project in URLs (``/p/<slug>/``) is the file's stem or the
 PostgreSQL database's name.

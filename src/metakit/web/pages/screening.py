@@ -4,6 +4,12 @@
 they have not decided; ``?skip=<id>`` passes over one). ``POST .../decide`` records a
 decision and answers with the next record (an htmx fragment, or a redirect for a plain
 form). The page shows only the reviewer's own decisions and notes: screening is blind.
+
+Only the decision's write and its update of the in-memory queue run on the store's
+worker thread, which keeps the queue in the order of the writes; the note and the next
+card's reads (the record, reasons, the reviewer's note, highlighted terms) run on the
+thread pool, so reviewers' requests overlap there instead of queueing behind one
+another's reads (benchmarks/WEB_LOAD_RESULTS.md).
 """
 
 from __future__ import annotations
@@ -82,35 +88,31 @@ async def screen_page(request: Request) -> Response:
     if skip and skip.isdigit():
         skipped.add(int(skip))
     random = stage == "title-abstract" and request.query_params.get("mode") == "random"
-    card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username, skipped, random)
+    card = await run_in_threadpool(_card, ctx.store.project, q, ctx.store.db, stage, ctx.username, skipped, random)
     mark = await run_in_threadpool(_mark, ctx)
     title = "Screen titles and abstracts" if stage == "title-abstract" else "Screen full texts"
     return render(request, "screen.html", ctx=ctx, title=title, mark=mark, card_error=None, **card)
 
 
-def _decide(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[str, str]) -> dict[str, Any]:
-    try:
-        record_id = int(form.get("record_id", ""))
-    except ValueError:
-        raise DataError(f"record_id must be a record's number, got {form.get('record_id')!r}",
-                        column="record_id") from None
+def _record(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[str, str], record_id: int,
+            random: bool) -> None:
+    """On the worker: write the decision, then take it into the queue (in the order of the writes)."""
     decision = form.get("decision", "")
     reason = form.get("reason") or None
     if decision != "exclude":
         reason = None
-    note = form.get("note", "")
-    random = stage == "title-abstract" and form.get("mode") == "random"
     _, new = decisions.decide(project, record_id, stage, ctx.username, decision, reason,
                               form.get("request_id") or None, origin="random-sample" if random else "metakit")
     if new:
         q.decided(ctx.username, record_id, decision)
         if stage == "title-abstract":
             ctx.store.versions["full-text"] = ctx.store.versions.get("full-text", 0) + 1
+    ctx.store.skipped.setdefault((stage, ctx.username), set()).discard(record_id)
+
+
+def _keep_note(ctx: Context, record_id: int, stage: str, note: str) -> None:
     if note.strip() and note.strip() != decisions.note_for(ctx.store.db, record_id, stage, ctx.username):
         decisions.save_note(ctx.store.db, record_id, stage, ctx.username, note)
-    skipped = ctx.store.skipped.setdefault((stage, ctx.username), set())
-    skipped.discard(record_id)
-    return _card(project, q, ctx.store.db, stage, ctx.username, skipped, random)
 
 
 async def _answer(request: Request, ctx: Context, stage: str, card: dict[str, Any], error: str | None) -> Response:
@@ -129,14 +131,22 @@ async def decide(request: Request) -> Response:
     stage = stage_of(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     q = await queue_for(ctx, stage)
+    random = stage == "title-abstract" and form.get("mode") == "random"
+    error = None
     try:
-        card = await ctx.store.run(_decide, q, ctx, stage, form)
-        error = None
+        try:
+            record_id = int(form.get("record_id", ""))
+        except ValueError:
+            raise DataError(f"record_id must be a record's number, got {form.get('record_id')!r}",
+                            column="record_id") from None
+        await ctx.store.run(_record, q, ctx, stage, form, record_id, random)
+        await run_in_threadpool(_keep_note, ctx, record_id, stage, form.get("note", ""))
     except DataError as exc:
-        card = await ctx.store.run(_card, q, ctx.store.db, stage, ctx.username,
-                                   ctx.store.skipped.setdefault((stage, ctx.username), set()),
-                                   stage == "title-abstract" and form.get("mode") == "random")
         error = str(exc)
+    # the next card only reads (the queue's ranking is replaced whole, never edited in place),
+    # so it need not wait behind other reviewers' writes on the worker
+    card = await run_in_threadpool(_card, ctx.store.project, q, ctx.store.db, stage, ctx.username,
+                                   ctx.store.skipped.setdefault((stage, ctx.username), set()), random)
     return await _answer(request, ctx, stage, card, error)
 
 
