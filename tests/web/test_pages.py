@@ -323,6 +323,34 @@ def test_random_sampling_mode_marks_its_decisions(team):
     assert "random-sampling:" in team.clients["own"].get(f"/p/{team.slug}/progress").text
 
 
+def test_record_order_mode_serves_records_by_number(team):
+    """The twin of `metakit screen --no-prioritise`: records 1, 2, 3 ... whatever the ranking."""
+    team.join("ann", "reviewer")
+    team.join("bob", "reviewer")
+    # ann's decisions give the ranking something to learn; bob screens in record order
+    post_decision(team, "ann", 7, "include")
+    post_decision(team, "ann", 1, "exclude", "wrong design")
+    c = team.clients["bob"]
+    seen = []
+    for _ in range(3):
+        page = c.get(f"/p/{team.slug}/screen/title-abstract?mode=order").text
+        assert "record order, no prioritisation" in page and 'name="mode" value="order"' in page
+        seen.append(int(field(page, "record_id")))
+        r = c.post(f"/p/{team.slug}/screen/title-abstract/decide",
+                   data={"csrf_token": csrf_of(page), "record_id": seen[-1], "mode": "order",
+                         "request_id": field(page, "request_id"), "decision": "include"},
+                   follow_redirects=False)
+        assert r.headers["location"].endswith("?mode=order")
+    assert seen == [1, 2, 3]
+    page = c.get(f"/p/{team.slug}/screen/title-abstract?mode=order").text
+    undone = c.post(f"/p/{team.slug}/screen/title-abstract/undo", headers={"HX-Request": "true"},
+                    data={"csrf_token": csrf_of(page), "mode": "order"}).text
+    assert field(undone, "record_id") == "3" and 'name="mode" value="order"' in undone
+    d = _decisions(team)
+    assert sorted(d[d.reviewer == "bob"].record_id) == [1, 2]
+    assert set(d.origin) == {"metakit"}
+
+
 def test_owner_exports_the_audit_trail(team):
     team.join("own", "owner")
     team.join("ann", "reviewer")

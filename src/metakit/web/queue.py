@@ -69,6 +69,7 @@ class StageQueue:
         base.record_frame()
         self.labels: dict[int, int] = dict(base.labels)
         self.order: list[int] = list(self.pool)
+        self._record_order: list[int] = sorted(self.pool)
         self.prioritise = prioritise and self.stage == "title-abstract"
         self.model = model
         self.n_refits = 0
@@ -101,6 +102,19 @@ class StageQueue:
         done = self.done(reviewer)
         later = None
         for rid in self.order:
+            if rid in done:
+                continue
+            if rid in skipped:
+                later = rid if later is None else later
+                continue
+            return rid
+        return later
+
+    def next_in_order(self, reviewer: str, skipped: frozenset[int] | set[int] = frozenset()) -> int | None:
+        """The reviewer's next undecided record in record order (no prioritisation)."""
+        done = self.done(reviewer)
+        later = None
+        for rid in self._record_order:
             if rid in done:
                 continue
             if rid in skipped:

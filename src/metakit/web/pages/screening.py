@@ -60,14 +60,24 @@ async def queue_for(ctx: Context, stage: str, *, fresh: bool = False) -> StageQu
     return q
 
 
+def _mode_of(stage: str, value: str | None) -> str:
+    """The order records come in: ``ranked`` (the model's), ``random`` (random-sampling mode,
+    title/abstract only) or ``order`` (record order, as ``metakit screen --no-prioritise``)."""
+    if value == "random" and stage == "title-abstract":
+        return "random"
+    return "order" if value == "order" else "ranked"
+
+
 def _card(project: Any, q: StageQueue, db: Any, stage: str, reviewer: str, skipped: set[int],
-          random: bool = False) -> dict[str, Any]:
+          mode: str = "ranked") -> dict[str, Any]:
     from metakit.review import screening as scr
 
-    rid = q.next_random(reviewer, skipped) if random else q.next_for(reviewer, skipped)
+    pick = {"random": q.next_random, "order": q.next_in_order}.get(mode, q.next_for)
+    rid = pick(reviewer, skipped)
     done, total = q.progress(reviewer)
-    card: dict[str, Any] = {"stage": stage, "done": done, "total": total, "rec": None, "random": random,
-                            "refits": q.n_refits if q.prioritise else None,
+    card: dict[str, Any] = {"stage": stage, "done": done, "total": total, "rec": None, "mode": mode,
+                            "random": mode == "random",
+                            "refits": q.n_refits if q.prioritise and mode == "ranked" else None,
                             "reasons": scr.reasons(project, stage), "note": "", "request_id": secrets.token_urlsafe(12)}
     if rid is not None:
         card["rec"] = q.record(rid)
@@ -87,22 +97,22 @@ async def screen_page(request: Request) -> Response:
     skip = request.query_params.get("skip")
     if skip and skip.isdigit():
         skipped.add(int(skip))
-    random = stage == "title-abstract" and request.query_params.get("mode") == "random"
-    card = await run_in_threadpool(_card, ctx.store.project, q, ctx.store.db, stage, ctx.username, skipped, random)
+    mode = _mode_of(stage, request.query_params.get("mode"))
+    card = await run_in_threadpool(_card, ctx.store.project, q, ctx.store.db, stage, ctx.username, skipped, mode)
     mark = await run_in_threadpool(_mark, ctx)
     title = "Screen titles and abstracts" if stage == "title-abstract" else "Screen full texts"
     return render(request, "screen.html", ctx=ctx, title=title, mark=mark, card_error=None, **card)
 
 
 def _record(project: Any, q: StageQueue, ctx: Context, stage: str, form: dict[str, str], record_id: int,
-            random: bool) -> None:
+            mode: str) -> None:
     """On the worker: write the decision, then take it into the queue (in the order of the writes)."""
     decision = form.get("decision", "")
     reason = form.get("reason") or None
     if decision != "exclude":
         reason = None
     _, new = decisions.decide(project, record_id, stage, ctx.username, decision, reason,
-                              form.get("request_id") or None, origin="random-sample" if random else "metakit")
+                              form.get("request_id") or None, origin="random-sample" if mode == "random" else "metakit")
     if new:
         q.decided(ctx.username, record_id, decision)
         if stage == "title-abstract":
@@ -117,7 +127,7 @@ def _keep_note(ctx: Context, record_id: int, stage: str, note: str) -> None:
 
 async def _answer(request: Request, ctx: Context, stage: str, card: dict[str, Any], error: str | None) -> Response:
     if request.headers.get("hx-request") != "true":
-        here = f"/p/{ctx.store.slug}/screen/{stage}" + ("?mode=random" if card.get("random") else "")
+        here = f"/p/{ctx.store.slug}/screen/{stage}" + ("" if card["mode"] == "ranked" else f"?mode={card['mode']}")
         if error:
             return render(request, "message.html", status_code=400, ctx=ctx, title="Not recorded", error=error,
                           back=here)
@@ -131,7 +141,7 @@ async def decide(request: Request) -> Response:
     stage = stage_of(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     q = await queue_for(ctx, stage)
-    random = stage == "title-abstract" and form.get("mode") == "random"
+    mode = _mode_of(stage, form.get("mode"))
     error = None
     try:
         try:
@@ -139,33 +149,34 @@ async def decide(request: Request) -> Response:
         except ValueError:
             raise DataError(f"record_id must be a record's number, got {form.get('record_id')!r}",
                             column="record_id") from None
-        await ctx.store.run(_record, q, ctx, stage, form, record_id, random)
+        await ctx.store.run(_record, q, ctx, stage, form, record_id, mode)
         await run_in_threadpool(_keep_note, ctx, record_id, stage, form.get("note", ""))
     except DataError as exc:
         error = str(exc)
     # the next card only reads (the queue's ranking is replaced whole, never edited in place),
     # so it need not wait behind other reviewers' writes on the worker
     card = await run_in_threadpool(_card, ctx.store.project, q, ctx.store.db, stage, ctx.username,
-                                   ctx.store.skipped.setdefault((stage, ctx.username), set()), random)
+                                   ctx.store.skipped.setdefault((stage, ctx.username), set()), mode)
     return await _answer(request, ctx, stage, card, error)
 
 
-def _undo(project: Any, q: StageQueue, ctx: Context, stage: str) -> dict[str, Any]:
+def _undo(project: Any, q: StageQueue, ctx: Context, stage: str, mode: str) -> dict[str, Any]:
     back = decisions.undo(project, stage, ctx.username)
     if back is not None:
         q.undone(ctx.username, back)
         q.order = [back, *[r for r in q.order if r != back]]
         if stage == "title-abstract":
             ctx.store.versions["full-text"] = ctx.store.versions.get("full-text", 0) + 1
-    return _card(project, q, ctx.store.db, stage, ctx.username, ctx.store.skipped.setdefault((stage, ctx.username),
-                                                                                               set()))
+    return _card(project, q, ctx.store.db, stage, ctx.username,
+                 ctx.store.skipped.setdefault((stage, ctx.username), set()), mode)
 
 
 async def undo(request: Request) -> Response:
     ctx = await member_of(request, write=True)
     stage = stage_of(request)
     q = await queue_for(ctx, stage)
-    card = await ctx.store.run(_undo, q, ctx, stage)
+    mode = _mode_of(stage, str((await request.form()).get("mode", "")))
+    card = await ctx.store.run(_undo, q, ctx, stage, mode)
     return await _answer(request, ctx, stage, card, None)
 
 
