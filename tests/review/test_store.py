@@ -188,17 +188,22 @@ _CHILD = textwrap.dedent("""
     from pathlib import Path
     from metakit.review import store
     marker = Path(sys.argv[2])
+    def mark(text):
+        # write-then-rename: a kill mid-write never leaves the marker empty
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(marker)
     original = store._insert_chunk
     def slow(c, sql, rows):
         original(c, sql, rows)
-        marker.write_text("writing")   # at least one chunk is inside the open transaction
+        mark("writing")   # at least one chunk is inside the open transaction
         time.sleep(0.05)
     store._insert_chunk = slow
     n = int(sys.argv[3])
     recs = [{"title": f"Record {i}", "authors": ["Doe, J"], "year": 2001} for i in range(n)]
     with store.Project.open(sys.argv[1]) as p:
         p.add_import(recs, file="big.ris", source_db="Scopus", format="ris")
-    marker.write_text("done")
+    mark("done")
 """)
 
 
