@@ -11,33 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import time
 from pathlib import Path
 
-import pytest
 from test_kill import _port, _serve, _wait
 from web_helpers import PASSWORD, TITLES, make_store
 
 from metakit.web import accounts
 from metakit.web.stores import slug_for
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _browser_or_skip():
-    required = os.environ.get("METAKIT_REQUIRE_CHROMIUM") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            pytest.fail("METAKIT_REQUIRE_CHROMIUM=1 but playwright is not installed")
-        pytest.skip("playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        if required:
-            pytest.fail("METAKIT_REQUIRE_CHROMIUM=1 but chromium is not installed")
-        pytest.skip("chromium is not installed")
-    return sync_playwright
 
 
 def _login(page, base: str, slug: str, name: str) -> None:
@@ -62,8 +43,9 @@ def _press_and_wait(page, keys: list[str]) -> None:
     assert _decided(page) == before + 1
 
 
-def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
-    sync_playwright = _browser_or_skip()
+def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path, chromium):
+    from playwright.sync_api import sync_playwright
+
     shots = Path(os.environ.get("METAKIT_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     target = make_store(database_url)
@@ -81,7 +63,7 @@ def test_log_in_screen_settle_export_in_chromium(database_url, tmp_path):
     try:
         _wait(base)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+            browser = pw.chromium.launch(executable_path=chromium, headless=True)
             # the owner accepts the one-time invitation
             own = browser.new_context(accept_downloads=True).new_page()
             own.goto(owner_link.link(f"{base}/p/{slug}"))

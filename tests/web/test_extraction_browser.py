@@ -10,36 +10,19 @@ is a failure. Figures: THA counts of Mao 2015 (examples/data/onfh_tha.csv).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
 from pathlib import Path
 
-import pytest
 from web_helpers import PASSWORD, make_store
 
 from metakit.review import extraction as ex
 from metakit.review.studies import add_study
 from metakit.web import accounts
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FORM = Path(__file__).parents[1] / "review" / "data" / "extraction_form.yaml"
 
-
-def _browser_or_skip():
-    required = os.environ.get("METAKIT_REQUIRE_CHROMIUM") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            pytest.fail("METAKIT_REQUIRE_CHROMIUM=1 but playwright is not installed")
-        pytest.skip("playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        if required:
-            pytest.fail("METAKIT_REQUIRE_CHROMIUM=1 but chromium is not installed")
-        pytest.skip("chromium is not installed")
-    return sync_playwright
 
 
 def _free_port() -> int:
@@ -63,9 +46,9 @@ def _fill_entry(page, base: str, values: dict[str, str]) -> None:
         page.fill(f"#v-{key.replace(':', '-')}", value)
 
 
-def test_extract_reconcile_export_and_live_rob_in_chromium(database_url, tmp_path):
-    sync_playwright = _browser_or_skip()
+def test_extract_reconcile_export_and_live_rob_in_chromium(database_url, tmp_path, chromium):
     import uvicorn
+    from playwright.sync_api import sync_playwright
 
     from metakit.web.app import create_app
 
@@ -89,7 +72,7 @@ def test_extract_reconcile_export_and_live_rob_in_chromium(database_url, tmp_pat
     values = {"year": "2015", "THA:e_t": "3", "THA:n_t": "48", "THA:e_c": "9", "THA:n_c": "41"}
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+            browser = pw.chromium.launch(executable_path=chromium, headless=True)
             ann = browser.new_context().new_page()
             _login(ann, root, "ann")
             _fill_entry(ann, root, values)

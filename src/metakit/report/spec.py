@@ -193,7 +193,12 @@ def _scalar(node: yaml.Node, kind: type, where: str, path) -> Any:
     return value
 
 
-def _validate(node: yaml.Node, kind: Any, where: str, path, choices: tuple = ()) -> Any:
+def validate_node(node: yaml.Node, kind: Any, where: str, path, choices: tuple = ()) -> Any:
+    """Check ``node`` against a schema ``kind`` (a dict of :class:`F` fields, a one-item list
+    for "list of", or a scalar type) and return plain Python values; a broken rule raises
+    :class:`SpecError` naming ``where`` and the node's line. The review file and the
+    extraction form (:mod:`metakit.review.extraction_form`) are both checked with it.
+    """
     line = node.start_mark.line + 1
     if isinstance(kind, dict):
         if not isinstance(node, yaml.MappingNode):
@@ -208,7 +213,7 @@ def _validate(node: yaml.Node, kind: Any, where: str, path, choices: tuple = ())
             if key in out:
                 raise SpecError(f"key {key!r} given twice in {where}", path, key_node.start_mark.line + 1)
             f = kind[key]
-            out[key] = _validate(value_node, f.kind, f"{where}.{key}" if where != "the file" else key,
+            out[key] = validate_node(value_node, f.kind, f"{where}.{key}" if where != "the file" else key,
                                  path, f.choices)
         missing = [k for k, f in kind.items() if f.required and k not in out]
         if missing:
@@ -219,7 +224,7 @@ def _validate(node: yaml.Node, kind: Any, where: str, path, choices: tuple = ())
             raise SpecError(f"{where} must be a list", path, line)
         if not node.value:
             raise SpecError(f"{where} must not be empty", path, line)
-        return [_validate(n, kind[0], f"{where}[{i + 1}]", path) for i, n in enumerate(node.value)]
+        return [validate_node(n, kind[0], f"{where}[{i + 1}]", path) for i, n in enumerate(node.value)]
     if kind == "list[str]":
         if isinstance(node, yaml.ScalarNode):
             node = yaml.SequenceNode("tag:yaml.org,2002:seq", [node], node.start_mark, node.end_mark)
@@ -272,13 +277,14 @@ def _outcome(raw: dict, sheets: dict, path) -> Outcome:
                    labels=labels, line=line)
 
 
-def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None) -> ReviewSpec:
-    """Validate the YAML ``text`` of a review file; relative paths resolve against ``base``.
+def compose(text: str, path: str | Path | None, empty: str) -> yaml.Node:
+    """The YAML node tree of ``text`` (line numbers kept for errors); ``empty`` is the error
+    for a document with nothing in it.
 
-    Raises
-    ------
-    SpecError
-        naming ``path`` and the line of the first rule broken.
+    Examples
+    --------
+    >>> compose("a: 1", None, "empty").value[0][0].value
+    'a'
     """
     try:
         root = yaml.compose(text)
@@ -287,8 +293,20 @@ def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None
         raise SpecError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path,
                         None if mark is None else mark.line + 1) from exc
     if root is None:
-        raise SpecError("the file is empty", path, 1)
-    raw = _defaults(_validate(root, SCHEMA, "the file", path), SCHEMA)
+        raise SpecError(empty, path, 1)
+    return root
+
+
+def parse_spec(text: str, base: str | Path = ".", path: str | Path | None = None) -> ReviewSpec:
+    """Validate the YAML ``text`` of a review file; relative paths resolve against ``base``.
+
+    Raises
+    ------
+    SpecError
+        naming ``path`` and the line of the first rule broken.
+    """
+    root = compose(text, path, "the file is empty")
+    raw = _defaults(validate_node(root, SCHEMA, "the file", path), SCHEMA)
     base = Path(base)
     sheets = {k: (base / v).resolve() for k, v in raw["sheets"].items()}
     ids = [o["id"] for o in raw["outcomes"]]

@@ -61,8 +61,7 @@ from typing import Any
 import yaml
 
 from metakit.errors import DataError
-from metakit.report.spec import F, SpecError
-from metakit.report.spec import _validate as validate_node
+from metakit.report.spec import F, SpecError, compose, validate_node
 
 __all__ = ["FIELD_TYPES", "Field", "Form", "Outcome", "Slot", "parse_form", "read_form"]
 
@@ -307,14 +306,7 @@ def parse_form(text: str, path: str | Path | None = None) -> Form:
     SpecError
         Naming ``path`` and the line of the first rule broken.
     """
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path,
-                        None if mark is None else mark.line + 1) from exc
-    if root is None:
-        raise SpecError("the form is empty", path, 1)
+    root = compose(text, path, "the form is empty")
     sheets_node = None
     if isinstance(root, yaml.MappingNode):
         # 'sheets' maps names of the form author's choosing to column lists: checked below

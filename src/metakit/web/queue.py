@@ -44,6 +44,19 @@ __all__ = ["REST", "StageQueue"]
 REST = 4.0
 
 
+
+def _first_undecided(order: list[int], done: set[int], skipped: frozenset[int] | set[int]) -> int | None:
+    """The first record of ``order`` not in ``done``; skipped records only when nothing else is left."""
+    later = None
+    for rid in order:
+        if rid in done:
+            continue
+        if rid in skipped:
+            later = rid if later is None else later
+            continue
+        return rid
+    return later
+
 class StageQueue:
     """The screening queue of one stage of one store (see the module docstring).
 
@@ -99,29 +112,11 @@ class StageQueue:
 
     def next_for(self, reviewer: str, skipped: frozenset[int] | set[int] = frozenset()) -> int | None:
         """The best-ranked record the reviewer has not decided (skipped ones last)."""
-        done = self.done(reviewer)
-        later = None
-        for rid in self.order:
-            if rid in done:
-                continue
-            if rid in skipped:
-                later = rid if later is None else later
-                continue
-            return rid
-        return later
+        return _first_undecided(self.order, self.done(reviewer), skipped)
 
     def next_in_order(self, reviewer: str, skipped: frozenset[int] | set[int] = frozenset()) -> int | None:
         """The reviewer's next undecided record in record order (no prioritisation)."""
-        done = self.done(reviewer)
-        later = None
-        for rid in self._record_order:
-            if rid in done:
-                continue
-            if rid in skipped:
-                later = rid if later is None else later
-                continue
-            return rid
-        return later
+        return _first_undecided(self._record_order, self.done(reviewer), skipped)
 
     def next_random(self, reviewer: str, skipped: frozenset[int] | set[int] = frozenset()) -> int | None:
         """The next record of the reviewer's random order (random-sampling mode).
@@ -134,16 +129,7 @@ class StageQueue:
             seed = int.from_bytes(hashlib.sha256(f"{self.stage}:{reviewer}".encode()).digest()[:8], "big")
             order = [self.pool[k] for k in np.random.default_rng(seed).permutation(len(self.pool))]
             self._random[reviewer] = order
-        done = self.done(reviewer)
-        later = None
-        for rid in order:
-            if rid in done:
-                continue
-            if rid in skipped:
-                later = rid if later is None else later
-                continue
-            return rid
-        return later
+        return _first_undecided(order, self.done(reviewer), skipped)
 
     def record(self, record_id: int) -> dict[str, Any]:
         """The record's fields to show (authors decoded)."""
