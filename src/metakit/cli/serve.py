@@ -62,7 +62,7 @@ def serve_command(
         if not accounts.has_owner(s.db):
             inv = accounts.invite(s.db, "owner", actor="cli:serve", days=2)
             typer.echo(f"{s.slug}: no owner yet. Open this one-time link to create the owner's account "
-                       f"(valid until {inv.expires_at} UTC):\n  {inv.link(base)}")
+                       f"(valid until {inv.expires_at}):\n  {inv.link(base)}")
         else:
             typer.echo(f"{s.slug}: {base}/")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -89,7 +89,7 @@ def invite_command(
         raise typer.Exit(1) from err
     finally:
         database.dispose()
-    typer.echo(f"{inv.role}{' (adjudicator)' if inv.adjudicator else ''}, valid until {inv.expires_at} UTC, once:")
+    typer.echo(f"{inv.role}{' (adjudicator)' if inv.adjudicator else ''}, valid until {inv.expires_at}, once:")
     typer.echo(inv.link(f"{url.rstrip('/')}/p/{slug_for(project)}"))
 
 
