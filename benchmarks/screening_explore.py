@@ -13,7 +13,10 @@ normalization. *SIGIR* 1996) instead of unit length, ``dual=1`` a second block o
 title + abstract TF-IDF beside the first, ``lsa`` the number of LSA dimensions
 (TruncatedSVD of the pool's TF-IDF, fitted once on all records, rows at unit length),
 appended to the sparse features with weight ``lw`` or, without ``lw``, kept apart for
-``lf``. MODEL: ``svm`` (C, r = inclusion emphasis),
+``lf``; ``bin=1`` binary term counts; ``lead`` the abstract's first ``lead`` sentences
+counted once more; keywords (the ``keywords`` column, where a data set has one):
+``kw=1`` appended to the text, ``kwt`` their words in a block of weight ``kwt``,
+``kwb`` each keyword one token, in a block of weight ``kwb``. MODEL: ``svm`` (C, r = inclusion emphasis),
 ``lr`` (logistic regression; C, r), ``rocchio`` (centroid of inclusions minus ``g`` times
 that of exclusions; Rocchio JJ. Relevance feedback in information retrieval. 1971),
 ``blend`` (SVM and Rocchio ranks mixed with the Rocchio share ``k0 / (k0 + inclusions
@@ -30,6 +33,14 @@ top ``prf`` unscreened records join the profile with weight ``pw``), ``top`` (pr
 cut to its ``top`` strongest terms), ``nn`` (share of the rank by the best cosine to any
 one inclusion); ``lf`` fuses by ranks an SVM on the ``lsa`` coordinates with weight
 ``lf`` (``lfade=1``: times the Rocchio share, so that it fades as inclusions accumulate).
+Third round, options of ``blend``: ``floor`` least Rocchio share, ``zs=1`` standardised
+scores mixed instead of ranks, ``cmax=1`` the two lists interleaved (a record's place is
+the better of its places in each list divided by that list's share) instead of averaged,
+``rx=1`` (with ``dual=1``) the SVM on the title-doubled block and the Rocchio profile on
+the plain one, ``ridge=1`` a ridge classifier (``a`` its penalty) for the SVM; of the SVM:
+``nb`` the features scaled by the naive Bayes count ratio r of the labelled rows to the
+power ``nb`` (``nbabs=1``: by abs(log r) to that power; Wang S, Manning CD. Baselines and bigrams.
+*ACL* 2012:90-94), ``rs`` liblinear's seed.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -45,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from multiprocessing import Pool
 from pathlib import Path
@@ -82,6 +94,10 @@ def parse(spec: str) -> tuple[str, dict[str, float]]:
     return name, kw
 
 
+def _headings(text: str) -> list[str]:
+    return [h.strip().lower() for h in text.split(";") if h.strip()]
+
+
 def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     """Feature matrix, labels and (for ``dual``) the first column of the second block."""
     if (name, spec) in _CACHE:
@@ -90,12 +106,22 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     titles, abstracts = frame["title"].tolist(), frame["abstract"].tolist()
     y = frame["label_included"].to_numpy().astype(int)
     _, kw = parse(":" + spec)
+    heads = (frame["keywords"].fillna("").astype(str).tolist() if "keywords" in frame.columns
+             else [""] * len(frame))
     texts = [" ".join([t] * int(kw.get("tw", 2)) + [a]).strip() for t, a in zip(titles, abstracts)]
+    if kw.get("lead"):
+        # the abstract's opening sentences (its aim, its population) counted once more
+        leads = [" ".join(re.split(r"(?<=[.!?;])\s+", a.strip())[: int(kw["lead"])]) for a in abstracts]
+        texts = [f"{x} {lead}".strip() for x, lead in zip(texts, leads)]
+    if kw.get("kw"):
+        texts = [f"{x} {h}".strip() for x, h in zip(texts, heads)]
     opts: dict[str, Any] = dict(ngram_range=(1, int(kw.get("ng", 2))), sublinear_tf=True,
                                 min_df=int(kw.get("mindf", 1)), max_df=kw.get("maxdf", 0.95),
                                 strip_accents="unicode")
     if kw.get("stop"):
         opts["stop_words"] = "english"
+    if kw.get("bin"):
+        opts["binary"] = True
     pivot = kw.get("piv")
     if pivot is not None:
         opts["norm"] = None
@@ -106,6 +132,14 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         scale[scale == 0] = 1
         X = (sp.diags(1 / scale) @ X).tocsr()
     split = None
+    if kw.get("kwt") and any(h.strip() for h in heads):
+        # the keywords' words in their own block beside the title and abstract
+        X = sp.hstack([X, kw["kwt"] * TfidfVectorizer(**opts).fit_transform(heads)]).tocsr()
+    if kw.get("kwb") and any(h.strip() for h in heads):
+        # each keyword/subject heading one token, in its own block beside the words
+        block = TfidfVectorizer(tokenizer=_headings, token_pattern=None, lowercase=False,
+                                sublinear_tf=True).fit_transform(heads)
+        X = sp.hstack([X, kw["kwb"] * block]).tocsr()
     if kw.get("dual"):
         plain = TfidfVectorizer(**opts).fit_transform(
             [f"{t} {a}".strip() for t, a in zip(titles, abstracts)])
@@ -130,11 +164,25 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
 
 def _linear(X: Any, idx: np.ndarray, yl: np.ndarray, kind: str, kw: dict[str, float]) -> np.ndarray:
     weights = _class_weights(yl, kw.get("r", 9.8))
+    if kw.get("nb"):
+        # NB-SVM: features scaled by the naive Bayes log-count ratio of the labelled rows
+        # (Wang S, Manning CD. Baselines and bigrams. *ACL* 2012:90-94)
+        B = X[idx]
+        p = np.asarray(B[yl == 1].sum(axis=0)).ravel() + kw.get("alpha", 1.0)
+        q = np.asarray(B[yl == 0].sum(axis=0)).ravel() + kw.get("alpha", 1.0)
+        ratio = np.log((p / p.sum()) / (q / q.sum()))
+        ratio = np.abs(ratio) ** kw["nb"] if kw.get("nbabs") else np.exp(kw["nb"] * ratio)
+        X = (X @ sp.diags(ratio)).tocsr()
+    if kind == "ridge":
+        from sklearn.linear_model import RidgeClassifier
+        clf: Any = RidgeClassifier(alpha=kw.get("a", 1.0), class_weight=weights, solver="sparse_cg")
+        clf.fit(X[idx], yl)
+        return np.asarray(X @ clf.coef_.ravel()).ravel()
     if kind == "lr":
         clf: Any = LogisticRegression(C=kw.get("C", 10.0), class_weight=weights, solver="liblinear",
                                       dual=True, max_iter=1000)
     else:
-        clf = LinearSVC(C=kw.get("C", 0.11), class_weight=weights)
+        clf = LinearSVC(C=kw.get("C", 0.11), class_weight=weights, random_state=int(kw.get("rs", 0)))
     clf.fit(X[idx], yl)
     return np.asarray(X @ clf.coef_.ravel()).ravel() + clf.intercept_[0]
 
@@ -196,16 +244,31 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
         # records without an abstract ranked by a title-only SVM, the others by the full one
         full, title = (rankdata(_linear(B, idx, yl, "svm", kw)) for B in (X[:, :split], X[:, split:]))
         return np.where(no_abstract, title, full)
-    if name in ("svm", "lr"):
+    if name in ("svm", "lr", "ridge"):
         return _linear(X, idx, yl, name, kw)
     if name == "rocchio":
         return _rocchio(X, idx, yl, kw.get("g", 0.25))
     if name in ("blend", "bag"):
         k0 = kw.get("k0", 10.0)
-        share = k0 / (k0 + (yl == 1).sum())
-        s1 = _bagged(X, idx, yl, kw) if name == "bag" else _linear(X, idx, yl, "svm", kw)
-        s2 = _rocchio(X, idx, yl, kw.get("g", 0.25), kw)
-        mixed = (1 - share) * rankdata(s1) + share * rankdata(s2)
+        share = max(k0 / (k0 + (yl == 1).sum()), kw.get("floor", 0.0))
+        XS, XR = X, X
+        if split is not None and kw.get("rx"):
+            # the Rocchio profile on the second block, the SVM on the first
+            XS, XR = X[:, :split], X[:, split:]
+        base = "ridge" if kw.get("ridge") else "svm"
+        s1 = _bagged(XS, idx, yl, kw) if name == "bag" else _linear(XS, idx, yl, base, kw)
+        s2 = _rocchio(XR, idx, yl, kw.get("g", 0.25), kw)
+        if kw.get("zs"):
+            # scores rather than ranks mixed, each standardised over the pool
+            z1, z2 = ((v - v.mean()) / (v.std() or 1) for v in (s1, s2))
+            mixed = (1 - share) * z1 + share * z2
+        elif kw.get("cmax"):
+            # interleaving rather than averaging: a record high in either list comes
+            # early, each list supplying its share of the top
+            p1, p2 = len(s1) - rankdata(s1), len(s2) - rankdata(s2)
+            mixed = -np.minimum(p1 / (1 - share), p2 / share)
+        else:
+            mixed = (1 - share) * rankdata(s1) + share * rankdata(s2)
         if kw.get("lf"):
             # a second ranker, an SVM on the LSA coordinates, fused by ranks
             lf = kw["lf"] * (share if kw.get("lfade") else 1.0)
