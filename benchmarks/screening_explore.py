@@ -37,7 +37,7 @@ Third round, options of ``blend``: ``floor`` least Rocchio share, ``zs=1`` stand
 scores mixed instead of ranks, ``cmax=1`` the two lists interleaved (a record's place is
 the better of its places in each list divided by that list's share) instead of averaged,
 ``rx=1`` (with ``dual=1``) the SVM on the title-doubled block and the Rocchio profile on
-the plain one, ``ridge=1`` a ridge classifier (``a`` its penalty) for the SVM; of the SVM:
+the plain one (``rx=0.5``: on both blocks), ``ridge=1`` a ridge classifier (``a`` its penalty) for the SVM; of the SVM:
 ``nb`` the features scaled by the naive Bayes count ratio r of the labelled rows to the
 power ``nb`` (``nbabs=1``: by abs(log r) to that power; Wang S, Manning CD. Baselines and bigrams.
 *ACL* 2012:90-94), ``rs`` liblinear's seed.
@@ -254,7 +254,7 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
         XS, XR = X, X
         if split is not None and kw.get("rx"):
             # the Rocchio profile on the second block, the SVM on the first
-            XS, XR = X[:, :split], X[:, split:]
+            XS, XR = X[:, :split], (X if kw["rx"] < 1 else X[:, split:])
         base = "ridge" if kw.get("ridge") else "svm"
         s1 = _bagged(XS, idx, yl, kw) if name == "bag" else _linear(XS, idx, yl, base, kw)
         s2 = _rocchio(XR, idx, yl, kw.get("g", 0.25), kw)
