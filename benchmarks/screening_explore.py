@@ -16,7 +16,9 @@ appended to the sparse features with weight ``lw`` or, without ``lw``, kept apar
 ``lf``; ``bin=1`` binary term counts; ``lead`` the abstract's first ``lead`` sentences
 counted once more; keywords (the ``keywords`` column, where a data set has one):
 ``kw=1`` appended to the text, ``kwt`` their words in a block of weight ``kwt``,
-``kwb`` each keyword one token, in a block of weight ``kwb``. MODEL: ``svm`` (C, r = inclusion emphasis),
+``kwb`` each keyword one token, in a block of weight ``kwb``; ``wt`` the title's counts
+times ``wt`` added to the abstract's before the sublinear tf, instead of ``tw``
+(``rwt``: the same for the ``dual`` block). MODEL: ``svm`` (C, r = inclusion emphasis),
 ``lr`` (logistic regression; C, r), ``rocchio`` (centroid of inclusions minus ``g`` times
 that of exclusions; Rocchio JJ. Relevance feedback in information retrieval. 1971),
 ``blend`` (SVM and Rocchio ranks mixed with the Rocchio share ``k0 / (k0 + inclusions
@@ -44,6 +46,9 @@ power ``nb`` (``nbabs=1``: by abs(log r) to that power; Wang S, Manning CD. Base
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
+
+``--seeds 6-15`` runs seeds other than the protocol's (to check that a trial's gain is not
+the luck of five prior draws; give them their own ``--out``).
 
 The protocol is the one of ``bench_screening.py`` (same priors, seeds 1..5, the
 screener's refit cadence, scored without the priors). Results per trial, data set and
@@ -98,6 +103,21 @@ def _headings(text: str) -> list[str]:
     return [h.strip().lower() for h in text.split(";") if h.strip()]
 
 
+def _field_weighted(titles: list[str], abstracts: list[str], weight: float,
+                    opts: dict[str, Any]) -> Any:
+    """TF-IDF with the title's counts times ``weight`` added to the abstract's before the
+    sublinear tf (field weighting: Robertson S, Zaragoza H, Taylor M. Simple BM25
+    extension to multiple weighted fields. *CIKM* 2004:42-49)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    cv_opts = {k: v for k, v in opts.items() if k not in ("sublinear_tf", "norm")}
+    vocab = CountVectorizer(**cv_opts).fit(
+        [f"{t} {a}" for t, a in zip(titles, abstracts)]).vocabulary_
+    cv = CountVectorizer(**{**cv_opts, "vocabulary": vocab, "min_df": 1, "max_df": 1.0})
+    counts = (weight * cv.transform(titles) + cv.transform(abstracts)).tocsr()
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
+
+
 def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     """Feature matrix, labels and (for ``dual``) the first column of the second block."""
     if (name, spec) in _CACHE:
@@ -125,7 +145,8 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     pivot = kw.get("piv")
     if pivot is not None:
         opts["norm"] = None
-    X = TfidfVectorizer(**opts).fit_transform(texts).tocsr()
+    X = (_field_weighted(titles, abstracts, kw["wt"], opts) if kw.get("wt")
+         else TfidfVectorizer(**opts).fit_transform(texts).tocsr())
     if pivot is not None:
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         scale = (1 - pivot) * norms[norms > 0].mean() + pivot * norms
@@ -141,8 +162,9 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
                                 sublinear_tf=True).fit_transform(heads)
         X = sp.hstack([X, kw["kwb"] * block]).tocsr()
     if kw.get("dual"):
-        plain = TfidfVectorizer(**opts).fit_transform(
-            [f"{t} {a}".strip() for t, a in zip(titles, abstracts)])
+        plain = (_field_weighted(titles, abstracts, kw["rwt"], opts) if kw.get("rwt")
+                 else TfidfVectorizer(**opts).fit_transform(
+                     [f"{t} {a}".strip() for t, a in zip(titles, abstracts)]))
         split = X.shape[1]
         X = sp.hstack([X, plain]).tocsr()
     if kw.get("tsplit"):
@@ -353,11 +375,17 @@ def main() -> None:
     ap.add_argument("--validation", type=Path, default=None)
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--seeds", default="",
+                    help="seeds other than the protocol's, e.g. 6-15 (write them to another --out)")
     args = ap.parse_args()
+    seeds = SEEDS
+    if args.seeds:
+        first, _, last = args.seeds.partition("-")
+        seeds = tuple(range(int(first), int(last or first) + 1))
     paths = {p.stem: str(p) for d in (args.data, args.validation) if d for p in sorted(d.glob("*.csv"))}
     sizes = {n: Path(p).stat().st_size for n, p in paths.items()}
     tasks = [(t, n, s, paths) for n in sorted(paths, key=lambda n: -sizes[n]) for t in args.trials
-             for s in SEEDS]
+             for s in seeds]
     store = json.loads(args.out.read_text()) if args.out.exists() else {"rows": []}
     done = {(r[0], r[1], r[2]) for r in store["rows"]}
     tasks = [t for t in tasks if t[:3] not in done]
