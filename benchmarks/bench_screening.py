@@ -525,24 +525,17 @@ def main() -> None:
         # --only runs update the cache's entries for those data sets
         mk = {"model": args.model, "seeds": list(seeds), "datasets": mk.get("datasets", {}),
               "validation": mk.get("validation", {})}
-        for path in sorted(args.data.glob("*.csv")):
-            if only and path.stem not in only and _short(path.stem) not in only:
-                continue
-            entry = run_metakit(load_review(path), seeds, args.model)
-            mk["datasets"][path.stem] = entry
-            n = entry["n_records"] - 2
-            got = [metrics_from_positions(r["found_at"], n) for r in entry["runs"].values()]
-            print(f"{_short(path.stem):<26} WSS@95 {np.mean([w for w, _ in got]):.3f}  "
-                  f"RRF@10 {np.mean([r for _, r in got]):.3f}", flush=True)
-        for path in sorted(args.validation.glob("*.csv")) if args.validation else []:
-            if only and path.stem not in only:
-                continue
-            entry = run_metakit(load_review(path), seeds, args.model)
-            mk["validation"][path.stem] = entry
-            n = entry["n_records"] - 2
-            got = [metrics_from_positions(r["found_at"], n) for r in entry["runs"].values()]
-            print(f"{path.stem:<26} WSS@95 {np.mean([w for w, _ in got]):.3f}  "
-                  f"RRF@10 {np.mean([r for _, r in got]):.3f}", flush=True)
+        folders = [("datasets", args.data), ("validation", args.validation)]
+        for bucket, folder in folders:
+            for path in sorted(folder.glob("*.csv")) if folder else []:
+                if only and path.stem not in only and _short(path.stem) not in only:
+                    continue
+                entry = run_metakit(load_review(path), seeds, args.model)
+                mk[bucket][path.stem] = entry
+                n = entry["n_records"] - 2
+                got = [metrics_from_positions(r["found_at"], n) for r in entry["runs"].values()]
+                print(f"{_short(path.stem):<26} WSS@95 {np.mean([w for w, _ in got]):.3f}  "
+                      f"RRF@10 {np.mean([r for _, r in got]):.3f}", flush=True)
         METAKIT_CACHE.write_text(json.dumps(mk, indent=1) + "\n")
     stops = pd.DataFrame([row for name, entry in mk["datasets"].items()
                           for row in stopping_rows(name, entry)])
