@@ -8,7 +8,8 @@ Run (ASReview in its own environment, not a metakit dependency)::
         --data DIR --cache benchmarks/screening_asreview_validation.json
 
 (the second for the reviews from other fields that ``bench_screening.py --validation
-DIR`` reports separately).
+DIR`` reports separately). ``--seeds 6-15 --cache FILE`` runs seeds beyond the
+protocol's, to compare with ``screening_explore.py --seeds 6-15`` on more prior draws.
 
 For each data set and seed it writes the data set as ``title,abstract,included``,
 passes the *same* prior records as metakit's simulation (:func:`draw_priors`) by row
@@ -72,7 +73,13 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--only", default="", help="comma-separated data set names")
     ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--seeds", default="",
+                    help="seeds other than the protocol's, e.g. 6-15 (give them their own --cache)")
     args = ap.parse_args()
+    seeds = SEEDS
+    if args.seeds:
+        first, _, last = args.seeds.partition("-")
+        seeds = tuple(range(int(first), int(last or first) + 1))
     cache = (json.loads(args.cache.read_text()) if args.cache.exists()
              else {"datasets": {}})
     version = subprocess.run([args.asreview, "--version"], capture_output=True,
@@ -88,7 +95,7 @@ def main() -> None:
         frame = load_review(path)
         labels = frame["label_included"].to_numpy()
         runs = {}
-        for seed in SEEDS:
+        for seed in seeds:
             priors = draw_priors(labels, seed)
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory() as d:

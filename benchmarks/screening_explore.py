@@ -43,6 +43,12 @@ the plain one (``rx=0.5``: on both blocks), ``ridge=1`` a ridge classifier (``a`
 ``nb`` the features scaled by the naive Bayes count ratio r of the labelled rows to the
 power ``nb`` (``nbabs=1``: by abs(log r) to that power; Wang S, Manning CD. Baselines and bigrams.
 *ACL* 2012:90-94), ``rs`` liblinear's seed.
+Fourth round: features ``stem=1`` plural endings stripped (Harman's S stemmer),
+``chr`` a block of character 3-5-grams of that weight, ``knn`` the pool's
+nearest-neighbour graph; options of ``blend``: ``lsar`` the Rocchio profile also in the
+``lsa`` space with that weight, ``ppr`` share of relevance diffused over the ``knn`` graph
+(``a`` its damping), ``pn`` random unscreened records added to every SVM fit as presumed
+exclusions (AutoTAR; ``pu``: only while fewer than ``pu`` records are known).
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -84,6 +90,7 @@ _CACHE: dict[tuple[str, str], tuple[Any, np.ndarray, int | None]] = {}
 _NO_ABSTRACT: dict[str, np.ndarray] = {}
 _PATHS: dict[str, Path] = {}
 _LSA: dict[str, np.ndarray] = {}
+_GRAPH: dict[str, Any] = {}
 _CUR: list[str] = [""]
 
 
@@ -118,6 +125,25 @@ def _field_weighted(titles: list[str], abstracts: list[str], weight: float,
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _s_stem(word: str) -> str:
+    """Harman's S stemmer: plural endings only (Harman D. How effective is suffixing?
+    *J Am Soc Inf Sci* 1991;42:7-15)."""
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if word.endswith("s") and not word.endswith(("us", "ss")):
+        return word[:-1]
+    return word
+
+
+def _stem_tokens(text: str) -> list[str]:
+    return [_s_stem(w) if len(w) > 3 else w for w in _TOKEN.findall(text)]
+
+
 def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     """Feature matrix, labels and (for ``dual``) the first column of the second block."""
     if (name, spec) in _CACHE:
@@ -142,6 +168,8 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         opts["stop_words"] = "english"
     if kw.get("bin"):
         opts["binary"] = True
+    if kw.get("stem"):
+        opts.update(tokenizer=_stem_tokens, token_pattern=None)
     pivot = kw.get("piv")
     if pivot is not None:
         opts["norm"] = None
@@ -170,6 +198,13 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     if kw.get("tsplit"):
         split = X.shape[1]
         X = sp.hstack([X, TfidfVectorizer(**opts).fit_transform(titles)]).tocsr()
+    if kw.get("chr"):
+        # character 3-5-grams within words, in their own block of weight chr: spelling
+        # variants and word forms share features (McNamee P, Mayfield J. Character
+        # n-gram tokenization for European language text retrieval. *Inf Retr* 2004;7:73-97)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+                                max_df=0.95, strip_accents="unicode", dtype=np.float32)
+        X = sp.hstack([X, kw["chr"] * chars.fit_transform(texts)]).tocsr()
     if kw.get("lsa"):
         # LSA of the whole pool (unsupervised, fitted once): Deerwester S et al. Indexing by
         # latent semantic analysis. *J Am Soc Inf Sci* 1990;41:391-407
@@ -179,12 +214,41 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
             X = sp.hstack([X, kw["lw"] * sp.csr_matrix(Z)]).tocsr()
         else:
             _LSA[name] = Z
+    if kw.get("knn"):
+        # the pool's k-nearest-neighbour graph (cosine), symmetrised and row-normalised,
+        # for diffusing the inclusions' relevance (Zhou D et al. Learning with local and
+        # global consistency. *NIPS* 2003)
+        k = int(kw["knn"])
+        rows, cols, vals = [], [], []
+        for start in range(0, X.shape[0], 1000):
+            S = (X[start:start + 1000] @ X.T).toarray()
+            S[np.arange(S.shape[0]), np.arange(start, start + S.shape[0])] = 0
+            top = np.argpartition(-S, k, axis=1)[:, :k]
+            rows.append(np.repeat(np.arange(start, start + S.shape[0]), k))
+            cols.append(top.ravel())
+            vals.append(np.take_along_axis(S, top, axis=1).ravel())
+        W = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(X.shape[0],) * 2)
+        W = W.maximum(W.T)
+        deg = np.asarray(W.sum(axis=1)).ravel()
+        deg[deg == 0] = 1
+        _GRAPH[name] = (sp.diags(1 / deg) @ W).tocsr()
     _NO_ABSTRACT[name] = np.array([len(a.strip()) < 20 for a in abstracts])
     _CACHE[(name, spec)] = (X, y, split)
     return X, y, split
 
 
 def _linear(X: Any, idx: np.ndarray, yl: np.ndarray, kind: str, kw: dict[str, float]) -> np.ndarray:
+    if kw.get("pn") and len(idx) < kw.get("pu", 1e9):
+        # AutoTAR: pn unscreened records drawn at random join the training set as
+        # presumed exclusions, redrawn at each refit (Cormack GV, Grossman MR. Autonomy
+        # and reliability of continuous active learning for technology-assisted review.
+        # arXiv:1504.06868, 2015); with few inclusions in the pool, nearly all are
+        rng = np.random.default_rng(len(idx))
+        unseen = np.setdiff1d(np.arange(X.shape[0]), idx)
+        extra = rng.choice(unseen, min(int(kw["pn"]), len(unseen)), replace=False)
+        idx = np.concatenate([idx, extra])
+        yl = np.concatenate([yl, np.zeros(len(extra), dtype=yl.dtype)])
     weights = _class_weights(yl, kw.get("r", 9.8))
     if kw.get("nb"):
         # NB-SVM: features scaled by the naive Bayes log-count ratio of the labelled rows
@@ -222,6 +286,21 @@ def _rocchio(X: Any, idx: np.ndarray, yl: np.ndarray, g: float,
         trimmed[keep] = profile[keep]
         profile = trimmed
     s = np.asarray(X @ profile).ravel()
+    if kw.get("lsar"):
+        # the profile also in the pool's LSA space, where records that share no term
+        # with the inclusions but share their topic still score (Deerwester et al. 1990)
+        Z = _LSA[_CUR[0]]
+        s = s + kw["lsar"] * (Z @ (Z[idx[yl == 1]].mean(axis=0) - g * Z[idx[yl == 0]].mean(axis=0)))
+    if kw.get("ppr"):
+        # relevance diffused from the inclusions over the pool's graph (personalised
+        # PageRank, restart 1 - a), mixed by ranks in the share ppr
+        P = _GRAPH[_CUR[0]]
+        e = np.zeros(X.shape[0])
+        e[idx[yl == 1]] = 1 / (yl == 1).sum()
+        f, a = e.copy(), kw.get("a", 0.8)
+        for _ in range(15):
+            f = (1 - a) * e + a * (P.T @ f)
+        s = (1 - kw["ppr"]) * rankdata(s) + kw["ppr"] * rankdata(f)
     if kw.get("nn"):
         # nearest inclusion: a record's best cosine to any one inclusion, so that an
         # inclusion unlike the others still pulls its neighbours up (the centroid blurs
