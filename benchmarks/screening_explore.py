@@ -48,7 +48,9 @@ Fourth round: features ``stem=1`` plural endings stripped (Harman's S stemmer),
 nearest-neighbour graph; options of ``blend``: ``lsar`` the Rocchio profile also in the
 ``lsa`` space with that weight, ``ppr`` share of relevance diffused over the ``knn`` graph
 (``a`` its damping), ``pn`` random unscreened records added to every SVM fit as presumed
-exclusions (AutoTAR; ``pu``: only while fewer than ``pu`` records are known).
+exclusions (AutoTAR; ``pu``: only while fewer than ``pu`` records are known), ``qlm``
+share of the query likelihood of the inclusions' relevance model under the records'
+Dirichlet-smoothed language models (feature ``lm``: mu as a multiple of the mean length).
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -91,6 +93,7 @@ _NO_ABSTRACT: dict[str, np.ndarray] = {}
 _PATHS: dict[str, Path] = {}
 _LSA: dict[str, np.ndarray] = {}
 _GRAPH: dict[str, Any] = {}
+_LM: dict[str, tuple[Any, Any, np.ndarray]] = {}
 _CUR: list[str] = [""]
 
 
@@ -214,6 +217,21 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
             X = sp.hstack([X, kw["lw"] * sp.csr_matrix(Z)]).tocsr()
         else:
             _LSA[name] = Z
+    if kw.get("lm"):
+        # Dirichlet-smoothed document language models (Zhai C, Lafferty J. A study of
+        # smoothing methods for language models applied to ad hoc information retrieval.
+        # *SIGIR* 2001:334-342), mu = the mean record length
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        counts = CountVectorizer(**{k: v for k, v in opts.items() if k not in ("sublinear_tf", "norm")}
+                                 ).fit_transform(texts).tocsr().astype(float)
+        length = np.asarray(counts.sum(axis=1)).ravel()
+        p_c = np.asarray(counts.sum(axis=0)).ravel() / length.sum()
+        mu = kw["lm"] * length.mean()
+        logs = counts.copy()
+        logs.data = np.log1p(logs.data / (mu * p_c[logs.indices]))
+        prob = (sp.diags(1 / np.maximum(length, 1)) @ counts).tocsr()
+        _LM[name] = (logs.tocsr(), prob, np.log(mu / (length + mu)))
     if kw.get("knn"):
         # the pool's k-nearest-neighbour graph (cosine), symmetrised and row-normalised,
         # for diffusing the inclusions' relevance (Zhou D et al. Learning with local and
@@ -286,6 +304,14 @@ def _rocchio(X: Any, idx: np.ndarray, yl: np.ndarray, g: float,
         trimmed[keep] = profile[keep]
         profile = trimmed
     s = np.asarray(X @ profile).ravel()
+    if kw.get("qlm"):
+        # query likelihood of the inclusions' relevance model (the mean of their
+        # maximum-likelihood term distributions; Lavrenko V, Croft WB. Relevance-based
+        # language models. *SIGIR* 2001:120-127), mixed by ranks in the share qlm
+        logs, prob, norm = _LM[_CUR[0]]
+        p_r = np.asarray(prob[idx[yl == 1]].mean(axis=0)).ravel()
+        q = np.asarray(logs @ p_r).ravel() + norm * p_r.sum()
+        s = (1 - kw["qlm"]) * rankdata(s) + kw["qlm"] * rankdata(q)
     if kw.get("lsar"):
         # the profile also in the pool's LSA space, where records that share no term
         # with the inclusions but share their topic still score (Deerwester et al. 1990)
