@@ -103,6 +103,20 @@ def draw_priors(labels: np.ndarray, seed: int) -> tuple[int, int]:
             int(rng.choice(np.flatnonzero(labels == 0))))
 
 
+def seed_range(text: str) -> tuple[int, ...]:
+    """The protocol's seeds for "", else the seeds of a range such as "6-15" or "7".
+
+    Examples
+    --------
+    >>> seed_range(""), seed_range("6-8"), seed_range("7")
+    ((1, 2, 3, 4, 5), (6, 7, 8), (7,))
+    """
+    if not text:
+        return SEEDS
+    first, _, last = text.partition("-")
+    return tuple(range(int(first), int(last or first) + 1))
+
+
 def metrics_from_positions(found_at: list[int], n: int) -> tuple[float, float]:
     """WSS@95 and RRF@10 from the 1-based positions of the inclusions in an order of n."""
     y = np.zeros(n, dtype=int)

@@ -34,7 +34,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bench_screening import DATA, SEEDS, draw_priors, load_review
+from bench_screening import DATA, draw_priors, load_review, seed_range
 
 CACHE = Path(__file__).with_name("screening_asreview.json")
 
@@ -76,10 +76,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="",
                     help="seeds other than the protocol's, e.g. 6-15 (give them their own --cache)")
     args = ap.parse_args()
-    seeds = SEEDS
-    if args.seeds:
-        first, _, last = args.seeds.partition("-")
-        seeds = tuple(range(int(first), int(last or first) + 1))
+    seeds = seed_range(args.seeds)
     cache = (json.loads(args.cache.read_text()) if args.cache.exists()
              else {"datasets": {}})
     version = subprocess.run([args.asreview, "--version"], capture_output=True,

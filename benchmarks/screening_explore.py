@@ -77,7 +77,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from bench_screening import DATA, SEEDS, draw_priors, load_review
+from bench_screening import DATA, draw_priors, load_review, seed_range
 from scipy.stats import rankdata
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -483,10 +483,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="",
                     help="seeds other than the protocol's, e.g. 6-15 (write them to another --out)")
     args = ap.parse_args()
-    seeds = SEEDS
-    if args.seeds:
-        first, _, last = args.seeds.partition("-")
-        seeds = tuple(range(int(first), int(last or first) + 1))
+    seeds = seed_range(args.seeds)
     paths = {p.stem: str(p) for d in (args.data, args.validation) if d for p in sorted(d.glob("*.csv"))}
     sizes = {n: Path(p).stat().st_size for n, p in paths.items()}
     tasks = [(t, n, s, paths) for n in sorted(paths, key=lambda n: -sizes[n]) for t in args.trials
