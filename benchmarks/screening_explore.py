@@ -51,6 +51,13 @@ nearest-neighbour graph; options of ``blend``: ``lsar`` the Rocchio profile also
 exclusions (AutoTAR; ``pu``: only while fewer than ``pu`` records are known), ``qlm``
 share of the query likelihood of the inclusions' relevance model under the records'
 Dirichlet-smoothed language models (feature ``lm``: mu as a multiple of the mean length).
+Fifth round: ``hedge:ETA,DECAY:A+B`` mixes the ranks of models A and B with weights
+learnt during the screening (see ``_hedge``); features ``chrs`` the ``chr`` block with
+the word block's end kept as the split, so that a model with ``blk=1`` reads the words
+alone (``hedge:0.3,0.7:blend~k0=5;blk=1+blend~k0=5`` hedges between the default and the
+default with character n-grams), ``stall:N,SHARE:A+B`` model A alone while an
+inclusion is among the last N records screened, else B's ranks mixed in with that share,
+``chn`` character n-grams of that one length only.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -95,12 +102,13 @@ _LSA: dict[str, np.ndarray] = {}
 _GRAPH: dict[str, Any] = {}
 _LM: dict[str, tuple[Any, Any, np.ndarray]] = {}
 _CUR: list[str] = [""]
+_STATE: dict[str, Any] = {}
 
 
 def parse(spec: str) -> tuple[str, dict[str, float]]:
     """``name:key=value,...`` into the name and a dict of numbers."""
     name, _, rest = spec.partition(":")
-    if name == "ens":
+    if name in ("ens", "hedge", "stall"):
         return name, {}
     kw = {}
     for item in filter(None, rest.split(",")):
@@ -201,11 +209,18 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
     if kw.get("tsplit"):
         split = X.shape[1]
         X = sp.hstack([X, TfidfVectorizer(**opts).fit_transform(titles)]).tocsr()
+    if kw.get("chrs"):
+        # the same block, with the word block's end kept as the split, so that a model
+        # with ``blk=1`` sees the words alone
+        split = X.shape[1]
+        kw["chr"] = kw["chrs"]
     if kw.get("chr"):
         # character 3-5-grams within words, in their own block of weight chr: spelling
         # variants and word forms share features (McNamee P, Mayfield J. Character
         # n-gram tokenization for European language text retrieval. *Inf Retr* 2004;7:73-97)
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+        # (``chn``: n-grams of that one length only, a sparser block)
+        span = (int(kw["chn"]),) * 2 if kw.get("chn") else (3, 5)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=span, sublinear_tf=True,
                                 max_df=0.95, strip_accents="unicode", dtype=np.float32)
         X = sp.hstack([X, kw["chr"] * chars.fit_transform(texts)]).tocsr()
     if kw.get("lsa"):
@@ -367,6 +382,21 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
           no_abstract: np.ndarray | None = None) -> np.ndarray:
     """Relevance of every row after fitting the model ``spec`` on the labelled rows."""
     name, kw = parse(spec)
+    if name == "hedge":
+        return _hedge(spec, X, idx, yl, split, no_abstract)
+    if name == "stall":
+        # model A while it keeps finding inclusions; once the last N records screened
+        # (priors aside) hold none, model B's ranks are mixed in with the share given
+        _, opts, rest = spec.split(":", 2)
+        n_stall, mix = (float(v) for v in (opts + ",1").split(",")[:2])
+        a, b = (p.replace(";", ",").replace("~", ":") for p in rest.split("+"))
+        ra = rankdata(score(a, X, idx, yl, split, no_abstract))
+        recent = yl[2:][-int(n_stall):]
+        if len(yl) - 2 < n_stall or recent.any():
+            return ra
+        return (1 - mix) * ra + mix * rankdata(score(b, X, idx, yl, split, no_abstract))
+    if kw.get("blk") and split is not None:
+        X, split = X[:, :split], None
     if name == "tmix":
         # records without an abstract ranked by a title-only SVM, the others by the full one
         full, title = (rankdata(_linear(B, idx, yl, "svm", kw)) for B in (X[:, :split], X[:, split:]))
@@ -420,6 +450,40 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
     raise SystemExit(f"unknown model {spec!r}")
 
 
+def _hedge(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
+           no_abstract: np.ndarray | None) -> np.ndarray:
+    """Ranks of several models mixed with weights learnt during the screening: each
+    inclusion found costs every model the log of the place it had given that record at
+    the previous refit, and the weights are exp(-eta * cumulative cost) (Hedge: Freund Y,
+    Schapire RE. A decision-theoretic generalization of on-line learning. *J Comput Syst
+    Sci* 1997;55:119-139). ``hedge:ETA,DECAY:A+B+...``; ``;`` for ``,`` and ``~`` for ``:``
+    inside a model."""
+    _, opts, rest = spec.split(":", 2)
+    eta, decay = (float(v) for v in (opts + ",1").split(",")[:2])
+    parts = [p.replace(";", ",").replace("~", ":") for p in rest.split("+")]
+    st = _STATE
+    if "loss" not in st:
+        st["loss"], st["n"] = np.zeros(len(parts)), len(idx)
+    else:
+        found = idx[st["n"]:][yl[st["n"]:] == 1]
+        for j in found:
+            # older costs fade by ``decay`` per inclusion found: the best model late in
+            # the screening, when the last inclusions are sought, may not be the early one
+            st["loss"] = decay * st["loss"] + np.log1p(st["pos"][:, j])
+        st["n"] = len(idx)
+    pool = np.ones(X.shape[0], dtype=bool)
+    pool[idx] = False
+    cand = np.flatnonzero(pool)
+    scores = [score(p, X, idx, yl, split, no_abstract) for p in parts]
+    pos = np.zeros((len(parts), X.shape[0]))
+    for i, s in enumerate(scores):
+        pos[i, cand[np.argsort(-s[cand], kind="stable")]] = np.arange(len(cand))
+    st["pos"] = pos
+    w = np.exp(-eta * (st["loss"] - st["loss"].min()))
+    st.setdefault("w", []).append((w / w.sum()).round(3).tolist())
+    return sum(wi / w.sum() * rankdata(s) for wi, s in zip(w, scores))
+
+
 def _interval(n_known: int, spec: str) -> int:
     """The screener's cadence, or with ``until`` (refit after every record until that many
     are known) and ``per`` (then every n / per records) in the model's options."""
@@ -432,6 +496,7 @@ def _interval(n_known: int, spec: str) -> int:
 def simulate(X: Any, y: np.ndarray, priors: tuple[int, int], spec: str, split: int | None,
              no_abstract: np.ndarray) -> np.ndarray:
     """Labels in screening order (priors excluded), on the screener's refit cadence."""
+    _STATE.clear()
     screened = np.zeros(len(y), dtype=bool)
     screened[list(priors)] = True
     known, order = list(priors), []
