@@ -503,7 +503,10 @@ def report(mk: dict, asr: dict, asr_val: dict, stops: pd.DataFrame, model: str,
             "fading by DECAY per inclusion), `chrs` the `chr` block kept apart so that a "
             "model with `blk=1` reads the words alone, `chn` character n-grams of one "
             "length only, `stall:N,SHARE:A+B` model A alone while an inclusion is among "
-            "the last N records screened, else B's ranks mixed in with that share. The "
+            "the last N records screened, else B's ranks mixed in with that share, "
+            "`wlm` pre-trained static word embeddings (256-d, shipped inside the "
+            "`wordllama` wheel, mean-pooled per record; nothing downloaded) appended with "
+            "weight `lw` or ranked by their own SVM fused with weight `lf`. The "
             "first line is the best mean on the development set.",
             "",
         ]
@@ -557,7 +560,12 @@ def report(mk: dict, asr: dict, asr_val: dict, stops: pd.DataFrame, model: str,
             "to which model finds the last ones, so it does not replace the default; "
             "it also costs a character block about five times the size of the word block "
             "(33 million non-zeros against 6 million on the 20,000 records of the latency "
-            "benchmark), which would break the screener's 50 ms per record.",
+            "benchmark), which would break the screener's 50 ms per record. The one "
+            "pre-trained text model whose weights ship in a package here (`wlm`, seeds "
+            "1..5 only) moves single reviews by up to 0.45 either way and loses on the "
+            "development set: appended, -0.066 against the default (skeletal muscle "
+            "relaxants -0.454, beta blockers -0.183, animal research +0.110); fused with "
+            "share 0.2, -0.026 (other fields +0.002).",
         ]
         lines.append("")
     lines += [

@@ -57,7 +57,9 @@ the word block's end kept as the split, so that a model with ``blk=1`` reads the
 alone (``hedge:0.3,0.7:blend~k0=5;blk=1+blend~k0=5`` hedges between the default and the
 default with character n-grams), ``stall:N,SHARE:A+B`` model A alone while an
 inclusion is among the last N records screened, else B's ranks mixed in with that share,
-``chn`` character n-grams of that one length only.
+``chn`` character n-grams of that one length only; ``wlm=1`` pre-trained
+static embeddings (the wordllama wheel's weights) in place of ``lsa``, with ``lw`` or ``lf``
+as for it.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -223,6 +225,26 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=span, sublinear_tf=True,
                                 max_df=0.95, strip_accents="unicode", dtype=np.float32)
         X = sp.hstack([X, kw["chr"] * chars.fit_transform(texts)]).tocsr()
+    if kw.get("wlm"):
+        # pre-trained static token embeddings shipped in the wordllama wheel (256-d,
+        # distilled from Llama 2's input embeddings; Miller DL. WordLlama, 2024), mean
+        # pooled per record; read from the installed package, nothing downloaded
+        import wordllama
+        from safetensors import safe_open
+        from wordllama.inference import WordLlamaInference
+        from wordllama.wordllama import WordLlama
+
+        root = Path(wordllama.__file__).parent
+        tok = WordLlama.load_tokenizer(root / "tokenizers" / "l2_supercat_tokenizer_config.json")
+        with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), framework="np",
+                       device="cpu") as f:
+            emb = f.get_tensor("embedding.weight")
+        Z = np.asarray(WordLlamaInference(emb, tok).embed(texts), dtype=float)
+        Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        if kw.get("lw"):
+            X = sp.hstack([X, kw["lw"] * sp.csr_matrix(Z)]).tocsr()
+        else:
+            _LSA[name] = Z
     if kw.get("lsa"):
         # LSA of the whole pool (unsupervised, fitted once): Deerwester S et al. Indexing by
         # latent semantic analysis. *J Am Soc Inf Sci* 1990;41:391-407
