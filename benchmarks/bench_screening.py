@@ -564,8 +564,10 @@ def report(mk: dict, asr: dict, asr_val: dict, stops: pd.DataFrame, model: str,
             "pre-trained text model whose weights ship in a package here (`wlm`, seeds "
             "1..5 only) moves single reviews by up to 0.45 either way and loses on the "
             "development set: appended, -0.066 against the default (skeletal muscle "
-            "relaxants -0.454, beta blockers -0.183, animal research +0.110); fused with "
-            "share 0.2, -0.026 (other fields +0.002).",
+            "relaxants -0.454, beta blockers -0.183, animal research +0.110), -0.035 at "
+            "weight 0.2; fused with share 0.2, -0.026 (other fields +0.002), -0.015 at "
+            "0.1; as a second Rocchio profile in the embedding space (`lsar=0.3`), "
+            "-0.014 (other fields +0.006).",
         ]
         lines.append("")
     lines += [
