@@ -119,6 +119,17 @@ def parse(spec: str) -> tuple[str, dict[str, float]]:
     return name, kw
 
 
+def _models(rest: str) -> list[str]:
+    """``A+B`` into the models A and B, with ``;`` for ``,`` and ``~`` for ``:`` decoded."""
+    return [p.replace(";", ",").replace("~", ":") for p in rest.split("+")]
+
+
+def _combined(spec: str) -> tuple[list[float], list[str]]:
+    """``name:X,Y:A+B`` (``hedge``, ``stall``) into [X, Y] (Y defaults to 1) and [A, B]."""
+    _, opts, rest = spec.split(":", 2)
+    return [float(v) for v in (opts + ",1").split(",")[:2]], _models(rest)
+
+
 def _headings(text: str) -> list[str]:
     return [h.strip().lower() for h in text.split(";") if h.strip()]
 
@@ -155,6 +166,24 @@ def _s_stem(word: str) -> str:
 
 def _stem_tokens(text: str) -> list[str]:
     return [_s_stem(w) if len(w) > 3 else w for w in _TOKEN.findall(text)]
+
+
+def _wordllama(texts: list[str]) -> np.ndarray:
+    """Pre-trained static token embeddings shipped in the wordllama wheel (256-d,
+    distilled from Llama 2's input embeddings; Miller DL. WordLlama, 2024), mean pooled
+    per record. Both files are read from the installed package: its loader looks for the
+    tokenizer in another folder and would download it."""
+    import wordllama
+    from safetensors import safe_open
+    from wordllama.inference import WordLlamaInference
+    from wordllama.wordllama import WordLlama
+
+    root = Path(wordllama.__file__).parent
+    tok = WordLlama.load_tokenizer(root / "tokenizers" / "l2_supercat_tokenizer_config.json")
+    with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), framework="np",
+                   device="cpu") as f:
+        emb = f.get_tensor("embedding.weight")
+    return np.asarray(WordLlamaInference(emb, tok).embed(texts), dtype=float)
 
 
 def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
@@ -225,35 +254,19 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=span, sublinear_tf=True,
                                 max_df=0.95, strip_accents="unicode", dtype=np.float32)
         X = sp.hstack([X, kw["chr"] * chars.fit_transform(texts)]).tocsr()
+    dense = None
     if kw.get("wlm"):
-        # pre-trained static token embeddings shipped in the wordllama wheel (256-d,
-        # distilled from Llama 2's input embeddings; Miller DL. WordLlama, 2024), mean
-        # pooled per record; read from the installed package, nothing downloaded
-        import wordllama
-        from safetensors import safe_open
-        from wordllama.inference import WordLlamaInference
-        from wordllama.wordllama import WordLlama
-
-        root = Path(wordllama.__file__).parent
-        tok = WordLlama.load_tokenizer(root / "tokenizers" / "l2_supercat_tokenizer_config.json")
-        with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), framework="np",
-                       device="cpu") as f:
-            emb = f.get_tensor("embedding.weight")
-        Z = np.asarray(WordLlamaInference(emb, tok).embed(texts), dtype=float)
-        Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
-        if kw.get("lw"):
-            X = sp.hstack([X, kw["lw"] * sp.csr_matrix(Z)]).tocsr()
-        else:
-            _LSA[name] = Z
-    if kw.get("lsa"):
+        dense = _wordllama(texts)
+    elif kw.get("lsa"):
         # LSA of the whole pool (unsupervised, fitted once): Deerwester S et al. Indexing by
         # latent semantic analysis. *J Am Soc Inf Sci* 1990;41:391-407
-        Z = TruncatedSVD(int(kw["lsa"]), random_state=0).fit_transform(X)
-        Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        dense = TruncatedSVD(int(kw["lsa"]), random_state=0).fit_transform(X)
+    if dense is not None:
+        dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
         if kw.get("lw"):
-            X = sp.hstack([X, kw["lw"] * sp.csr_matrix(Z)]).tocsr()
+            X = sp.hstack([X, kw["lw"] * sp.csr_matrix(dense)]).tocsr()
         else:
-            _LSA[name] = Z
+            _LSA[name] = dense
     if kw.get("lm"):
         # Dirichlet-smoothed document language models (Zhai C, Lafferty J. A study of
         # smoothing methods for language models applied to ad hoc information retrieval.
@@ -409,9 +422,7 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
     if name == "stall":
         # model A while it keeps finding inclusions; once the last N records screened
         # (priors aside) hold none, model B's ranks are mixed in with the share given
-        _, opts, rest = spec.split(":", 2)
-        n_stall, mix = (float(v) for v in (opts + ",1").split(",")[:2])
-        a, b = (p.replace(";", ",").replace("~", ":") for p in rest.split("+"))
+        (n_stall, mix), (a, b) = _combined(spec)
         ra = rankdata(score(a, X, idx, yl, split, no_abstract))
         recent = yl[2:][-int(n_stall):]
         if len(yl) - 2 < n_stall or recent.any():
@@ -466,9 +477,7 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
     if name == "blocks":
         return sum(rankdata(_linear(B, idx, yl, "svm", kw)) for B in (X[:, :split], X[:, split:]))
     if name == "ens":
-        parts = spec[4:].split("+")
-        return sum(rankdata(score(p.replace(";", ",").replace("~", ":"), X, idx, yl, split))
-                   for p in parts)
+        return sum(rankdata(score(p, X, idx, yl, split)) for p in _models(spec[4:]))
     raise SystemExit(f"unknown model {spec!r}")
 
 
@@ -480,18 +489,16 @@ def _hedge(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None
     Schapire RE. A decision-theoretic generalization of on-line learning. *J Comput Syst
     Sci* 1997;55:119-139). ``hedge:ETA,DECAY:A+B+...``; ``;`` for ``,`` and ``~`` for ``:``
     inside a model."""
-    _, opts, rest = spec.split(":", 2)
-    eta, decay = (float(v) for v in (opts + ",1").split(",")[:2])
-    parts = [p.replace(";", ",").replace("~", ":") for p in rest.split("+")]
+    (eta, decay), parts = _combined(spec)
     st = _STATE
     if "loss" not in st:
         st["loss"], st["n"] = np.zeros(len(parts)), len(idx)
     else:
         found = idx[st["n"]:][yl[st["n"]:] == 1]
-        for j in found:
-            # older costs fade by ``decay`` per inclusion found: the best model late in
-            # the screening, when the last inclusions are sought, may not be the early one
-            st["loss"] = decay * st["loss"] + np.log1p(st["pos"][:, j])
+        # older costs fade by ``decay`` per inclusion found: the best model late in the
+        # screening, when the last inclusions are sought, may not be the early one
+        fade = decay ** np.arange(len(found) - 1, -1, -1)
+        st["loss"] = decay ** len(found) * st["loss"] + np.log1p(st["pos"][:, found]) @ fade
         st["n"] = len(idx)
     pool = np.ones(X.shape[0], dtype=bool)
     pool[idx] = False
@@ -502,7 +509,6 @@ def _hedge(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None
         pos[i, cand[np.argsort(-s[cand], kind="stable")]] = np.arange(len(cand))
     st["pos"] = pos
     w = np.exp(-eta * (st["loss"] - st["loss"].min()))
-    st.setdefault("w", []).append((w / w.sum()).round(3).tolist())
     return sum(wi / w.sum() * rankdata(s) for wi, s in zip(w, scores))
 
 
