@@ -60,6 +60,13 @@ inclusion is among the last N records screened, else B's ranks mixed in with tha
 ``chn`` character n-grams of that one length only; ``wlm=1`` pre-trained
 static embeddings (the wordllama wheel's weights) in place of ``lsa``, with ``lw`` or ``lf``
 as for it.
+Sixth round, options of ``blend``: ``nnf`` a share that does not fade of the rank of the
+nearest-inclusion score, mixed after the blend (the mean of a record's ``nnk`` best
+cosines to the inclusions; ``nnr=1`` each inclusion's ranking of the pool in place of its
+cosines; ``nnx`` less that weight times the mean of the ``nnk`` best cosines to the
+exclusions); of the SVM: ``csch`` C times (records labelled / 100)^csch beyond 100,
+``hinge=1`` the plain hinge loss, ``isc`` the intercept's scaling. The default
+(``metakit.review.automation``) is ``tw=2|blend:k0=5,nnf=0.1,nnk=3``.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -307,6 +314,11 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
 
 
 def _linear(X: Any, idx: np.ndarray, yl: np.ndarray, kind: str, kw: dict[str, float]) -> np.ndarray:
+    c = kw.get("C", 0.11)
+    if kw.get("csch"):
+        # regularisation loosened (csch > 0) or tightened as decisions accumulate: the
+        # margin's best width with 100 labelled records need not be its best with 1,000
+        c *= (max(len(idx), 100) / 100) ** kw["csch"]
     if kw.get("pn") and len(idx) < kw.get("pu", 1e9):
         # AutoTAR: pn unscreened records drawn at random join the training set as
         # presumed exclusions, redrawn at each refit (Cormack GV, Grossman MR. Autonomy
@@ -336,7 +348,11 @@ def _linear(X: Any, idx: np.ndarray, yl: np.ndarray, kind: str, kw: dict[str, fl
         clf: Any = LogisticRegression(C=kw.get("C", 10.0), class_weight=weights, solver="liblinear",
                                       dual=True, max_iter=1000)
     else:
-        clf = LinearSVC(C=kw.get("C", 0.11), class_weight=weights, random_state=int(kw.get("rs", 0)))
+        # ``hinge``: the plain hinge loss instead of liblinear's squared one; ``isc``: the
+        # intercept's feature scale, so that the intercept is penalised less (larger isc)
+        clf = LinearSVC(C=c, class_weight=weights, random_state=int(kw.get("rs", 0)),
+                        loss="hinge" if kw.get("hinge") else "squared_hinge",
+                        intercept_scaling=kw.get("isc", 1.0), max_iter=5000 if kw.get("hinge") else 1000)
     clf.fit(X[idx], yl)
     return np.asarray(X @ clf.coef_.ravel()).ravel() + clf.intercept_[0]
 
@@ -459,6 +475,27 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
             mixed = -np.minimum(p1 / (1 - share), p2 / share)
         else:
             mixed = (1 - share) * rankdata(s1) + share * rankdata(s2)
+        if kw.get("nnf"):
+            # an instance-based ranker beside the two linear ones, in a share that does
+            # not fade: the mean of a record's ``nnk`` best cosines to the inclusions, so
+            # that inclusions unlike the majority keep pulling their neighbours up late
+            # in the screening (as metakit's default since the sixth round, nnk = 3)
+            sims = (XR @ XR[idx[yl == 1]].T).toarray()
+            k = min(int(kw.get("nnk", 1)), sims.shape[1])
+            if kw.get("nnr"):
+                # each inclusion's own ranking of the pool (1 = its nearest record), so
+                # that an inclusion whose similarities are all low (a title without an
+                # abstract) still nominates its neighbours
+                sims = rankdata(sims, axis=0) / sims.shape[0]
+            near = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+            if kw.get("nnx"):
+                # the k-nearest-neighbour contrast: less the mean of the k best cosines to
+                # the exclusions (weight nnx), so that a record whose nearest screened
+                # neighbours were excluded is not pulled up by a distant inclusion
+                neg = (XR @ XR[idx[yl == 0]].T).toarray()
+                kn = min(k, neg.shape[1])
+                near = near - kw["nnx"] * np.partition(neg, neg.shape[1] - kn, axis=1)[:, -kn:].mean(axis=1)
+            mixed = (1 - kw["nnf"]) * mixed + kw["nnf"] * rankdata(near)
         if kw.get("lf"):
             # a second ranker, an SVM on the LSA coordinates, fused by ranks
             lf = kw["lf"] * (share if kw.get("lfade") else 1.0)
