@@ -62,10 +62,12 @@ static embeddings (the wordllama wheel's weights) in place of ``lsa``, with ``lw
 as for it.
 Sixth round, options of ``blend``: ``nnf`` a share that does not fade of the rank of the
 nearest-inclusion score, mixed after the blend (the mean of a record's ``nnk`` best
-cosines to the inclusions; ``nnr=1`` each inclusion's ranking of the pool in place of its
+cosines to the inclusions, ``nnk=-1``: the square root of the inclusions known, rounded up;
+``nnr=1`` each inclusion's ranking of the pool in place of its
 cosines; ``nnx`` less that weight times the mean of the ``nnk`` best cosines to the
-exclusions); of the SVM: ``csch`` C times (records labelled / 100)^csch beyond 100,
-``hinge=1`` the plain hinge loss, ``isc`` the intercept's scaling. The default
+exclusions; ``nns=1`` ranked within records with and without an abstract apart); of
+the SVM: ``csch`` C times (records labelled / 100)^csch beyond 100, ``hinge=1`` the
+plain hinge loss, ``isc`` the intercept's scaling. The default
 (``metakit.review.automation``) is ``tw=2|blend:k0=5,nnf=0.1,nnk=3``.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
@@ -482,6 +484,10 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
             # in the screening (as metakit's default since the sixth round, nnk = 3)
             sims = (XR @ XR[idx[yl == 1]].T).toarray()
             k = min(int(kw.get("nnk", 1)), sims.shape[1])
+            if kw.get("nnk", 1) < 0:
+                # k growing as the square root of the inclusions known (the classical
+                # consistency rate for k-nearest neighbours)
+                k = int(np.ceil(np.sqrt(sims.shape[1])))
             if kw.get("nnr"):
                 # each inclusion's own ranking of the pool (1 = its nearest record), so
                 # that an inclusion whose similarities are all low (a title without an
@@ -495,7 +501,15 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
                 neg = (XR @ XR[idx[yl == 0]].T).toarray()
                 kn = min(k, neg.shape[1])
                 near = near - kw["nnx"] * np.partition(neg, neg.shape[1] - kn, axis=1)[:, -kn:].mean(axis=1)
-            mixed = (1 - kw["nnf"]) * mixed + kw["nnf"] * rankdata(near)
+            near_rank = rankdata(near)
+            if kw.get("nns") and no_abstract is not None:
+                # ranked among records of the same kind (with or without an abstract),
+                # as a title alone meets a titled inclusion with a higher cosine than a
+                # whole abstract does; each kind's ranks spread over the whole range
+                for kind in (no_abstract, ~no_abstract):
+                    if kind.any():
+                        near_rank[kind] = rankdata(near[kind]) / kind.sum() * len(near)
+            mixed = (1 - kw["nnf"]) * mixed + kw["nnf"] * near_rank
         if kw.get("lf"):
             # a second ranker, an SVM on the LSA coordinates, fused by ranks
             lf = kw["lf"] * (share if kw.get("lfade") else 1.0)
