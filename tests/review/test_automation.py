@@ -261,6 +261,14 @@ def test_nearest_inclusions_reuses_only_what_still_holds():
     Y = sp.csr_matrix(X.toarray()[::-1])
     assert auto._nearest_inclusions(Y, np.array([0, 1]), k=3) == pytest.approx(
         np.sort(cos[::-1][:, [59, 58]], axis=1).mean(axis=1), abs=1e-12)
+    # each matrix keeps its own memo, which goes with the matrix
+    import gc
+
+    key = id(Y)
+    assert auto._NEAREST_MEMO[key][0]() is Y and auto._NEAREST_MEMO[id(X)][0]() is X
+    del Y
+    gc.collect()
+    assert key not in auto._NEAREST_MEMO and id(X) in auto._NEAREST_MEMO
 
 
 def test_blend_weights_rocchio_by_the_inclusions_known():

@@ -506,11 +506,21 @@ NEAREST_SHARE = 0.1
 NEAREST_K = 3
 
 
-#: The last call's work in :func:`_nearest_inclusions`: (weak reference to X, X
-#: transposed, k, the inclusions done, each row's best k cosines). A screener refits after
-#: almost every decision and each refit brings at most a few new inclusions; computing
-#: only theirs keeps a refit on 20,000 records within the screener's 50 ms.
-_NEAREST_MEMO: dict[str, tuple[Any, Any, int, np.ndarray, np.ndarray]] = {}
+#: The last call's work in :func:`_nearest_inclusions` per feature matrix, by ``id(X)``:
+#: (weak reference to X, X transposed, k, the inclusions done, each row's best k
+#: cosines). A screener refits after almost every decision and each refit brings at most
+#: a few new inclusions; computing only theirs keeps a refit on 20,000 records within the
+#: screener's 50 ms. One entry per live matrix, so that two projects screened in one
+#: server do not evict each other.
+_NEAREST_MEMO: dict[int, tuple[Any, Any, int, np.ndarray, np.ndarray]] = {}
+
+
+def _forget_nearest(ref: Any) -> None:
+    """Drop a matrix's memo in :func:`_nearest_inclusions` once the matrix is gone, so
+    that a long-running server does not keep a closed project's transposed matrix."""
+    for key, state in list(_NEAREST_MEMO.items()):
+        if state[0] is ref:
+            _NEAREST_MEMO.pop(key, None)
 
 
 def _nearest_inclusions(X: Any, inclusions: np.ndarray, k: int = NEAREST_K,
@@ -543,7 +553,7 @@ def _nearest_inclusions(X: Any, inclusions: np.ndarray, k: int = NEAREST_K,
     import weakref
 
     inclusions = np.unique(np.asarray(inclusions, dtype=np.int64))
-    state = _NEAREST_MEMO.get("state")
+    state = _NEAREST_MEMO.get(id(X))
     if (state is not None and state[0]() is X and state[2] == k
             and np.isin(state[3], inclusions).all()):
         _, XT, _, done, best = state
@@ -555,7 +565,8 @@ def _nearest_inclusions(X: Any, inclusions: np.ndarray, k: int = NEAREST_K,
         best = np.hstack([best, sims])
         if best.shape[1] > k:
             best = np.partition(best, best.shape[1] - k, axis=1)[:, -k:]
-    _NEAREST_MEMO["state"] = (weakref.ref(X), XT, k, inclusions, best)
+    ref = state[0] if state is not None and state[0]() is X else weakref.ref(X, _forget_nearest)
+    _NEAREST_MEMO[id(X)] = (ref, XT, k, inclusions, best)
     return np.sort(best, axis=1).mean(axis=1)
 
 
