@@ -68,7 +68,7 @@ cosines; ``nnx`` less that weight times the mean of the ``nnk`` best cosines to 
 exclusions; ``nns=1`` ranked within records with and without an abstract apart); of
 the SVM: ``csch`` C times (records labelled / 100)^csch beyond 100, ``hinge=1`` the
 plain hinge loss, ``isc`` the intercept's scaling. The default
-(``metakit.review.automation``) is ``tw=2|blend:k0=5,nnf=0.1,nnk=3``.
+(``metakit.review.automation``) is ``tw=2|blend:k0=5``.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
 than ``uu`` records and ``ui`` inclusions are known).
@@ -481,7 +481,7 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
             # an instance-based ranker beside the two linear ones, in a share that does
             # not fade: the mean of a record's ``nnk`` best cosines to the inclusions, so
             # that inclusions unlike the majority keep pulling their neighbours up late
-            # in the screening (as metakit's default since the sixth round, nnk = 3)
+            # in the screening
             sims = (XR @ XR[idx[yl == 1]].T).toarray()
             k = min(int(kw.get("nnk", 1)), sims.shape[1])
             if kw.get("nnk", 1) < 0:

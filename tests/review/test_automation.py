@@ -220,77 +220,19 @@ def test_rocchio_profile_hand_calculation():
     assert profile.tolist() == [1.0, -0.125, -0.125]
 
 
-def test_nearest_inclusions_hand_calculation():
-    # unit rows a = (1, 0, 0), b = (0.6, 0.8, 0), c = (0, 0.6, 0.8), d = (0, 0, 1);
-    # inclusions a, c, d. Cosines of b: a 0.6, c 0.48, d 0: best two average 0.54.
-    # Cosines of a: 1, 0, 0 -> 0.5; of c: 0, 1, 0.8 -> 0.9; of d: 0, 0.8, 1 -> 0.9.
-    import scipy.sparse as sp
-
-    import metakit.review.automation as auto
-
-    X = sp.csr_matrix([[1.0, 0, 0], [0.6, 0.8, 0], [0, 0.6, 0.8], [0, 0, 1.0]])
-    expected = [0.5, 0.54, 0.9, 0.9]
-    inclusions = np.array([0, 2, 3])
-    assert auto._nearest_inclusions(X, inclusions, k=2) == pytest.approx(expected)
-    # one inclusion at a time: the running best two must give the same
-    assert auto._nearest_inclusions(X, inclusions, k=2, chunk=1) == pytest.approx(expected)
-    # fewer inclusions than k: all of them averaged (b: (0.6 + 0.48) / 2)
-    assert auto._nearest_inclusions(X, np.array([0, 2]), k=3)[1] == pytest.approx(0.54)
-
-
-def test_nearest_inclusions_reuses_only_what_still_holds():
-    # The memo of the last call serves the next only for the same matrix, the same k and
-    # a superset of its inclusions; a decision undone (a smaller set), another k or
-    # another matrix start afresh. Each answer is checked against dense cosines.
-    import scipy.sparse as sp
-
-    import metakit.review.automation as auto
-
-    texts, _ = _toy_corpus(n=60, k=8)
-    X = auto._features(texts)
-    cos = (X @ X.T).toarray()
-
-    def dense(incl, k):
-        return np.sort(cos[:, incl], axis=1)[:, -min(k, len(incl)):].mean(axis=1)
-
-    steps = [([0], 3), ([0, 1], 3), ([0, 1, 5, 7], 3), ([0, 1, 5, 7, 9], 3), ([0, 5], 3),
-             ([0, 5, 9], 1), ([0, 5, 9, 11], 3)]
-    for incl, k in steps:
-        got = auto._nearest_inclusions(X, np.array(incl), k=k)
-        assert got == pytest.approx(dense(incl, k), abs=1e-12), (incl, k)
-    Y = sp.csr_matrix(X.toarray()[::-1])
-    assert auto._nearest_inclusions(Y, np.array([0, 1]), k=3) == pytest.approx(
-        np.sort(cos[::-1][:, [59, 58]], axis=1).mean(axis=1), abs=1e-12)
-    # each matrix keeps its own memo, which goes with the matrix
-    import gc
-
-    key = id(Y)
-    assert auto._NEAREST_MEMO[key][0]() is Y and auto._NEAREST_MEMO[id(X)][0]() is X
-    del Y
-    gc.collect()
-    assert key not in auto._NEAREST_MEMO and id(X) in auto._NEAREST_MEMO
-
-
 def test_blend_weights_rocchio_by_the_inclusions_known():
-    # blend = 0.9 [(1 - s) rank(svm) + s rank(Rocchio)] + 0.1 rank(nearest inclusions),
-    # s = 5 / (5 + inclusions known), ranks scaled to (0, 1]; checked against scipy's
-    # ranks of the three parts, the nearest-inclusion score from dense cosines
+    # blend = (1 - s) rank(svm) + s rank(Rocchio), s = 5 / (5 + inclusions known), with
+    # ranks scaled to (0, 1]; checked against scipy's ranks of the two parts
     from scipy.stats import rankdata
 
     import metakit.review.automation as auto
 
     texts, y = _toy_corpus(n=60, k=8)
     X = auto._features(texts)
-    cos = (X @ X.T).toarray()
-    for labelled in (np.array([0, 20]), np.array([0, 1, 2, 20, 21, 22, 23]),
-                     np.array([0, 1, 2, 3, 4, 20, 21])):
+    for labelled in (np.array([0, 20]), np.array([0, 1, 2, 20, 21, 22, 23])):
         yl = y[labelled]
         share = 5 / (5 + int(yl.sum()))
         svm = auto._scores(X, labelled, yl, "svm")
         rocchio = np.asarray(X @ auto._rocchio(X, labelled, yl)).ravel()
-        sims = cos[:, labelled[yl == 1]]
-        k = min(3, sims.shape[1])
-        near = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
-        expected = (0.9 * ((1 - share) * rankdata(svm) + share * rankdata(rocchio))
-                    + 0.1 * rankdata(near)) / len(y)
+        expected = ((1 - share) * rankdata(svm) + share * rankdata(rocchio)) / len(y)
         assert auto._scores(X, labelled, yl, "blend") == pytest.approx(expected)

@@ -58,13 +58,11 @@ rankings: a class-weighted linear SVM (ASReview LAB's default classifier) and a 
 relevance-feedback profile (the inclusions' centroid minus a quarter of the exclusions').
 The Rocchio share, 5 / (5 + inclusions known), leads while one or a few inclusions are
 known, when a centroid generalises from them better than a maximum-margin fit, and fades
-as they accumulate. A tenth of the final rank comes from each record's nearest
-inclusions (the mean of its three largest cosines to them), so that records like an
-atypical inclusion are not left to the end. Against ASReview LAB 3.0.8's default model
-on the same priors it saves 0.035 more work at 95% recall (WSS@95) on nine drug reviews
-and 0.023 more on five reviews from other fields, with recall after 10% of the records a
-little lower on the first (0.429 against 0.434) and higher on the second (0.729 against
-0.713); ``benchmarks/SCREENING_RESULTS.md`` lists every variant tried.
+as they accumulate. Against ASReview LAB 3.0.8's default model on the same priors it
+saves 0.038 more work at 95% recall (WSS@95) on nine drug reviews and 0.010 more on five
+reviews from other fields, with recall after 10% of the records a little lower on the
+first (0.428 against 0.434) and higher on the second (0.726 against 0.713);
+``benchmarks/SCREENING_RESULTS.md`` lists every variant tried.
 :func:`simulate_screening` replays a
 labelled review in which the model learns only the labels of records already screened,
 and reports work saved
@@ -499,77 +497,6 @@ def _rocchio(X: Any, labelled: np.ndarray, y: np.ndarray) -> np.ndarray:
     return pos - ROCCHIO_NEGATIVE * neg
 
 
-#: Share of the nearest-inclusion ranking (:func:`_nearest_inclusions`) in ``blend``.
-NEAREST_SHARE = 0.1
-
-#: Inclusions whose cosine similarities :func:`_nearest_inclusions` averages per record.
-NEAREST_K = 3
-
-
-#: The last call's work in :func:`_nearest_inclusions` per feature matrix, by ``id(X)``:
-#: (weak reference to X, X transposed, k, the inclusions done, each row's best k
-#: cosines). A screener refits after almost every decision and each refit brings at most
-#: a few new inclusions; computing only theirs keeps a refit on 20,000 records within the
-#: screener's 50 ms. One entry per live matrix, so that two projects screened in one
-#: server do not evict each other.
-_NEAREST_MEMO: dict[int, tuple[Any, Any, int, np.ndarray, np.ndarray]] = {}
-
-
-def _forget_nearest(ref: Any) -> None:
-    """Drop a matrix's memo in :func:`_nearest_inclusions` once the matrix is gone, so
-    that a long-running server does not keep a closed project's transposed matrix."""
-    for key, state in list(_NEAREST_MEMO.items()):
-        if state[0] is ref:
-            _NEAREST_MEMO.pop(key, None)
-
-
-def _nearest_inclusions(X: Any, inclusions: np.ndarray, k: int = NEAREST_K,
-                        chunk: int = 256) -> np.ndarray:
-    """Mean of each row's ``k`` largest cosine similarities to the rows ``inclusions``.
-
-    The k-nearest-neighbour score of text categorisation (Yang Y. Expert network:
-    effective and efficient learning from human decisions in text categorization and
-    retrieval. *SIGIR* 1994:13-22; Yang Y, Liu X. A re-examination of text
-    categorization methods. *SIGIR* 1999:42-49), over the inclusions only: an inclusion
-    unlike the others still pulls up the records that resemble it, where the SVM's
-    hyperplane and the Rocchio centroid are both drawn towards the majority. Rows of X
-    have unit length (TF-IDF), so their dot products are cosines. With fewer than ``k``
-    inclusions all of them are averaged.
-
-    When X is the matrix of the previous call and its inclusions are all still among
-    ``inclusions``, only the new ones are computed (X must not change in place between
-    calls); otherwise everything is. Inclusions are taken ``chunk`` at a time, keeping
-    only each row's best ``k``, so memory stays at rows x (k + chunk). Each cosine is
-    summed in the same order whatever the chunks, and the best ``k`` are sorted before
-    they are averaged, so the scores do not depend on how the inclusions arrived.
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp
-    >>> X = sp.csr_matrix([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
-    >>> _nearest_inclusions(X, np.array([0, 2]), k=1).tolist()
-    [1.0, 0.8, 1.0]
-    """
-    import weakref
-
-    inclusions = np.unique(np.asarray(inclusions, dtype=np.int64))
-    state = _NEAREST_MEMO.get(id(X))
-    if (state is not None and state[0]() is X and state[2] == k
-            and np.isin(state[3], inclusions).all()):
-        _, XT, _, done, best = state
-        new = np.setdiff1d(inclusions, done)
-    else:
-        XT, best, new = X.T.tocsr(), np.zeros((X.shape[0], 0)), inclusions
-    for start in range(0, len(new), chunk):
-        sims = (X[new[start:start + chunk]] @ XT).toarray().T
-        best = np.hstack([best, sims])
-        if best.shape[1] > k:
-            best = np.partition(best, best.shape[1] - k, axis=1)[:, -k:]
-    ref = state[0] if state is not None and state[0]() is X else weakref.ref(X, _forget_nearest)
-    _NEAREST_MEMO[id(X)] = (ref, XT, k, inclusions, best)
-    return np.sort(best, axis=1).mean(axis=1)
-
-
 def _ranks(v: np.ndarray) -> np.ndarray:
     """Ranks scaled to (0, 1], ties averaged, so that scores on any scale can be added."""
     from scipy.stats import rankdata
@@ -584,9 +511,7 @@ def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarr
     :func:`_rocchio`, the latter with weight ``ROCCHIO_HALF / (ROCCHIO_HALF + inclusions
     known)``: a centroid is the better guess from one or two inclusions (Joachims T. A
     probabilistic analysis of the Rocchio algorithm with TFIDF for text categorization.
-    *ICML* 1997), the SVM once there are more. A tenth (``NEAREST_SHARE``) of the mixed
-    rank is then the rank of the nearest-inclusion score of :func:`_nearest_inclusions`,
-    which keeps records that resemble an atypical inclusion from sinking. ``svm`` is a linear support vector machine
+    *ICML* 1997), the SVM once there are more. ``svm`` is a linear support vector machine
     (squared hinge loss, C = 0.11) and ``logistic`` an L2 logistic regression (C = 10),
     both with the inclusion emphasis of :func:`_class_weights` (King G, Zeng L. Logistic
     regression in rare events data. *Polit Anal* 2001;9:137-163, on weighting rare
@@ -610,9 +535,7 @@ def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarr
         S = np.column_stack([np.asarray(X @ w).ravel() + b for w, b in fits])
         if model == "blend":
             share = ROCCHIO_HALF / (ROCCHIO_HALF + int((y == 1).sum()))
-            linear = (1 - share) * _ranks(S[:, 0]) + share * _ranks(S[:, 1])
-            near = _nearest_inclusions(X, np.asarray(labelled)[y == 1])
-            return (1 - NEAREST_SHARE) * linear + NEAREST_SHARE * _ranks(near)
+            return (1 - share) * _ranks(S[:, 0]) + share * _ranks(S[:, 1])
         if model != "ensemble":
             return S[:, 0]
         return sum(_ranks(S[:, j]) for j in range(S.shape[1]))
