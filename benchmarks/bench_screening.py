@@ -266,6 +266,20 @@ def exploration_lines(rows: list, asr: dict, asr_val: dict) -> list[str]:
     return lines
 
 
+def against_asreview(rows: list, asr_datasets: list[dict]) -> pd.DataFrame:
+    """Trial rows of ``screening_explore.py`` with ASReview's run on the same data set and
+    seed, their differences as ``d`` (WSS@95) and ``rd`` (RRF@10); rows without one drop."""
+    ref = {(name, int(seed)): metrics_from_positions(r["found_at"], e["n_records"] - 2)
+           for datasets in asr_datasets for name, e in datasets.items()
+           for seed, r in e["runs"].items()}
+    frame = pd.DataFrame(rows, columns=["trial", "name", "seed", "wss", "rrf", "seconds"])
+    keys = list(zip(frame.name, frame.seed))
+    frame = frame[np.array([k in ref for k in keys], dtype=bool)]
+    keys = list(zip(frame.name, frame.seed))
+    return frame.assign(d=frame.wss - [ref[k][0] for k in keys],
+                        rd=frame.rrf - [ref[k][1] for k in keys])
+
+
 def more_seeds_lines(rows: list, asr_caches: list[dict]) -> list[str]:
     """Trials run on seeds 6..15 as well: metakit minus ASReview over 5, 10 and 15 seeds.
 
@@ -273,14 +287,8 @@ def more_seeds_lines(rows: list, asr_caches: list[dict]) -> list[str]:
     on the same priors, then the mean over data sets; a trial is shown where every data
     set of a group has all fifteen seeds of both tools.
     """
-    ref = {(name, int(seed)): metrics_from_positions(r["found_at"], e["n_records"] - 2)
-           for cache in asr_caches for name, e in cache.get("datasets", {}).items()
-           for seed, r in e["runs"].items()}
-    frame = pd.DataFrame(rows, columns=["trial", "name", "seed", "wss", "rrf", "seconds"])
-    frame = frame[[(n, s) in ref for n, s in zip(frame.name, frame.seed)]]
-    frame = frame.assign(d=frame.wss - [ref[(n, s)][0] for n, s in zip(frame.name, frame.seed)],
-                         rd=frame.rrf - [ref[(n, s)][1] for n, s in zip(frame.name, frame.seed)],
-                         dev=frame.name.str.startswith("Cohen_2006_"))
+    frame = against_asreview(rows, [cache.get("datasets", {}) for cache in asr_caches])
+    frame = frame.assign(dev=frame.name.str.startswith("Cohen_2006_"))
     groups = (("dev", True), ("other fields", False))
     spans = (("1-5", SEEDS), ("6-15", EXTRA_SEEDS), ("1-15", SEEDS + EXTRA_SEEDS))
     lines = ["| trial | group | seeds | WSS@95 difference (mean, worst) | RRF@10 difference |",
@@ -320,10 +328,8 @@ def heldout_lines(entries: dict) -> list[str]:
     ]
     lines += table_lines(t)
     if EXPLORATION_HELDOUT.exists():
-        rows = pd.DataFrame(json.loads(EXPLORATION_HELDOUT.read_text())["rows"],
-                            columns=["trial", "name", "seed", "wss", "rrf", "seconds"])
-        ref = {(n, int(seed)): metrics_from_positions(r["found_at"], e["n_records"] - 2)
-               for n, e in asr.items() for seed, r in e["runs"].items()}
+        raw = json.loads(EXPLORATION_HELDOUT.read_text())["rows"]
+        rows = pd.DataFrame(raw, columns=["trial", "name", "seed", "wss", "rrf", "seconds"])
         lines += [
             "",
             "The default's parts on these reviews (`screening_explore.py`, the trial "
@@ -333,9 +339,8 @@ def heldout_lines(entries: dict) -> list[str]:
             "| trial | WSS@95 difference (mean, worst) | RRF@10 difference |",
             "|---|---:|---:|",
         ]
-        first = rows[rows.seed.isin(SEEDS) & np.array([k in ref for k in zip(rows.name, rows.seed)])]
-        first = first.assign(d=first.wss - [ref[k][0] for k in zip(first.name, first.seed)],
-                             rd=first.rrf - [ref[k][1] for k in zip(first.name, first.seed)])
+        first = against_asreview(raw, [asr])
+        first = first[first.seed.isin(SEEDS)]
         for trial, sub in first.groupby("trial", sort=False):
             per = sub.groupby("name")[["d", "rd"]].mean()
             lines.append(f"| `{trial.replace('|', chr(92) + '|')}` | {per.d.mean():+.3f} "
