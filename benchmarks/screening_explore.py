@@ -67,7 +67,20 @@ cosines to the inclusions, ``nnk=-1``: the square root of the inclusions known, 
 cosines; ``nnx`` less that weight times the mean of the ``nnk`` best cosines to the
 exclusions; ``nns=1`` ranked within records with and without an abstract apart); of
 the SVM: ``csch`` C times (records labelled / 100)^csch beyond 100, ``hinge=1`` the
-plain hinge loss, ``isc`` the intercept's scaling. The default
+plain hinge loss, ``isc`` the intercept's scaling.
+Seventh round: feature ``bm25`` BM25's term frequency with that k1 (``b`` its length
+normalisation) in place of the sublinear tf; options of ``blend``: ``rrf`` reciprocal
+rank fusion with that constant in place of averaged ranks, ``rsj=1`` the
+Robertson-Sparck Jones relevance weights of the inclusions' terms in place of the
+Rocchio profile (``rsj=0.5``: the two mixed by ranks); feature ``dx`` document
+expansion by the ``knn`` nearest neighbours with that weight (``dxn=1``: only records
+without an abstract; ``dxa`` the same with each bare record's own ``knn`` nearest
+records that have an abstract, the rule the package would use; ``dxs=1`` with
+``blend:rx=1``: the SVM on the expanded features and the Rocchio profile on the plain
+ones, ``dxs=2`` the other way round, ``dxs=3`` with ``dual=1`` the SVM on the expanded
+title-doubled block and the Rocchio profile on the plain title + abstract block;
+``dxall=1``: any other record with text may be a
+neighbour, with or without an abstract). The default
 (``metakit.review.automation``) is ``tw=2|blend:k0=5``.
 Any model also takes ``until`` and ``per``: a refit cadence other than the screener's,
 and ``unc`` (every ``unc``-th pick is the record nearest the SVM's boundary, while fewer
@@ -158,6 +171,24 @@ def _field_weighted(titles: list[str], abstracts: list[str], weight: float,
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
+def _bm25(texts: list[str], opts: dict[str, Any], k1: float, b: float) -> Any:
+    """BM25's saturating, length-normalised term frequency times the idf, in place of
+    the sublinear tf, rows at unit length for the linear models (Robertson S, Zaragoza H.
+    The probabilistic relevance framework: BM25 and beyond. *Found Trends Inf Retr*
+    2009;3:333-389)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+    from sklearn.preprocessing import normalize
+
+    cv_opts = {k: v for k, v in opts.items() if k not in ("sublinear_tf", "norm")}
+    counts = CountVectorizer(**cv_opts).fit_transform(texts).tocsr().astype(float)
+    length = np.asarray(counts.sum(axis=1)).ravel()
+    norm = k1 * (1 - b + b * length / max(length.mean(), 1e-12))
+    tf = counts.copy()
+    tf.data = tf.data * (k1 + 1) / (tf.data + np.repeat(norm, np.diff(tf.indptr)))
+    idf = TfidfTransformer().fit(counts).idf_
+    return normalize((tf @ sp.diags(idf)).tocsr())
+
+
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
@@ -221,17 +252,18 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         opts["binary"] = True
     if kw.get("stem"):
         opts.update(tokenizer=_stem_tokens, token_pattern=None)
+    split = None
     pivot = kw.get("piv")
     if pivot is not None:
         opts["norm"] = None
     X = (_field_weighted(titles, abstracts, kw["wt"], opts) if kw.get("wt")
+         else _bm25(texts, opts, kw["bm25"], kw.get("b", 0.75)) if kw.get("bm25")
          else TfidfVectorizer(**opts).fit_transform(texts).tocsr())
     if pivot is not None:
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         scale = (1 - pivot) * norms[norms > 0].mean() + pivot * norms
         scale[scale == 0] = 1
         X = (sp.diags(1 / scale) @ X).tocsr()
-    split = None
     if kw.get("kwt") and any(h.strip() for h in heads):
         # the keywords' words in their own block beside the title and abstract
         X = sp.hstack([X, kw["kwt"] * TfidfVectorizer(**opts).fit_transform(heads)]).tocsr()
@@ -291,7 +323,43 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         logs.data = np.log1p(logs.data / (mu * p_c[logs.indices]))
         prob = (sp.diags(1 / np.maximum(length, 1)) @ counts).tocsr()
         _LM[name] = (logs.tocsr(), prob, np.log(mu / (length + mu)))
-    if kw.get("knn"):
+    if kw.get("dxa"):
+        # document expansion as the package would do it: each record without an abstract
+        # plus dxa times the cosine-weighted mean of its own knn nearest records that have
+        # one (no graph over the whole pool: only the bare records' rows of cosines are
+        # computed); a record with no text at all has no neighbours and stays empty
+        from sklearn.preprocessing import normalize
+
+        # ``dxs=3`` (with ``dual=1``): the title-doubled block expanded for the SVM, the
+        # plain title + abstract block kept for the Rocchio profile
+        rest = X[:, split:] if kw.get("dxs") == 3 else None
+        X = X[:, :split] if kw.get("dxs") == 3 else X
+        full = np.array([len(a.strip()) >= 20 for a in abstracts])
+        bare = np.flatnonzero(~full & (np.diff(X.indptr) > 0))
+        k = int(kw.get("knn", 5))
+        if len(bare) and full.sum() >= k:
+            S = (X[bare] @ X.T).toarray()
+            if kw.get("dxall"):
+                # any other record with text may be a neighbour
+                S[np.arange(len(bare)), bare] = 0
+            else:
+                S[:, ~full] = 0
+            top = np.argpartition(-S, k - 1, axis=1)[:, :k]
+            w = np.take_along_axis(S, top, axis=1)
+            w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+            E = sp.csr_matrix((w.ravel(), (np.repeat(bare, k), top.ravel())),
+                              shape=(X.shape[0],) * 2) @ X
+            plain, X = X, normalize((X + kw["dxa"] * E).tocsr())
+            if rest is not None:
+                X = sp.hstack([X, rest]).tocsr()
+            elif kw.get("dxs"):
+                # both matrices side by side, so that ``blend:rx=1`` fits the SVM on the
+                # first and the Rocchio profile on the second (``dxs=1``: the SVM on the
+                # expanded one, ``dxs=2``: the Rocchio profile on it)
+                first, second = (X, plain) if kw["dxs"] == 1 else (plain, X)
+                split = first.shape[1]
+                X = sp.hstack([first, second]).tocsr()
+    elif kw.get("knn"):
         # the pool's k-nearest-neighbour graph (cosine), symmetrised and row-normalised,
         # for diffusing the inclusions' relevance (Zhou D et al. Learning with local and
         # global consistency. *NIPS* 2003)
@@ -310,6 +378,19 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
         deg = np.asarray(W.sum(axis=1)).ravel()
         deg[deg == 0] = 1
         _GRAPH[name] = (sp.diags(1 / deg) @ W).tocsr()
+        if kw.get("dx"):
+            # document expansion: each record's vector plus dx times the mean of its
+            # nearest neighbours' (Tao T, Wang X, Mei Q, Zhai C. Language model information
+            # retrieval with document expansion. *HLT-NAACL* 2006:407-414), so that a title
+            # without an abstract borrows the vocabulary of the records it resembles
+            # (``dxn=1``: only records without an abstract are expanded)
+            from sklearn.preprocessing import normalize
+
+            E = (_GRAPH[name] @ X).tocsr()
+            if kw.get("dxn"):
+                bare = np.array([len(a.strip()) < 20 for a in abstracts], dtype=float)
+                E = (sp.diags(bare) @ E).tocsr()
+            X = normalize((X + kw["dx"] * E).tocsr())
     _NO_ABSTRACT[name] = np.array([len(a.strip()) < 20 for a in abstracts])
     _CACHE[(name, spec)] = (X, y, split)
     return X, y, split
@@ -414,6 +495,21 @@ def _rocchio(X: Any, idx: np.ndarray, yl: np.ndarray, g: float,
     return s
 
 
+def _rsj(X: Any, idx: np.ndarray, yl: np.ndarray) -> np.ndarray:
+    """Probabilistic relevance feedback in place of the Rocchio profile: each term that
+    occurs in an inclusion weighted by the Robertson-Sparck Jones relevance weight from
+    its presence among the labelled inclusions and exclusions, a record scored by the sum
+    of its terms' weights times their feature values (Robertson SE, Sparck Jones K.
+    Relevance weighting of search terms. *J Am Soc Inf Sci* 1976;27:129-146)."""
+    B = X[idx].copy()
+    B.data[:] = 1
+    r = np.asarray(B[yl == 1].sum(axis=0)).ravel()
+    n = np.asarray(B.sum(axis=0)).ravel()
+    R, N = int((yl == 1).sum()), len(idx)
+    w = np.log((r + 0.5) * (N - n - R + r + 0.5) / ((n - r + 0.5) * (R - r + 0.5)))
+    return np.asarray(X @ np.where(r > 0, w, 0.0)).ravel()
+
+
 def _bagged(X: Any, idx: np.ndarray, yl: np.ndarray, kw: dict[str, float]) -> np.ndarray:
     """Mean decision value of ``nb`` SVMs, each on all inclusions and a resample of the
     exclusions (Breiman L. Bagging predictors. *Mach Learn* 1996;24:123-140; the
@@ -466,10 +562,20 @@ def score(spec: str, X: Any, idx: np.ndarray, yl: np.ndarray, split: int | None,
         base = "ridge" if kw.get("ridge") else "svm"
         s1 = _bagged(XS, idx, yl, kw) if name == "bag" else _linear(XS, idx, yl, base, kw)
         s2 = _rocchio(XR, idx, yl, kw.get("g", 0.25), kw)
+        if kw.get("rsj"):
+            # the relevance weights' ranks in the share rsj of the Rocchio part
+            s2 = (1 - kw["rsj"]) * rankdata(s2) + kw["rsj"] * rankdata(_rsj(XR, idx, yl))
         if kw.get("zs"):
             # scores rather than ranks mixed, each standardised over the pool
             z1, z2 = ((v - v.mean()) / (v.std() or 1) for v in (s1, s2))
             mixed = (1 - share) * z1 + share * z2
+        elif kw.get("rrf"):
+            # reciprocal rank fusion (Cormack GV, Clarke CLA, Buettcher S. Reciprocal rank
+            # fusion outperforms Condorcet and individual rank learning methods. *SIGIR*
+            # 2009:758-759): a record near the top of either list gains far more than
+            # one in the middle of both, where averaged ranks treat them alike
+            p1, p2 = len(s1) - rankdata(s1), len(s2) - rankdata(s2)
+            mixed = (1 - share) / (kw["rrf"] + p1) + share / (kw["rrf"] + p2)
         elif kw.get("cmax"):
             # interleaving rather than averaging: a record high in either list comes
             # early, each list supplying its share of the top
