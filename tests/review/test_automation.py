@@ -14,6 +14,13 @@ from metakit.review.automation import (
     simulate_screening,
     wss,
 )
+from metakit.review.text_features import (
+    RecordFeatures,
+    expand_bare_records,
+    record_features,
+    record_texts,
+    tfidf_features,
+)
 
 RCT_ABSTRACT = ("Sixty patients were randomly assigned to core decompression with or "
                 "without bone marrow cells; the primary outcome was collapse at 2 years.")
@@ -220,19 +227,85 @@ def test_rocchio_profile_hand_calculation():
     assert profile.tolist() == [1.0, -0.125, -0.125]
 
 
-def test_blend_weights_rocchio_by_the_inclusions_known():
+@pytest.mark.parametrize("two_matrices", [False, True])
+def test_blend_weights_rocchio_by_the_inclusions_known(two_matrices):
     # blend = (1 - s) rank(svm) + s rank(Rocchio), s = 5 / (5 + inclusions known), with
-    # ranks scaled to (0, 1]; checked against scipy's ranks of the two parts
+    # ranks scaled to (0, 1]; checked against scipy's ranks of the two parts. With two
+    # matrices the SVM part must be the SVM fitted on the expanded rows alone and the
+    # Rocchio part the profile of the plain rows alone (the rows of another corpus stand
+    # in for the expansion, so that the two differ everywhere)
     from scipy.stats import rankdata
 
     import metakit.review.automation as auto
 
     texts, y = _toy_corpus(n=60, k=8)
-    X = auto._features(texts)
+    plain = tfidf_features(texts)
+    expanded = tfidf_features(_toy_corpus(n=60, k=8, seed=7)[0]) if two_matrices else plain
+    X = RecordFeatures(plain, expanded) if two_matrices else plain
     for labelled in (np.array([0, 20]), np.array([0, 1, 2, 20, 21, 22, 23])):
         yl = y[labelled]
         share = 5 / (5 + int(yl.sum()))
-        svm = auto._scores(X, labelled, yl, "svm")
-        rocchio = np.asarray(X @ auto._rocchio(X, labelled, yl)).ravel()
+        svm = auto._scores(expanded, labelled, yl, "svm")
+        rocchio = np.asarray(plain @ auto._rocchio(plain, labelled, yl)).ravel()
         expected = ((1 - share) * rankdata(svm) + share * rankdata(rocchio)) / len(y)
         assert auto._scores(X, labelled, yl, "blend") == pytest.approx(expected)
+        assert auto._scores(X, labelled, yl, "svm") == pytest.approx(svm)
+
+
+def test_expansion_adds_the_cosine_weighted_mean_of_the_nearest_records():
+    # hand calculation with k = 2 neighbours and weight 0.5; rows 3 and 4 have no
+    # abstract. Row 3 = (1, 0, 0): cosines 0.8 (row 0), 0.6 (row 1), 0 (row 2) and
+    # 0.99 (row 4, itself without an abstract, allowed), so its neighbours are rows 4 and
+    # 0: expanded = (1, 0, 0) + 0.5 (0.99 x4 + 0.8 x0) / 1.79, at unit length. Row 4 =
+    # (0.99, 0.141, 0): cosines 0.99 x 0.8 + 0.141 x 0.6 = 0.8766 (row 0), 0.594 (row 1)
+    # and 0.99 (row 3): neighbours rows 3 and 0, each taken as it was before expansion
+    import scipy.sparse as sp
+
+    x = np.array([[0.8, 0.6, 0.0], [0.6, 0.0, 0.8], [0.0, 0.0, 1.0],
+                  [1.0, 0.0, 0.0], [0.99, 0.141, 0.0]])
+    E = expand_bare_records(sp.csr_matrix(x), [True, True, True, False, False],
+                            weight=0.5, neighbours=2).toarray()
+    row3 = x[3] + 0.5 * (0.99 * x[4] + 0.8 * x[0]) / 1.79
+    row4 = x[4] + 0.5 * (0.99 * x[3] + 0.8766 * x[0]) / (0.99 + 0.8766)
+    assert E[3] == pytest.approx(row3 / np.linalg.norm(row3))
+    assert E[4] == pytest.approx(row4 / np.linalg.norm(row4))
+    # records with an abstract are left as they are
+    assert E[:3] == pytest.approx(x[:3])
+
+
+def test_expansion_leaves_empty_records_and_small_pools_alone():
+    # a record with neither title nor abstract has no nearest neighbour (every cosine
+    # is 0): expanding it would copy arbitrary records into it
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [0.0, 0.0]]))
+    E = expand_bare_records(X, [True, True, False, False], neighbours=2)
+    assert E.toarray()[3].tolist() == [0.0, 0.0]
+    # no more records than neighbours asked for: nothing changes
+    E = expand_bare_records(X, [True, False, False, False], neighbours=4)
+    assert E.toarray() == pytest.approx(X.toarray())
+    with pytest.raises(DataError, match="abstract"):
+        expand_bare_records(X, [True, False])
+
+
+def test_record_features_expands_only_records_without_an_abstract():
+    # more records than EXPANSION_NEIGHBOURS (5) are needed
+    titles = ["Stem cells for osteonecrosis", "Core decompression of the femoral head",
+              "Knee tendon repair", "Shoulder arthroscopy", "Ankle fracture fixation",
+              "Osteonecrosis of the femoral head", "Hip"]
+    abstracts = ["Marrow stem cells were implanted into the necrotic femoral head.",
+                 "Core decompression relieved pain in osteonecrosis of the hip.",
+                 "Patellar tendon ruptures were repaired with sutures.",
+                 "Rotator cuff tears were repaired arthroscopically in sixty patients.",
+                 "Plates and screws were compared for fractures of the ankle.",
+                 float("nan"), "n/a"]
+    F = record_features(titles, abstracts)
+    doubled = tfidf_features(record_texts(titles, abstracts))
+    changed = np.flatnonzero(np.asarray(abs(F.expanded - doubled).sum(axis=1)).ravel() > 1e-12)
+    # "n/a" is shorter than MIN_ABSTRACT_CHARS, so record 6 counts as without one too
+    assert changed.tolist() == [5, 6]
+    # the Rocchio profile's rows are those of the text as written (title once)
+    plain = tfidf_features([f"{t} {a}" for t, a in zip(titles[:5], abstracts[:5])]
+                           + ["Osteonecrosis of the femoral head", "Hip n/a"])
+    assert abs(F.plain - plain).sum() == pytest.approx(0.0)
+    assert F[[0, 3]].expanded.shape == (2, F.shape[1])

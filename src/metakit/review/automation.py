@@ -52,16 +52,18 @@ Screening prioritisation
 :func:`rank_records` ranks unscreened records by the relevance learned from the decisions
 made so far (active learning with certainty sampling, as in ASReview: van de Schoot R et
 al. An open source machine learning framework for efficient and transparent systematic
-reviews. *Nat Mach Intell* 2021;3:125-133). The default model, ``blend``, reads TF-IDF
-features of the title (counted twice, :func:`record_texts`) and abstract and mixes two
-rankings: a class-weighted linear SVM (ASReview LAB's default classifier) and a Rocchio
-relevance-feedback profile (the inclusions' centroid minus a quarter of the exclusions').
-The Rocchio share, 5 / (5 + inclusions known), leads while one or a few inclusions are
-known, when a centroid generalises from them better than a maximum-margin fit, and fades
-as they accumulate. Against ASReview LAB 3.0.8's default model on the same priors it
-saves 0.038 more work at 95% recall (WSS@95) on nine drug reviews and 0.010 more on five
-reviews from other fields, with recall after 10% of the records a little lower on the
-first (0.428 against 0.434) and higher on the second (0.726 against 0.713);
+reviews. *Nat Mach Intell* 2021;3:125-133). The default model, ``blend``, mixes two
+rankings: a class-weighted linear SVM (ASReview LAB's default classifier) on TF-IDF
+features of the title (counted twice, :func:`record_texts`) and abstract, in which each
+record without an abstract is expanded by its nearest records
+(:mod:`metakit.review.text_features`), and a Rocchio relevance-feedback profile (the
+inclusions' centroid minus a quarter of the exclusions') on title and abstract as
+written. The Rocchio share, 5 / (5 + inclusions known), leads while one or a few
+inclusions are known, when a centroid generalises from them better than a
+maximum-margin fit, and fades as they accumulate. Against ASReview LAB 3.0.8's default
+model on the same priors it saves 0.045 more work at 95% recall (WSS@95) on nine drug
+reviews and 0.029 more on five reviews from other fields, and finds more inclusions in
+the first 10% of the records on both (recall after 10% +0.007 and +0.010);
 ``benchmarks/SCREENING_RESULTS.md`` lists every variant tried.
 :func:`simulate_screening` replays a
 labelled review in which the model learns only the labels of records already screened,
@@ -84,6 +86,13 @@ import numpy as np
 import pandas as pd
 
 from metakit.errors import DataError
+from metakit.review.text_features import (
+    _text,
+    as_record_features,
+    record_features,
+    record_texts,
+    tfidf_features,
+)
 
 __all__ = [
     "TRIAL_TYPES",
@@ -103,6 +112,7 @@ __all__ = [
     "recall_at",
     "refit_interval",
     "record_texts",
+    "record_features",
     "MODELS",
     "DEFAULT_MODEL",
 ]
@@ -237,12 +247,6 @@ def _as_list(value: Any) -> list[str]:
         items = list(value)
     # MEDLINE marks major headings with '*' ("*Animals", "Femur Head/*surgery")
     return [str(v).replace("*", "").strip().lower() for v in items if str(v).strip()]
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
 
 
 def _first_rule(title: str, abstract: str, pub_types: list[str],
@@ -394,58 +398,6 @@ def design_filter(records: pd.DataFrame | Sequence[Mapping[str, Any]], *,
 # Prioritisation
 
 
-def _sklearn() -> Any:
-    try:
-        import sklearn  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError("screening prioritisation needs scikit-learn: "
-                          "pip install 'metakit[ml]'") from exc
-    return sklearn
-
-
-#: How many times the title enters a record's text (see :func:`record_texts`).
-TITLE_WEIGHT = 2
-
-
-def record_texts(titles: Sequence[Any], abstracts: Sequence[Any]) -> list[str]:
-    """The text the model reads for each record: the title twice, then the abstract.
-
-    The title is the part that every record has (many records, in every field, come
-    without an abstract) and the one that states what the study is about; repeating it
-    raises its terms' weight under sublinear tf (1 + log 2 against 1) without
-    dropping anything the abstract says. Missing fields count as empty.
-
-    Examples
-    --------
-    >>> record_texts(["Hip necrosis"], [None])
-    ['Hip necrosis Hip necrosis']
-    """
-    return [" ".join([_text(t)] * TITLE_WEIGHT + [_text(a)]).strip()
-            for t, a in zip(titles, abstracts)]
-
-
-def _features(texts: Sequence[str]) -> Any:
-    """TF-IDF features of title + abstract texts: unigrams and bigrams, sublinear tf.
-
-    No stop-word list and no minimum document frequency (nothing tuned to a language or
-    a field): terms in more than 95% of the records are dropped, the rest weighted by
-    (1 + log tf) * idf and each record scaled to unit length (Salton G, Buckley C.
-    Term-weighting approaches in automatic text retrieval. *Inf Process Manag*
-    1988;24:513-523).
-    """
-    _sklearn()
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-                                 max_df=0.95, strip_accents="unicode")
-    try:
-        return vectoriser.fit_transform(list(texts)).tocsr()
-    except ValueError:
-        # Tiny corpora: every term is in more than 95% of the records
-        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
-                               strip_accents="unicode").fit_transform(list(texts)).tocsr()
-
-
 MODELS = ("blend", "svm", "ensemble", "logistic", "nb")
 
 #: The model that ranks records unless another is asked for.
@@ -524,22 +476,29 @@ def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: str) -> np.ndarr
     al. Performance of active learning models for screening prioritization in
     systematic reviews. *Syst Rev* 2023;12:100)
     on a set in which inclusions are oversampled to balance the classes.
+
+    ``X`` is a :class:`~metakit.review.text_features.RecordFeatures` (or one matrix,
+    used for both parts): the classifiers read its ``expanded`` rows (title counted
+    twice, a record without an abstract carrying its nearest records' terms), the
+    Rocchio profile its ``plain`` rows (title and abstract as written); see
+    :func:`~metakit.review.text_features.record_features` for why.
     """
+    F = as_record_features(X)
     if model in ("blend", "ensemble", "svm", "logistic"):
         parts = {"ensemble": ("svm", "logistic"), "blend": ("svm",)}.get(model, (model,))
-        fits = [_fit_linear(X[labelled], y, m) for m in parts]
+        fits = [(F.expanded, *_fit_linear(F.expanded[labelled], y, m)) for m in parts]
         if model == "blend":
-            fits.append((_rocchio(X, np.asarray(labelled), y), 0.0))
+            fits.append((F.plain, _rocchio(F.plain, np.asarray(labelled), y), 0.0))
         # one sparse product per member: X @ [w_1 ... w_k] with a dense two-column W
         # takes scipy's slower path (3-4 times one product on 20,000 records)
-        S = np.column_stack([np.asarray(X @ w).ravel() + b for w, b in fits])
+        S = np.column_stack([np.asarray(M @ w).ravel() + b for M, w, b in fits])
         if model == "blend":
             share = ROCCHIO_HALF / (ROCCHIO_HALF + int((y == 1).sum()))
             return (1 - share) * _ranks(S[:, 0]) + share * _ranks(S[:, 1])
         if model != "ensemble":
             return S[:, 0]
         return sum(_ranks(S[:, j]) for j in range(S.shape[1]))
-    return _fit_score(X, labelled, y, model)
+    return _fit_score(F.expanded, labelled, y, model)
 
 
 def _fit_linear(Xl: Any, yl: np.ndarray, model: str) -> tuple[np.ndarray, float]:
@@ -601,8 +560,12 @@ def rank_records(texts: Sequence[str] | None, labels: Sequence[int | None] | np.
     model
         "blend" (default), "svm", "ensemble", "logistic" or "nb" (see :func:`_scores`).
     features
-        A precomputed feature matrix (one row per record, e.g. cached by a screening
-        session); ``texts`` is then not used and may be None.
+        Precomputed features (one row per record, e.g. cached by a screening session):
+        :func:`~metakit.review.text_features.record_features` of the titles and
+        abstracts gives the default model's, in which records without an abstract are
+        expanded by their neighbours; ``texts`` is then not used and may be None. From
+        ``texts`` alone (which do not say which records lack an abstract) no record is
+        expanded.
 
     Returns
     -------
@@ -626,7 +589,7 @@ def rank_records(texts: Sequence[str] | None, labels: Sequence[int | None] | np.
     labelled = np.flatnonzero(lab != -1)
     if not (np.any(lab == 1) and np.any(lab == 0)):
         return unlabelled
-    X = _features(texts) if features is None else features
+    X = tfidf_features(texts) if features is None else features
     scores = _scores(X, labelled, lab[labelled], model)
     # stable sort keeps input order among ties
     return unlabelled[np.argsort(-scores[unlabelled], kind="stable")]
@@ -793,7 +756,10 @@ def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray,
     seed
         Seed for drawing the priors.
     features
-        Precomputed feature matrix (rows = records), to share across runs.
+        Precomputed features (rows = records), to share across runs; as in
+        :func:`rank_records`, :func:`~metakit.review.text_features.record_features`
+        gives the screener's (records without an abstract expanded), ``texts`` alone
+        plain TF-IDF.
 
     Returns
     -------
@@ -827,7 +793,7 @@ def simulate_screening(texts: Sequence[str], labels: Sequence[int] | np.ndarray,
     if int(y.sum()) == int(y[prior_arr].sum()):
         raise DataError("every inclusion is among the priors: nothing to find",
                         column="priors")
-    X = _features(texts) if features is None else features
+    X = tfidf_features(texts) if features is None else features
     screened = np.zeros(len(y), dtype=bool)
     screened[prior_arr] = True
     known = [int(i) for i in prior_arr]

@@ -533,21 +533,17 @@ def queue(project: Project, stage: str, reviewer: str, *, prioritise: bool = Tru
     try:
         import sklearn  # noqa: F401
 
-        from metakit.review.automation import (
-            DEFAULT_MODEL,
-            _features,
-            rank_records,
-            record_texts,
-        )
+        from metakit.review.automation import DEFAULT_MODEL, rank_records
+        from metakit.review.text_features import record_features
     except ImportError:
         return todo
     cache = {} if cache is None else cache
     key = ("tfidf", tuple(pool))
     if key not in cache:
         recs = project.records().loc[pool]
-        texts = record_texts(recs.title, recs.abstract)
         cache.clear()
-        cache[key] = (_features(texts), {rid: k for k, rid in enumerate(pool)})
+        cache[key] = (record_features(recs.title, recs.abstract),
+                      {rid: k for k, rid in enumerate(pool)})
     X, row_of = cache[key]
     todo_set = set(todo)
     ids = sorted(todo_set | (set(known.index) & set(row_of)))

@@ -180,12 +180,12 @@ class StageQueue:
             self._fitting = self._fitter.submit(self._refit, dict(self.labels))
 
     def _ensure_features(self) -> bool:
-        from metakit.review.automation import _features, record_texts
+        from metakit.review.text_features import record_features
 
         if self._features is None:
             try:
                 recs = self._base.record_frame()
-                self._features = _features(record_texts(recs.title, recs.abstract))
+                self._features = record_features(recs.title, recs.abstract)
             except ImportError:
                 self.prioritise = False
                 return False
