@@ -350,15 +350,16 @@ def features(name: str, spec: str) -> tuple[Any, np.ndarray, int | None]:
             E = sp.csr_matrix((w.ravel(), (np.repeat(bare, k), top.ravel())),
                               shape=(X.shape[0],) * 2) @ X
             plain, X = X, normalize((X + kw["dxa"] * E).tocsr())
-            if rest is not None:
-                X = sp.hstack([X, rest]).tocsr()
-            elif kw.get("dxs"):
+            if rest is None and kw.get("dxs"):
                 # both matrices side by side, so that ``blend:rx=1`` fits the SVM on the
                 # first and the Rocchio profile on the second (``dxs=1``: the SVM on the
                 # expanded one, ``dxs=2``: the Rocchio profile on it)
                 first, second = (X, plain) if kw["dxs"] == 1 else (plain, X)
                 split = first.shape[1]
                 X = sp.hstack([first, second]).tocsr()
+        if rest is not None:
+            # re-attached whether or not any record was expanded
+            X = sp.hstack([X, rest]).tocsr()
     elif kw.get("knn"):
         # the pool's k-nearest-neighbour graph (cosine), symmetrised and row-normalised,
         # for diffusing the inclusions' relevance (Zhou D et al. Learning with local and

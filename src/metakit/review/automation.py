@@ -62,7 +62,7 @@ written. The Rocchio share, 5 / (5 + inclusions known), leads while one or a few
 inclusions are known, when a centroid generalises from them better than a
 maximum-margin fit, and fades as they accumulate. Against ASReview LAB 3.0.8's default
 model on the same priors it saves 0.045 more work at 95% recall (WSS@95) on nine drug
-reviews and 0.029 more on five reviews from other fields, and finds more inclusions in
+reviews and 0.031 more on five reviews from other fields, and finds more inclusions in
 the first 10% of the records on both (recall after 10% +0.007 and +0.010);
 ``benchmarks/SCREENING_RESULTS.md`` lists every variant tried.
 :func:`simulate_screening` replays a
