@@ -337,7 +337,10 @@ def heldout_lines(entries: dict) -> list[str]:
         "0909240, `datasets/Cohen_2006/output/online/<name>.csv`; Statins is stored "
         "there without its data), read at run time from `--heldout DIR`, and were "
         "first run after the sixth round's trials were done. Same protocol; "
-        "ASReview LAB's runs cached in `benchmarks/screening_asreview_heldout.json`.",
+        "ASReview LAB's runs cached in `benchmarks/screening_asreview_heldout.json` "
+        "(seeds 6..15, for the seventh round's section: "
+        "`benchmarks/screening_asreview_heldout_seeds6_15.json`; the half-abstract "
+        "copies' likewise in `benchmarks/screening_asreview_no_abstract_seeds6_15.json`).",
         "",
     ]
     lines += table_lines(t)
