@@ -117,7 +117,7 @@ class ScreeningSession:
                 self._features = record_features(recs.title, recs.abstract)
                 # the store's records and the features live as long as the session: out
                 # of the collector's reach, a full collection no longer stalls a key
-                # press for 50-100 ms (measured with 20,000 records)
+                # press for 60-110 ms (measured with 20,000 records)
                 gc.freeze()
         except ImportError:
             self.prioritise = False

@@ -121,12 +121,11 @@ def expand_bare_records(X: Any, has_abstract: Sequence[bool] | np.ndarray, *,
     A record that has a title but no abstract gets ``weight`` times the cosine-weighted
     mean of its ``neighbours`` nearest other records (cosine of the TF-IDF rows, with or
     without an abstract) added to its own row, which is then scaled back to unit length:
-    document
-    expansion (Tao T, Wang X, Mei Q, Zhai C. Language model information retrieval with
+    document expansion (Tao T, Wang X, Mei Q, Zhai C. Language model information retrieval with
     document expansion. *HLT-NAACL* 2006:407-414; Singhal A, Pereira F. Document
     expansion for speech retrieval. *SIGIR* 1999:34-41). A title alone shares few terms
     with the inclusions' abstracts, so a classifier trained mostly on records with
-    abstracts places it near its intercept, wherever the other title-only records fall;
+    abstracts tends to place it near its intercept, among the other title-only records;
     expanded, it is scored by the vocabulary of the studies it resembles. Neighbours
     without an abstract are allowed: where many records lack one, the nearest titles are
     the best evidence there is, and drawing only on the records with abstracts overwrote
@@ -159,6 +158,7 @@ def expand_bare_records(X: Any, has_abstract: Sequence[bool] | np.ndarray, *,
     True
     """
     import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
 
     X = sp.csr_matrix(X)
     full = np.asarray(has_abstract, dtype=bool)
@@ -182,10 +182,7 @@ def expand_bare_records(X: Any, has_abstract: Sequence[bool] | np.ndarray, *,
         vals.append(w.ravel())
     mix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                         shape=(X.shape[0], X.shape[0]))
-    out = (X + weight * (mix @ X)).tocsr()
-    norms = np.sqrt(np.asarray(out.multiply(out).sum(axis=1)).ravel())
-    norms[norms == 0] = 1
-    return (sp.diags(1 / norms) @ out).tocsr()
+    return normalize((X + weight * (mix @ X)).tocsr())
 
 
 @dataclass(frozen=True)
